@@ -1,0 +1,219 @@
+//! Link clicks: channels, link-preview bots, the redirect target and the click record.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use url::Url;
+use utoipa::ToSchema;
+
+use crate::code::ReferralCode;
+use crate::ids::{BusinessId, ClickId, CustomerId};
+use crate::secrets::IpHash;
+use crate::settings::WebUrl;
+
+/// How long a raw click record is kept (a lead can cite its `vclid` for this long).
+pub const CLICK_RETENTION: Duration = Duration::days(90);
+
+/// Where a link was shared, from `?ch=`; anything unknown counts as a plain link.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Link,
+    Sms,
+    Qr,
+    Social,
+    Email,
+    Print,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 6] = [
+        Channel::Link,
+        Channel::Sms,
+        Channel::Qr,
+        Channel::Social,
+        Channel::Email,
+        Channel::Print,
+    ];
+
+    pub fn from_query(raw: Option<&str>) -> Self {
+        match raw.map(str::to_ascii_lowercase).as_deref() {
+            Some("sms") => Channel::Sms,
+            Some("qr") => Channel::Qr,
+            Some("social") => Channel::Social,
+            Some("email") => Channel::Email,
+            Some("print") => Channel::Print,
+            _ => Channel::Link,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Link => "link",
+            Channel::Sms => "sms",
+            Channel::Qr => "qr",
+            Channel::Social => "social",
+            Channel::Email => "email",
+            Channel::Print => "print",
+        }
+    }
+}
+
+/// User-agent fragments of the services that fetch a link to draw its preview card (iMessage
+/// announces itself as facebookexternalhit + Twitterbot). Matched case-insensitively.
+const PREVIEW_BOTS: &[&str] = &[
+    "facebookexternalhit",
+    "facebot",
+    "facebookcatalog",
+    "twitterbot",
+    "slackbot",
+    "slack-imgproxy",
+    "whatsapp",
+    "telegrambot",
+    "discordbot",
+    "linkedinbot",
+    "googlebot",
+    "google-pagerenderer",
+    "googleother",
+    "adsbot-google",
+    "mediapartners-google",
+    "apis-google",
+    "feedfetcher-google",
+    "bingbot",
+    "bingpreview",
+    "applebot",
+    "skypeuripreview",
+    "microsoftpreview",
+    "pinterestbot",
+    "redditbot",
+    "embedly",
+    "vkshare",
+    "viber",
+    "mastodon",
+    "bluesky",
+    "iframely",
+    "outbrain",
+    "yandexbot",
+    "duckduckbot",
+];
+
+/// A link-preview bot, or no user agent at all (no browser omits it): neither is a person
+/// clicking, so neither is counted.
+pub fn is_link_preview_bot(user_agent: Option<&str>) -> bool {
+    let Some(agent) = user_agent.map(str::trim).filter(|a| !a.is_empty()) else {
+        return true;
+    };
+    let agent = agent.to_ascii_lowercase();
+    PREVIEW_BOTS.iter().any(|bot| agent.contains(bot))
+}
+
+/// Parameters Vouch sets on the landing URL; a landing URL's own parameters of the same names are
+/// replaced, every other parameter it has is kept.
+const OWN_PARAMETERS: &[&str] = &["ref", "vclid", "utm_source", "utm_medium", "utm_campaign"];
+
+/// The business's landing URL with the referral parameters added. Only the business's configured
+/// URL decides the host: nothing from the request is copied into it.
+pub fn landing_redirect(
+    landing: &WebUrl,
+    code: &ReferralCode,
+    click: Option<ClickId>,
+    channel: Channel,
+) -> Url {
+    let mut url = landing.url().clone();
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(key, _)| !OWN_PARAMETERS.contains(&key.as_ref()))
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    {
+        let mut query = url.query_pairs_mut();
+        query.clear();
+        query.extend_pairs(kept);
+        query.append_pair("ref", code.as_str());
+        if let Some(click) = click {
+            query.append_pair("vclid", &click.to_string());
+        }
+        query.append_pair("utm_source", "referral");
+        query.append_pair("utm_medium", channel.as_str());
+        query.append_pair("utm_campaign", "referral-program");
+    }
+    url
+}
+
+/// One counted click, kept for [`CLICK_RETENTION`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Click {
+    pub id: ClickId,
+    pub business_id: BusinessId,
+    pub customer_id: CustomerId,
+    pub code: ReferralCode,
+    pub channel: Channel,
+    pub ip_hash: Option<IpHash>,
+    pub at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preview_bots_and_missing_agents_are_not_people() {
+        for bot in [
+            "facebookexternalhit/1.1 Facebot Twitterbot/1.0",
+            "WhatsApp/2.23.20.0",
+            "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+            "TelegramBot (like TwitterBot)",
+            "",
+            "   ",
+        ] {
+            assert!(is_link_preview_bot(Some(bot)), "{bot}");
+        }
+        assert!(is_link_preview_bot(None));
+        for person in [
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1",
+            "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36",
+            "curl/8.5.0",
+        ] {
+            assert!(!is_link_preview_bot(Some(person)), "{person}");
+        }
+    }
+
+    #[test]
+    fn the_redirect_keeps_the_landing_query_and_adds_ours() {
+        let landing = WebUrl::parse("https://acme.example/refer?lang=es&utm_source=old").unwrap();
+        let code = ReferralCode::parse("ABCD2345").unwrap();
+        let click = ClickId::generate();
+        let url = landing_redirect(&landing, &code, Some(click), Channel::Sms);
+        assert_eq!(url.host_str(), Some("acme.example"));
+        assert_eq!(url.path(), "/refer");
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let expected = vec![
+            ("lang".to_owned(), "es".to_owned()),
+            ("ref".to_owned(), "ABCD2345".to_owned()),
+            ("vclid".to_owned(), click.to_string()),
+            ("utm_source".to_owned(), "referral".to_owned()),
+            ("utm_medium".to_owned(), "sms".to_owned()),
+            ("utm_campaign".to_owned(), "referral-program".to_owned()),
+        ];
+        assert_eq!(pairs, expected);
+    }
+
+    #[test]
+    fn uncounted_visits_carry_no_click_id() {
+        let landing = WebUrl::parse("https://acme.example/").unwrap();
+        let code = ReferralCode::parse("ABCD2345").unwrap();
+        let url = landing_redirect(&landing, &code, None, Channel::Link);
+        assert!(url.query_pairs().all(|(k, _)| k != "vclid"));
+        assert!(url.as_str().contains("utm_medium=link"));
+    }
+
+    #[test]
+    fn channels_parse_leniently() {
+        assert_eq!(Channel::from_query(Some("QR")), Channel::Qr);
+        assert_eq!(Channel::from_query(Some("carrier-pigeon")), Channel::Link);
+        assert_eq!(Channel::from_query(None), Channel::Link);
+    }
+}

@@ -1,0 +1,22 @@
+//! Vouch's domain: the referral program's rules, with no AWS and no HTTP.
+//!
+//! Newtypes parse input at the edge ([`ids`], [`code`], [`contact`], [`money`], [`settings`]);
+//! [`services::Vouch`] holds the use cases and talks to the world through the [`ports`].
+
+pub mod business;
+pub mod click;
+pub mod code;
+pub mod contact;
+pub mod error;
+pub mod ids;
+pub mod money;
+pub mod participant;
+pub mod ports;
+pub mod secrets;
+pub mod services;
+pub mod settings;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use error::{Error, FieldErrors, ParseError, Result};

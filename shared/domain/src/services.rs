@@ -1,0 +1,553 @@
+//! The use cases behind the HTTP surface: operator, admin and public link operations. Handlers
+//! translate requests into these calls; every rule lives here.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
+
+use crate::business::{Business, NewBusiness};
+use crate::click::{CLICK_RETENTION, Channel, Click, is_link_preview_bot, landing_redirect};
+use crate::code::ReferralCode;
+use crate::contact::{Country, Email, PersonName, Phone};
+use crate::error::{Error, FieldErrors, Result};
+use crate::ids::{BusinessId, ClickId, CustomerId};
+use crate::participant::{Contact, Participant, ParticipantSort, Referrer};
+use crate::ports::{
+    Businesses, Clicks, Clock, Contacts, Enrolment, Page, Participants, Position, Written,
+};
+use crate::secrets::{AdminKey, IpHasher, KeyHash, WebhookSecret, keys_match};
+use crate::settings::Settings;
+
+/// How long a business's settings are reused before being read again.
+pub const SETTINGS_CACHE_TTL: Duration = Duration::seconds(60);
+/// Page sizes of admin lists.
+pub const DEFAULT_PAGE: u32 = 25;
+pub const MAX_PAGE: u32 = 100;
+/// Times a freshly drawn code may collide before enrolment gives up.
+const CODE_ATTEMPTS: usize = 5;
+
+/// The ports the services use. One adapter usually implements them all.
+#[derive(Clone)]
+pub struct Ports {
+    pub businesses: Arc<dyn Businesses>,
+    pub contacts: Arc<dyn Contacts>,
+    pub participants: Arc<dyn Participants>,
+    pub clicks: Arc<dyn Clicks>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Ports {
+    pub fn from_store<S>(store: Arc<S>, clock: Arc<dyn Clock>) -> Self
+    where
+        S: Businesses + Contacts + Participants + Clicks + 'static,
+    {
+        Self {
+            businesses: store.clone(),
+            contacts: store.clone(),
+            participants: store.clone(),
+            clicks: store,
+            clock,
+        }
+    }
+}
+
+/// Deployment-wide configuration the services need.
+#[derive(Clone)]
+pub struct ServiceConfig {
+    /// Absent: operator routes refuse every key.
+    pub operator_key: Option<String>,
+    pub ip_hasher: IpHasher,
+}
+
+/// The application: ports, configuration and a short-lived cache of business settings.
+#[derive(Clone)]
+pub struct Vouch {
+    ports: Ports,
+    config: ServiceConfig,
+    cache: Arc<BusinessCache>,
+}
+
+impl Vouch {
+    pub fn new(ports: Ports, config: ServiceConfig) -> Self {
+        Self {
+            ports,
+            config,
+            cache: Arc::new(BusinessCache::default()),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.ports.clock.now()
+    }
+
+    /// A business, from the cache when it was read in the last [`SETTINGS_CACHE_TTL`].
+    pub async fn business(&self, id: &BusinessId) -> Result<Option<Arc<Business>>> {
+        let now = self.now();
+        if let Some(hit) = self.cache.get(id, now) {
+            return Ok(Some(hit));
+        }
+        let Some(business) = self.ports.businesses.get(id).await? else {
+            return Ok(None);
+        };
+        let business = Arc::new(business);
+        self.cache.put(business.clone(), now);
+        Ok(Some(business))
+    }
+
+    // ---------------------------------------------------------------- operator
+
+    /// `POST /api/operator/businesses`.
+    pub async fn create_business(
+        &self,
+        operator_key: Option<&str>,
+        doc: &Value,
+    ) -> Result<CreatedBusiness> {
+        let authorised = match (&self.config.operator_key, operator_key) {
+            (Some(expected), Some(presented)) => keys_match(expected, presented),
+            _ => false,
+        };
+        if !authorised {
+            return Err(Error::Unauthenticated);
+        }
+        let new = NewBusiness::parse(doc).map_err(Error::Validation)?;
+        let admin_key = AdminKey::generate();
+        let business = Business {
+            id: new.id,
+            settings: new.settings,
+            webhook_secret: WebhookSecret::generate(),
+            created_at: self.now(),
+            version: 1,
+        };
+        match self
+            .ports
+            .businesses
+            .create(&business, &admin_key.hash())
+            .await?
+        {
+            Written::Applied => Ok(CreatedBusiness {
+                business_id: business.id,
+                admin_api_key: admin_key.reveal().to_owned(),
+                webhook_secret: business.webhook_secret.reveal().to_owned(),
+            }),
+            Written::Refused => Err(Error::Conflict {
+                code: "business_exists",
+                message: "a business with this business_id already exists".into(),
+            }),
+        }
+    }
+
+    // ---------------------------------------------------------------- admin
+
+    /// Resolves a bearer admin key to its business.
+    pub async fn authenticate_admin(&self, bearer: Option<&str>) -> Result<BusinessId> {
+        let Some(token) = bearer.filter(|t| t.starts_with("vouch_ak_") && t.len() <= 128) else {
+            return Err(Error::Unauthenticated);
+        };
+        self.ports
+            .businesses
+            .id_for_admin_key(&KeyHash::of(token))
+            .await?
+            .ok_or(Error::Unauthenticated)
+    }
+
+    async fn existing_business(&self, id: &BusinessId) -> Result<Arc<Business>> {
+        self.business(id).await?.ok_or(Error::NotFound("business"))
+    }
+
+    pub async fn settings(&self, id: &BusinessId) -> Result<Settings> {
+        // Staff expect to see what they just saved, so this read skips the cache.
+        let business = self
+            .ports
+            .businesses
+            .get(id)
+            .await?
+            .ok_or(Error::NotFound("business"))?;
+        Ok(business.settings)
+    }
+
+    /// `PUT /api/admin/settings`: completes the document over the current settings and saves it
+    /// if nobody changed the settings in between.
+    pub async fn replace_settings(&self, id: &BusinessId, doc: &Value) -> Result<Settings> {
+        let current = self
+            .ports
+            .businesses
+            .get(id)
+            .await?
+            .ok_or(Error::NotFound("business"))?;
+        let settings =
+            Settings::complete(doc, Some(&current.settings)).map_err(Error::Validation)?;
+        match self
+            .ports
+            .businesses
+            .save_settings(id, &settings, current.version)
+            .await?
+        {
+            Written::Applied => {
+                self.cache.forget(id);
+                Ok(settings)
+            }
+            Written::Refused => Err(Error::Conflict {
+                code: "settings_changed",
+                message: "the settings changed while saving; read them again and retry".into(),
+            }),
+        }
+    }
+
+    /// `POST /api/admin/participants`: enrols an existing contact, or the customer given (which
+    /// is stored or updated first). Enrolling someone already enrolled returns their record.
+    pub async fn enrol(
+        &self,
+        business_id: &BusinessId,
+        request: EnrolRequest,
+    ) -> Result<(Participant, bool)> {
+        let business = self.existing_business(business_id).await?;
+        let contact = match (request.customer, request.customer_id) {
+            (Some(customer), _) => {
+                let contact = customer
+                    .into_contact(business_id, business.settings.country, self.now())
+                    .map_err(|errors| Error::Validation(prefixed("customer", errors)))?;
+                self.ports.contacts.put(&contact).await?;
+                contact
+            }
+            (None, Some(raw)) => {
+                let id =
+                    CustomerId::parse(&raw).map_err(|e| Error::field("customer_id", e.reason()))?;
+                self.ports
+                    .contacts
+                    .get(business_id, &id)
+                    .await?
+                    .ok_or(Error::NotFound("customer"))?
+            }
+            (None, None) => {
+                return Err(Error::field("customer_id", "give customer_id or customer"));
+            }
+        };
+        if let Some(existing) = self
+            .ports
+            .participants
+            .get(business_id, &contact.customer_id)
+            .await?
+        {
+            return Ok((existing, false));
+        }
+        for _ in 0..CODE_ATTEMPTS {
+            let code = ReferralCode::generate(&mut rand::rng());
+            let participant = Participant::enrol(&contact, code, self.now());
+            match self.ports.participants.enrol(&participant).await? {
+                Enrolment::Enrolled => {
+                    tracing::info!(business_id = %business_id, customer_id = %contact.customer_id, "participant enrolled");
+                    return Ok((participant, true));
+                }
+                Enrolment::AlreadyEnrolled => {
+                    let existing = self
+                        .ports
+                        .participants
+                        .get(business_id, &contact.customer_id)
+                        .await?
+                        .ok_or_else(|| {
+                            anyhow::anyhow!("participant vanished after a refused enrolment")
+                        })?;
+                    return Ok((existing, false));
+                }
+                Enrolment::CodeTaken => tracing::warn!("referral code collision; drawing again"),
+            }
+        }
+        Err(anyhow::anyhow!("no free referral code after {CODE_ATTEMPTS} draws").into())
+    }
+
+    pub async fn participant(
+        &self,
+        business_id: &BusinessId,
+        raw_customer: &str,
+    ) -> Result<Participant> {
+        let id = CustomerId::parse(raw_customer).map_err(|_| Error::NotFound("participant"))?;
+        self.ports
+            .participants
+            .get(business_id, &id)
+            .await?
+            .ok_or(Error::NotFound("participant"))
+    }
+
+    pub async fn participants(
+        &self,
+        business_id: &BusinessId,
+        sort: ParticipantSort,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Participant>, Option<String>)> {
+        let limit = limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(Error::field(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE}"),
+            ));
+        }
+        let after = cursor.map(|c| Cursor::decode(c, sort)).transpose()?;
+        let Page { items, next } = self
+            .ports
+            .participants
+            .list(business_id, sort, limit, after.as_ref())
+            .await?;
+        Ok((items, next.map(|p| Cursor::encode(&p, sort))))
+    }
+
+    // ---------------------------------------------------------------- public links
+
+    /// `GET`/`HEAD /r/{code}`: where to send the visitor, counting the click when a person made it.
+    pub async fn click(&self, visit: Visit<'_>) -> Result<ClickOutcome> {
+        let Ok(code) = ReferralCode::parse(visit.code) else {
+            return Ok(ClickOutcome::UnknownCode);
+        };
+        let Some(referrer) = self.ports.participants.referrer(&code).await? else {
+            return Ok(ClickOutcome::UnknownCode);
+        };
+        let Some(business) = self.business(&referrer.business_id).await? else {
+            return Ok(ClickOutcome::UnknownCode);
+        };
+        let channel = Channel::from_query(visit.channel);
+        let counted = visit.countable && !is_link_preview_bot(visit.user_agent);
+        let click_id = if counted {
+            let now = self.now();
+            let click = Click {
+                id: ClickId::generate(),
+                business_id: referrer.business_id.clone(),
+                customer_id: referrer.customer_id.clone(),
+                code: code.clone(),
+                channel,
+                ip_hash: visit.ip.map(|ip| self.config.ip_hasher.hash(ip)),
+                at: now,
+                expires_at: now + CLICK_RETENTION,
+            };
+            self.ports.clicks.record(&click).await?;
+            Some(click.id)
+        } else {
+            None
+        };
+        Ok(ClickOutcome::Redirect {
+            location: landing_redirect(&business.settings.landing_url, &code, click_id, channel),
+            counted,
+        })
+    }
+
+    /// The referrer behind a code, for QR codes and landing-page greetings.
+    pub async fn referral_card(&self, raw_code: &str) -> Result<ReferralCard> {
+        let code = ReferralCode::parse(raw_code).map_err(|_| Error::NotFound("referral code"))?;
+        let referrer = self
+            .ports
+            .participants
+            .referrer(&code)
+            .await?
+            .ok_or(Error::NotFound("referral code"))?;
+        let business = self
+            .business(&referrer.business_id)
+            .await?
+            .ok_or(Error::NotFound("referral code"))?;
+        let offer_text = business.settings.offer_text().unwrap_or_else(|| {
+            format!(
+                "{} recommends {}",
+                referrer.display_name, business.settings.name
+            )
+        });
+        Ok(ReferralCard {
+            business_name: business.settings.name.clone(),
+            offer_text,
+            referrer,
+        })
+    }
+}
+
+/// What the operator gets back once: the admin key is never shown again.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedBusiness {
+    pub business_id: BusinessId,
+    pub admin_api_key: String,
+    pub webhook_secret: String,
+}
+
+/// A customer as the field-service software or staff describe them; parsed into a [`Contact`].
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct CustomerInput {
+    pub id: String,
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub sms_consent: Option<bool>,
+}
+
+impl CustomerInput {
+    pub fn into_contact(
+        self,
+        business_id: &BusinessId,
+        country: Country,
+        now: DateTime<Utc>,
+    ) -> Result<Contact, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let mut note = |field: &str, reason: &str| {
+            errors.insert(field.to_owned(), reason.to_owned());
+        };
+        let customer_id = CustomerId::parse(&self.id)
+            .map_err(|e| note("id", e.reason()))
+            .ok();
+        let first_name = PersonName::parse(&self.first_name)
+            .map_err(|e| note("first_name", e.reason()))
+            .ok();
+        let last_name = optional(self.last_name.as_deref(), PersonName::parse)
+            .map_err(|e| note("last_name", e.reason()))
+            .ok();
+        let phone = optional(self.phone.as_deref(), |raw| Phone::parse(raw, country))
+            .map_err(|e| note("phone", e.reason()))
+            .ok();
+        let email = optional(self.email.as_deref(), Email::parse)
+            .map_err(|e| note("email", e.reason()))
+            .ok();
+        match (customer_id, first_name, last_name, phone, email) {
+            (Some(customer_id), Some(first_name), Some(last_name), Some(phone), Some(email))
+                if errors.is_empty() =>
+            {
+                Ok(Contact {
+                    business_id: business_id.clone(),
+                    customer_id,
+                    first_name,
+                    last_name,
+                    phone,
+                    email,
+                    sms_consent: self.sms_consent.unwrap_or(false),
+                    updated_at: now,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Blank optional fields count as absent.
+fn optional<T, E>(raw: Option<&str>, parse: impl Fn(&str) -> Result<T, E>) -> Result<Option<T>, E> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(raw) => parse(raw).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn prefixed(prefix: &str, errors: FieldErrors) -> FieldErrors {
+    errors
+        .into_iter()
+        .map(|(field, reason)| (format!("{prefix}.{field}"), reason))
+        .collect()
+}
+
+/// `POST /api/admin/participants` body.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct EnrolRequest {
+    #[serde(default)]
+    pub customer_id: Option<String>,
+    #[serde(default)]
+    pub customer: Option<CustomerInput>,
+    /// Accepted for the contract; invitations are sent by the SMS subsystem.
+    #[serde(default)]
+    pub send_invitation: bool,
+}
+
+/// One visit to `/r/{code}`.
+#[derive(Debug, Clone, Copy)]
+pub struct Visit<'a> {
+    pub code: &'a str,
+    pub channel: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub ip: Option<IpAddr>,
+    /// False for `HEAD`: only a `GET` can be a person clicking.
+    pub countable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClickOutcome {
+    Redirect { location: Url, counted: bool },
+    UnknownCode,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReferralCard {
+    pub referrer: Referrer,
+    pub business_name: String,
+    pub offer_text: String,
+}
+
+/// An opaque page cursor: base64url of the sort and the last item's position.
+#[derive(Debug, Serialize, Deserialize)]
+struct Cursor {
+    s: ParticipantSort,
+    k: String,
+    c: String,
+}
+
+impl Cursor {
+    fn encode(position: &Position, sort: ParticipantSort) -> String {
+        let cursor = Cursor {
+            s: sort,
+            k: position.sort_key.clone(),
+            c: position.customer_id.to_string(),
+        };
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
+    }
+
+    fn decode(raw: &str, sort: ParticipantSort) -> Result<Position> {
+        let invalid = || Error::BadRequest("cursor is not one this list returned".into());
+        if raw.len() > 512 {
+            return Err(invalid());
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
+        let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+        if cursor.s != sort
+            || cursor.k.len() > 64
+            || !cursor.k.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(invalid());
+        }
+        Ok(Position {
+            sort_key: cursor.k,
+            customer_id: CustomerId::parse(&cursor.c).map_err(|_| invalid())?,
+        })
+    }
+}
+
+/// Businesses read recently, so a burst of clicks costs one settings read per instance a minute.
+#[derive(Default)]
+struct BusinessCache {
+    entries: Mutex<HashMap<BusinessId, (DateTime<Utc>, Arc<Business>)>>,
+}
+
+impl BusinessCache {
+    const MAX_ENTRIES: usize = 10_000;
+
+    fn get(&self, id: &BusinessId, now: DateTime<Utc>) -> Option<Arc<Business>> {
+        let entries = self.entries.lock().ok()?;
+        let (read_at, business) = entries.get(id)?;
+        (now - *read_at < SETTINGS_CACHE_TTL && now >= *read_at).then(|| business.clone())
+    }
+
+    fn put(&self, business: Arc<Business>, now: DateTime<Utc>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(business.id.clone(), (now, business));
+        }
+    }
+
+    fn forget(&self, id: &BusinessId) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(id);
+        }
+    }
+}
