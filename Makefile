@@ -1,0 +1,40 @@
+# Vouch — the two commands are `make dev` and `make test`; the logic lives in scripts/ and Rust.
+SHELL := /bin/bash
+VENV := .venv
+PY_TOOLS := $(VENV)/.installed
+
+.PHONY: dev test lint unit check-template check-deploy bench fmt clean
+
+## Python tools (emulator, template linters, cargo-lambda, zig) in a project-local venv.
+$(PY_TOOLS): requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(PY_TOOLS)
+
+## Everything on http://127.0.0.1:$${VOUCH_PORT:-3000} against a local emulator; Ctrl-C stops it all.
+dev: $(PY_TOOLS)
+	VOUCH_MOTO_SERVER=$(VENV)/bin/moto_server cargo run --quiet -p vouch-local
+
+## Everything CI checks, on an emulator this target starts and stops.
+test: $(PY_TOOLS) lint check-template unit
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+unit: $(PY_TOOLS)
+	scripts/with-emulator.sh cargo test --workspace --quiet
+
+check-template: $(PY_TOOLS)
+	$(VENV)/bin/cfn-lint infra/template.yaml
+	$(VENV)/bin/sam validate --lint --template-file infra/template.yaml --region us-east-1
+
+## sam build: cross-compiles every function for arm64 with cargo-lambda and zig.
+check-deploy: $(PY_TOOLS)
+	scripts/check-deploy.sh
+
+fmt:
+	cargo fmt --all
+
+clean:
+	rm -rf $(VENV) .aws-sam target

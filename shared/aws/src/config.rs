@@ -1,0 +1,69 @@
+//! Configuration from the environment, read once at start-up.
+
+use std::env;
+
+use anyhow::Context;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::config::Credentials;
+
+/// Settings every function reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `VOUCH_TABLE`: the single DynamoDB table.
+    pub table: String,
+    /// `VOUCH_AWS_ENDPOINT`: an emulator's URL; unset in AWS.
+    pub aws_endpoint: Option<String>,
+    /// `VOUCH_OPERATOR_KEY`: guards `POST /api/operator/businesses`.
+    pub operator_key: Option<String>,
+    /// `VOUCH_IP_HASH_KEY`: the key of the IP hash; clicks and leads compare hashes made with it.
+    pub ip_hash_key: Vec<u8>,
+    /// `VOUCH_FALLBACK_URL`: where unknown codes go; a 404 page when unset.
+    pub fallback_url: Option<String>,
+    /// `VOUCH_PUBLIC_BASE_URL`: the public origin of links (`https://go.acme.example`); when
+    /// unset, links are built from the request's own host.
+    pub public_base_url: Option<String>,
+}
+
+fn var(name: &str) -> Option<String> {
+    env::var(name).ok().filter(|value| !value.trim().is_empty())
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let ip_hash_key = var("VOUCH_IP_HASH_KEY").context(
+            "VOUCH_IP_HASH_KEY must be set: IP addresses are only stored as keyed hashes",
+        )?;
+        Ok(Self {
+            table: var("VOUCH_TABLE").context("VOUCH_TABLE must name the DynamoDB table")?,
+            aws_endpoint: var("VOUCH_AWS_ENDPOINT"),
+            operator_key: var("VOUCH_OPERATOR_KEY"),
+            ip_hash_key: ip_hash_key.into_bytes(),
+            fallback_url: var("VOUCH_FALLBACK_URL"),
+            public_base_url: var("VOUCH_PUBLIC_BASE_URL")
+                .map(|url| url.trim_end_matches('/').to_owned()),
+        })
+    }
+
+    /// The SDK configuration: the default chain in AWS (no network until the first call), or
+    /// fixed test credentials against an emulator.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        sdk_config(self.aws_endpoint.as_deref()).await
+    }
+}
+
+pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
+    let loader = aws_config::defaults(BehaviorVersion::latest());
+    match endpoint {
+        Some(endpoint) => {
+            loader
+                .endpoint_url(endpoint)
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new(
+                    "testing", "testing", None, None, "emulator",
+                ))
+                .load()
+                .await
+        }
+        None => loader.load().await,
+    }
+}

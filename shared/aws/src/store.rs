@@ -1,0 +1,648 @@
+//! The DynamoDB adapter: every port of the domain over one table. Item shapes and keys live here
+//! and nowhere else; see the access-pattern table in the README.
+//!
+//! | item        | PK                  | SK             | GSI1 / GSI2                              |
+//! |-------------|---------------------|----------------|------------------------------------------|
+//! | business    | `BIZ#{business}`    | `#PROFILE`     |                                          |
+//! | admin key   | `ADMINKEY#{sha256}` | `#KEY`         |                                          |
+//! | contact     | `BIZ#{business}`    | `CUST#{cust}`  |                                          |
+//! | participant | `BIZ#{business}`    | `PART#{cust}`  | `BIZ#{b}#PARTS` / `{enrolled}#{cust}`, `{closed:010}#{cust}` |
+//! | code        | `CODE#{code}`       | `#CODE`        |                                          |
+//! | click       | `CLICK#{click}`     | `#CLICK`       | (TTL `expires_at`)                       |
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_dynamo::{from_item, to_item};
+
+use vouch_domain::business::Business;
+use vouch_domain::click::{Channel, Click};
+use vouch_domain::code::ReferralCode;
+use vouch_domain::contact::{PersonName, Phone};
+use vouch_domain::ids::{BusinessId, ClickId, CustomerId};
+use vouch_domain::participant::{Contact, Participant, ParticipantSort, Referrer, Stats};
+use vouch_domain::ports::{
+    Businesses, Clicks, Contacts, Enrolment, Page, Participants, Position, Written,
+};
+use vouch_domain::secrets::{IpHash, KeyHash, WebhookSecret};
+use vouch_domain::settings::Settings;
+
+use crate::counter::RequestCounter;
+use crate::table::{GSI1, GSI2, Index};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The table behind every port.
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// A client for `sdk` whose requests are counted by `counter`.
+    pub fn client(sdk: &aws_config::SdkConfig, counter: &RequestCounter) -> Client {
+        let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .interceptor(counter.clone())
+            .build();
+        Client::from_conf(config)
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The underlying client (for provisioning the table).
+    pub fn dynamodb(&self) -> &Client {
+        &self.client
+    }
+
+    async fn get_item(
+        &self,
+        pk: String,
+        sk: &str,
+        consistent: bool,
+    ) -> anyhow::Result<Option<Item>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", AttributeValue::S(pk))
+            .key("SK", AttributeValue::S(sk.to_owned()))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .context("GetItem")?;
+        Ok(output.item)
+    }
+
+    fn put_new(&self, item: Item) -> anyhow::Result<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .context("building a Put")?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+// ------------------------------------------------------------------ keys
+
+fn business_pk(id: &BusinessId) -> String {
+    format!("BIZ#{id}")
+}
+const BUSINESS_SK: &str = "#PROFILE";
+fn admin_key_pk(hash: &KeyHash) -> String {
+    format!("ADMINKEY#{}", hash.as_str())
+}
+const ADMIN_KEY_SK: &str = "#KEY";
+fn contact_sk(id: &CustomerId) -> String {
+    format!("CUST#{id}")
+}
+fn participant_sk(id: &CustomerId) -> String {
+    format!("PART#{id}")
+}
+fn participants_gsi_pk(id: &BusinessId) -> String {
+    format!("BIZ#{id}#PARTS")
+}
+fn code_pk(code: &ReferralCode) -> String {
+    format!("CODE#{code}")
+}
+const CODE_SK: &str = "#CODE";
+fn click_pk(id: ClickId) -> String {
+    format!("CLICK#{id}")
+}
+const CLICK_SK: &str = "#CLICK";
+
+fn recent_key(enrolled_at: DateTime<Utc>) -> String {
+    enrolled_at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+fn closed_key(closed: u64) -> String {
+    format!("{closed:010}")
+}
+
+fn channel_counter(channel: Channel) -> String {
+    format!("clicks_{}", channel.as_str())
+}
+
+// ------------------------------------------------------------------ items
+
+#[derive(Serialize, Deserialize)]
+struct BusinessItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    kind: String,
+    business_id: BusinessId,
+    settings: Settings,
+    webhook_secret: WebhookSecret,
+    created_at: DateTime<Utc>,
+    version: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AdminKeyItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    kind: String,
+    business_id: BusinessId,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ContactItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    kind: String,
+    #[serde(flatten)]
+    contact: Contact,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ParticipantItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    #[serde(rename = "GSI2PK")]
+    gsi2pk: String,
+    #[serde(rename = "GSI2SK")]
+    gsi2sk: String,
+    kind: String,
+    business_id: BusinessId,
+    customer_id: CustomerId,
+    code: ReferralCode,
+    first_name: PersonName,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_name: Option<PersonName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    phone: Option<Phone>,
+    enrolled_at: DateTime<Utc>,
+    #[serde(default)]
+    clicks: u64,
+    #[serde(default)]
+    clicks_link: u64,
+    #[serde(default)]
+    clicks_sms: u64,
+    #[serde(default)]
+    clicks_qr: u64,
+    #[serde(default)]
+    clicks_social: u64,
+    #[serde(default)]
+    clicks_email: u64,
+    #[serde(default)]
+    clicks_print: u64,
+    #[serde(default)]
+    referrals: u64,
+    #[serde(default)]
+    closed: u64,
+    #[serde(default)]
+    rewards_earned_cents: i64,
+    #[serde(default)]
+    rewards_pending_cents: i64,
+}
+
+impl ParticipantItem {
+    fn from_domain(p: &Participant) -> Self {
+        let by = |channel| {
+            p.stats
+                .clicks_by_channel
+                .get(&channel)
+                .copied()
+                .unwrap_or(0)
+        };
+        Self {
+            pk: business_pk(&p.business_id),
+            sk: participant_sk(&p.customer_id),
+            gsi1pk: participants_gsi_pk(&p.business_id),
+            gsi1sk: format!("{}#{}", recent_key(p.enrolled_at), p.customer_id),
+            gsi2pk: participants_gsi_pk(&p.business_id),
+            gsi2sk: format!("{}#{}", closed_key(p.stats.closed), p.customer_id),
+            kind: "participant".into(),
+            business_id: p.business_id.clone(),
+            customer_id: p.customer_id.clone(),
+            code: p.code.clone(),
+            first_name: p.first_name.clone(),
+            last_name: p.last_name.clone(),
+            phone: p.phone.clone(),
+            enrolled_at: p.enrolled_at,
+            clicks: p.stats.clicks,
+            clicks_link: by(Channel::Link),
+            clicks_sms: by(Channel::Sms),
+            clicks_qr: by(Channel::Qr),
+            clicks_social: by(Channel::Social),
+            clicks_email: by(Channel::Email),
+            clicks_print: by(Channel::Print),
+            referrals: p.stats.referrals,
+            closed: p.stats.closed,
+            rewards_earned_cents: p.stats.rewards_earned_cents,
+            rewards_pending_cents: p.stats.rewards_pending_cents,
+        }
+    }
+
+    fn into_domain(self) -> Participant {
+        let clicks_by_channel = [
+            (Channel::Link, self.clicks_link),
+            (Channel::Sms, self.clicks_sms),
+            (Channel::Qr, self.clicks_qr),
+            (Channel::Social, self.clicks_social),
+            (Channel::Email, self.clicks_email),
+            (Channel::Print, self.clicks_print),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect();
+        Participant {
+            business_id: self.business_id,
+            customer_id: self.customer_id,
+            code: self.code,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            phone: self.phone,
+            enrolled_at: self.enrolled_at,
+            stats: Stats {
+                clicks: self.clicks,
+                clicks_by_channel,
+                referrals: self.referrals,
+                closed: self.closed,
+                rewards_earned_cents: self.rewards_earned_cents,
+                rewards_pending_cents: self.rewards_pending_cents,
+            },
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CodeItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    kind: String,
+    #[serde(flatten)]
+    referrer: Referrer,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ClickItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    kind: String,
+    click_id: ClickId,
+    business_id: BusinessId,
+    customer_id: CustomerId,
+    code: ReferralCode,
+    channel: Channel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ip_hash: Option<IpHash>,
+    at: DateTime<Utc>,
+    /// Epoch seconds, for DynamoDB's TTL.
+    expires_at: i64,
+}
+
+/// Which parts of a cancelled transaction failed their condition, in request order; `None` when
+/// the error was not a cancellation.
+fn cancelled_conditions<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<bool>> {
+    match err.as_service_error()? {
+        TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
+            cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|reason| reason.code() == Some("ConditionalCheckFailed"))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+// ------------------------------------------------------------------ ports
+
+#[async_trait]
+impl Businesses for DynamoStore {
+    async fn create(&self, business: &Business, admin_key: &KeyHash) -> anyhow::Result<Written> {
+        let business_item = to_item(BusinessItem {
+            pk: business_pk(&business.id),
+            sk: BUSINESS_SK.into(),
+            kind: "business".into(),
+            business_id: business.id.clone(),
+            settings: business.settings.clone(),
+            webhook_secret: business.webhook_secret.clone(),
+            created_at: business.created_at,
+            version: business.version,
+        })?;
+        let key_item = to_item(AdminKeyItem {
+            pk: admin_key_pk(admin_key),
+            sk: ADMIN_KEY_SK.into(),
+            kind: "admin_key".into(),
+            business_id: business.id.clone(),
+        })?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(self.put_new(business_item)?)
+            .transact_items(self.put_new(key_item)?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Written::Applied),
+            Err(err) if cancelled_conditions(&err).is_some() => Ok(Written::Refused),
+            Err(err) => Err(err).context("TransactWriteItems (create business)"),
+        }
+    }
+
+    async fn get(&self, id: &BusinessId) -> anyhow::Result<Option<Business>> {
+        let Some(item) = self.get_item(business_pk(id), BUSINESS_SK, true).await? else {
+            return Ok(None);
+        };
+        let item: BusinessItem = from_item(item).context("reading a business item")?;
+        Ok(Some(Business {
+            id: item.business_id,
+            settings: item.settings,
+            webhook_secret: item.webhook_secret,
+            created_at: item.created_at,
+            version: item.version,
+        }))
+    }
+
+    async fn id_for_admin_key(&self, key: &KeyHash) -> anyhow::Result<Option<BusinessId>> {
+        let Some(item) = self
+            .get_item(admin_key_pk(key), ADMIN_KEY_SK, false)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let item: AdminKeyItem = from_item(item).context("reading an admin key item")?;
+        Ok(Some(item.business_id))
+    }
+
+    async fn save_settings(
+        &self,
+        id: &BusinessId,
+        settings: &Settings,
+        read_version: u64,
+    ) -> anyhow::Result<Written> {
+        let settings = serde_dynamo::to_attribute_value(settings)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", AttributeValue::S(business_pk(id)))
+            .key("SK", AttributeValue::S(BUSINESS_SK.into()))
+            .update_expression("SET settings = :settings, version = :next")
+            .condition_expression("version = :read")
+            .expression_attribute_values(":settings", settings)
+            .expression_attribute_values(":read", AttributeValue::N(read_version.to_string()))
+            .expression_attribute_values(":next", AttributeValue::N((read_version + 1).to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Written::Applied),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Written::Refused)
+            }
+            Err(err) => Err(err).context("UpdateItem (settings)"),
+        }
+    }
+}
+
+#[async_trait]
+impl Contacts for DynamoStore {
+    async fn get(
+        &self,
+        business: &BusinessId,
+        customer: &CustomerId,
+    ) -> anyhow::Result<Option<Contact>> {
+        let Some(item) = self
+            .get_item(business_pk(business), &contact_sk(customer), true)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let item: ContactItem = from_item(item).context("reading a contact item")?;
+        Ok(Some(item.contact))
+    }
+
+    async fn put(&self, contact: &Contact) -> anyhow::Result<()> {
+        let item = to_item(ContactItem {
+            pk: business_pk(&contact.business_id),
+            sk: contact_sk(&contact.customer_id),
+            kind: "contact".into(),
+            contact: contact.clone(),
+        })?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .context("PutItem (contact)")?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Participants for DynamoStore {
+    async fn enrol(&self, participant: &Participant) -> anyhow::Result<Enrolment> {
+        let participant_item = to_item(ParticipantItem::from_domain(participant))?;
+        let code_item = to_item(CodeItem {
+            pk: code_pk(&participant.code),
+            sk: CODE_SK.into(),
+            kind: "code".into(),
+            referrer: participant.referrer(),
+        })?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(self.put_new(participant_item)?)
+            .transact_items(self.put_new(code_item)?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Enrolment::Enrolled),
+            Err(err) => match cancelled_conditions(&err) {
+                Some(failed) if failed.first() == Some(&true) => Ok(Enrolment::AlreadyEnrolled),
+                Some(failed) if failed.get(1) == Some(&true) => Ok(Enrolment::CodeTaken),
+                // Cancelled without per-item reasons: look at which item exists.
+                Some(_) => {
+                    let exists = self
+                        .get_item(
+                            business_pk(&participant.business_id),
+                            &participant_sk(&participant.customer_id),
+                            true,
+                        )
+                        .await?
+                        .is_some();
+                    Ok(if exists {
+                        Enrolment::AlreadyEnrolled
+                    } else {
+                        Enrolment::CodeTaken
+                    })
+                }
+                None => Err(err).context("TransactWriteItems (enrol)"),
+            },
+        }
+    }
+
+    async fn get(
+        &self,
+        business: &BusinessId,
+        customer: &CustomerId,
+    ) -> anyhow::Result<Option<Participant>> {
+        let Some(item) = self
+            .get_item(business_pk(business), &participant_sk(customer), true)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let item: ParticipantItem = from_item(item).context("reading a participant item")?;
+        Ok(Some(item.into_domain()))
+    }
+
+    async fn referrer(&self, code: &ReferralCode) -> anyhow::Result<Option<Referrer>> {
+        let Some(item) = self.get_item(code_pk(code), CODE_SK, false).await? else {
+            return Ok(None);
+        };
+        let item: CodeItem = from_item(item).context("reading a code item")?;
+        Ok(Some(item.referrer))
+    }
+
+    async fn list(
+        &self,
+        business: &BusinessId,
+        sort: ParticipantSort,
+        limit: u32,
+        after: Option<&Position>,
+    ) -> anyhow::Result<Page<Participant>> {
+        let index: Index = match sort {
+            ParticipantSort::Recent => GSI1,
+            ParticipantSort::Closed => GSI2,
+        };
+        let gsi_pk = participants_gsi_pk(business);
+        let start = after.map(|position| {
+            HashMap::from([
+                ("PK".to_owned(), AttributeValue::S(business_pk(business))),
+                (
+                    "SK".to_owned(),
+                    AttributeValue::S(participant_sk(&position.customer_id)),
+                ),
+                (
+                    index.partition_key.to_owned(),
+                    AttributeValue::S(gsi_pk.clone()),
+                ),
+                (
+                    index.sort_key.to_owned(),
+                    AttributeValue::S(format!("{}#{}", position.sort_key, position.customer_id)),
+                ),
+            ])
+        });
+        // One more than asked tells whether another page exists without an empty last page.
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index.name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", index.partition_key)
+            .expression_attribute_values(":pk", AttributeValue::S(gsi_pk.clone()))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .context("Query (participants)")?;
+        let mut items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| from_item::<_, ParticipantItem>(item).map(ParticipantItem::into_domain))
+            .collect::<Result<Vec<_>, _>>()
+            .context("reading participant items")?;
+        let has_more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next = match items.last() {
+            Some(last) if has_more => Some(Position {
+                sort_key: match sort {
+                    ParticipantSort::Recent => recent_key(last.enrolled_at),
+                    ParticipantSort::Closed => closed_key(last.stats.closed),
+                },
+                customer_id: last.customer_id.clone(),
+            }),
+            _ => None,
+        };
+        Ok(Page { items, next })
+    }
+}
+
+#[async_trait]
+impl Clicks for DynamoStore {
+    async fn record(&self, click: &Click) -> anyhow::Result<()> {
+        let item = to_item(ClickItem {
+            pk: click_pk(click.id),
+            sk: CLICK_SK.into(),
+            kind: "click".into(),
+            click_id: click.id,
+            business_id: click.business_id.clone(),
+            customer_id: click.customer_id.clone(),
+            code: click.code.clone(),
+            channel: click.channel,
+            ip_hash: click.ip_hash.clone(),
+            at: click.at,
+            expires_at: click.expires_at.timestamp(),
+        })?;
+        let counters = Update::builder()
+            .table_name(&self.table)
+            .key("PK", AttributeValue::S(business_pk(&click.business_id)))
+            .key("SK", AttributeValue::S(participant_sk(&click.customer_id)))
+            .update_expression("ADD clicks :one, #channel :one")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#channel", channel_counter(click.channel))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .build()
+            .context("building the counter update")?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(self.put_new(item)?)
+            .transact_items(TransactWriteItem::builder().update(counters).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if cancelled_conditions(&err).is_some() => {
+                // The code points at a participant that is not there: redirect, count nothing.
+                tracing::warn!(code = %click.code, "click for a code without a participant");
+                Ok(())
+            }
+            Err(err) => Err(err).context("TransactWriteItems (click)"),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Vouch's HTTP surface: a router per function, built from the same handlers the local runner
+//! merges onto one port. Handlers translate; the domain decides.
+
+pub mod admin;
+pub mod common;
+pub mod error;
+pub mod extract;
+pub mod links;
+pub mod openapi;
+pub mod state;
+
+pub use state::{AppState, Web};

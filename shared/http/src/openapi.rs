@@ -1,0 +1,45 @@
+//! The OpenAPI document served at `GET /openapi.json`, covering every function's routes.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{admin, common, error, links};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Vouch", description = "Referral programs for field-service businesses."),
+    paths(
+        common::health,
+        links::click, links::qr, links::referral_card,
+        admin::create_business,
+        admin::list_participants, admin::enrol, admin::participant,
+        admin::settings, admin::replace_settings,
+    ),
+    components(schemas(
+        error::ErrorBody, error::ErrorDetail, common::Health, links::ReferralCardView,
+        admin::CreatedBusinessView, admin::ParticipantSummary, admin::ParticipantRow,
+        admin::ParticipantDetail, admin::ParticipantPage,
+        vouch_domain::settings::Settings, vouch_domain::services::EnrolRequest,
+        vouch_domain::services::CustomerInput,
+    )),
+    modifiers(&Security),
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for name in ["admin_key", "operator_key"] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

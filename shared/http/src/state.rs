@@ -1,0 +1,63 @@
+//! What every router shares: the application and how its links look from outside.
+
+use axum::http::HeaderMap;
+use url::Url;
+use vouch_domain::code::ReferralCode;
+use vouch_domain::services::Vouch;
+
+use crate::extract::request_origin;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub vouch: Vouch,
+    pub web: Web,
+}
+
+/// Deployment-level web settings.
+#[derive(Debug, Clone, Default)]
+pub struct Web {
+    /// Where visitors with an unknown code go; a 404 page when `None`.
+    pub fallback_url: Option<Url>,
+    /// Public origin of `/r/{code}` links; the request's host when `None`.
+    pub public_base_url: Option<String>,
+}
+
+impl AppState {
+    pub fn new(vouch: Vouch, web: Web) -> Self {
+        Self { vouch, web }
+    }
+
+    fn base_url(&self, headers: &HeaderMap) -> String {
+        self.web
+            .public_base_url
+            .clone()
+            .or_else(|| request_origin(headers))
+            .unwrap_or_default()
+    }
+
+    /// The permanent referral link of a code.
+    pub fn link(&self, headers: &HeaderMap, code: &ReferralCode) -> String {
+        format!("{}/r/{code}", self.base_url(headers))
+    }
+
+    pub fn qr_url(&self, headers: &HeaderMap, code: &ReferralCode) -> String {
+        format!("{}/r/{code}/qr.svg", self.base_url(headers))
+    }
+}
+
+impl Web {
+    /// From the deployment's configuration; a malformed fallback URL stops start-up.
+    pub fn new(
+        fallback_url: Option<&str>,
+        public_base_url: Option<String>,
+    ) -> anyhow::Result<Self> {
+        let fallback_url = fallback_url
+            .map(|raw| vouch_domain::settings::WebUrl::parse(raw).map(|url| url.url().clone()))
+            .transpose()
+            .map_err(|err| anyhow::anyhow!("VOUCH_FALLBACK_URL {err}"))?;
+        Ok(Self {
+            fallback_url,
+            public_base_url,
+        })
+    }
+}

@@ -1,0 +1,82 @@
+//! The local runner: starts the AWS emulator, provisions the table from the same definition the
+//! SAM template uses, and serves every function's router on one port.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+use vouch_http::{AppState, admin, common, links};
+
+/// Every function's routes on one router, as API Gateway would route them in AWS.
+pub fn router(state: AppState) -> Router {
+    common::finish(links::routes().merge(admin::routes())).with_state(state)
+}
+
+/// A running `moto_server`, stopped when dropped.
+pub struct Emulator {
+    pub endpoint: String,
+    _child: Child,
+}
+
+/// A free loopback port, chosen by the kernel.
+pub fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding a probe port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+impl Emulator {
+    /// Starts `moto_server` (from `VOUCH_MOTO_SERVER`, else `.venv/bin/moto_server`) on a free
+    /// loopback port and waits until it answers.
+    pub async fn start() -> anyhow::Result<Self> {
+        let binary = std::env::var_os("VOUCH_MOTO_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(".venv/bin/moto_server"));
+        if !binary.exists() {
+            bail!(
+                "{} not found: run `make dev`, which installs it into .venv",
+                binary.display()
+            );
+        }
+        let port = free_port()?;
+        let child = Command::new(&binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let address: SocketAddr = ([127, 0, 0, 1], port).into();
+        for _ in 0..300 {
+            if tokio::net::TcpStream::connect(address).await.is_ok() {
+                return Ok(Self {
+                    endpoint,
+                    _child: child,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("the emulator did not start listening on {endpoint} within 30 s")
+    }
+}
+
+/// Serves `router` on `127.0.0.1:port` until Ctrl-C.
+pub async fn serve(router: Router, port: u16) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("port {port} is busy; set VOUCH_PORT to another"))?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("serving")
+}

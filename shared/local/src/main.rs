@@ -1,0 +1,113 @@
+//! `make dev`: the whole system on one port against a local emulator.
+
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use serde_json::json;
+use vouch_aws::{Config, table, telemetry, wiring};
+use vouch_domain::services::{CustomerInput, EnrolRequest};
+use vouch_http::{AppState, Web};
+use vouch_local::{Emulator, router, serve};
+
+const DEMO_BUSINESS: &str = "demo-plumbing";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    telemetry::init();
+    let port: u16 = match std::env::var("VOUCH_PORT") {
+        Ok(raw) => raw.parse().context("VOUCH_PORT must be a port number")?,
+        Err(_) => 3000,
+    };
+    let (operator_key, generated) = match std::env::var("VOUCH_OPERATOR_KEY") {
+        Ok(key) if !key.trim().is_empty() => (key, false),
+        _ => {
+            let mut bytes = [0u8; 24];
+            rand::rng().fill_bytes(&mut bytes);
+            (format!("op_{}", URL_SAFE_NO_PAD.encode(bytes)), true)
+        }
+    };
+
+    let emulator = Emulator::start().await?;
+    let config = Config {
+        table: "vouch".into(),
+        aws_endpoint: Some(emulator.endpoint.clone()),
+        operator_key: Some(operator_key.clone()),
+        ip_hash_key: std::env::var("VOUCH_IP_HASH_KEY")
+            .unwrap_or_else(|_| "local-development-ip-hash-key".into())
+            .into_bytes(),
+        fallback_url: std::env::var("VOUCH_FALLBACK_URL").ok(),
+        public_base_url: Some(format!("http://127.0.0.1:{port}")),
+    };
+    let (vouch, store, _requests) = wiring::application(&config).await;
+    table::create(store.dynamodb(), &config.table).await?;
+
+    let created = vouch
+        .create_business(
+            Some(&operator_key),
+            &json!({
+                "business_id": DEMO_BUSINESS,
+                "name": "Demo Plumbing",
+                "time_zone": "America/Chicago",
+                "landing_url": "https://demo-plumbing.example/refer",
+                "thank_you_url": "https://demo-plumbing.example/thanks",
+                "allowed_origins": [format!("http://127.0.0.1:{port}")]
+            }),
+        )
+        .await
+        .context("seeding the demo business")?;
+    let business = created.business_id.clone();
+    let (maria, _) = vouch
+        .enrol(
+            &business,
+            EnrolRequest {
+                customer: Some(CustomerInput {
+                    id: "demo-cust-1".into(),
+                    first_name: "Maria".into(),
+                    last_name: Some("Garcia".into()),
+                    phone: Some("+15125550101".into()),
+                    email: Some("maria@example.com".into()),
+                    sms_consent: Some(true),
+                }),
+                ..EnrolRequest::default()
+            },
+        )
+        .await
+        .context("seeding a demo participant")?;
+
+    let web = Web::new(
+        config.fallback_url.as_deref(),
+        config.public_base_url.clone(),
+    )?;
+    let base = format!("http://127.0.0.1:{port}");
+    let key = &created.admin_api_key;
+    println!(
+        "\nVouch is running on {base} (emulator {emulator})\n\
+         \n  operator key     {operator_key}{note}\
+         \n  demo business    {business}\
+         \n  admin API key    {key}\
+         \n  webhook secret   {secret}\
+         \n  demo referrer    Maria Garcia, code {code}\
+         \n  API document     {base}/openapi.json\
+         \n\nTry:\
+         \n  curl -i {base}/r/{code}\
+         \n  curl -i -A 'facebookexternalhit/1.1' {base}/r/{code}\
+         \n  curl -s {base}/api/public/referrals/{code}\
+         \n  curl -s -H 'Authorization: Bearer {key}' {base}/api/admin/participants\
+         \n  curl -s -X POST {base}/api/admin/participants -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\
+         \n       -d '{{\"customer\": {{\"id\": \"cust-2\", \"first_name\": \"Sam\", \"last_name\": \"Lee\", \"phone\": \"512-555-0102\"}}}}'\
+         \n  curl -s -X POST {base}/api/operator/businesses -H 'Authorization: Bearer {operator_key}' -H 'Content-Type: application/json' \\\
+         \n       -d '{{\"business_id\": \"acme\", \"name\": \"Acme\", \"time_zone\": \"America/Denver\", \"landing_url\": \"https://acme.example\"}}'\
+         \n\nCtrl-C stops everything.\n",
+        emulator = emulator.endpoint,
+        note = if generated {
+            " (generated; set VOUCH_OPERATOR_KEY to choose one)"
+        } else {
+            ""
+        },
+        secret = created.webhook_secret,
+        code = maria.code,
+    );
+
+    serve(router(AppState::new(vouch, web)), port).await
+}

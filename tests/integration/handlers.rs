@@ -1,0 +1,181 @@
+//! Handlers fed real API Gateway (HTTP API, payload 2.0) events through `lambda_http`, as in
+//! Lambda, over the in-memory fakes. The fixtures are the ones `cargo lambda invoke
+//! --data-file` takes.
+
+use std::sync::Arc;
+
+use axum::Router;
+use chrono::{TimeZone, Utc};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+use vouch_domain::business::Business;
+use vouch_domain::code::ReferralCode;
+use vouch_domain::contact::PersonName;
+use vouch_domain::ids::{BusinessId, CustomerId};
+use vouch_domain::participant::{Contact, Participant};
+use vouch_domain::ports::{Businesses, Participants};
+use vouch_domain::secrets::{IpHasher, KeyHash, WebhookSecret};
+use vouch_domain::services::{Ports, ServiceConfig, Vouch};
+use vouch_domain::settings::Settings;
+use vouch_domain::testing::{InMemoryStore, ManualClock};
+use vouch_http::{AppState, Web, admin, links};
+
+struct Fake {
+    store: Arc<InMemoryStore>,
+    vouch: Vouch,
+}
+
+async fn fake() -> Fake {
+    let store = Arc::new(InMemoryStore::default());
+    let clock = Arc::new(ManualClock::at(
+        Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
+    ));
+    let vouch = Vouch::new(
+        Ports::from_store(store.clone(), clock),
+        ServiceConfig {
+            operator_key: Some("fixture-operator-key".into()),
+            ip_hasher: IpHasher::new(b"fixture-ip-key"),
+        },
+    );
+    let id = BusinessId::parse("acme").unwrap();
+    let doc = serde_json::json!({"name": "Acme Plumbing", "time_zone": "America/Chicago", "landing_url": "https://acme.example/refer"});
+    let business = Business {
+        id: id.clone(),
+        settings: Settings::complete(&doc, None).unwrap(),
+        webhook_secret: WebhookSecret::generate(),
+        created_at: Utc::now(),
+        version: 1,
+    };
+    store
+        .create(&business, &KeyHash::of("vouch_ak_fixture"))
+        .await
+        .unwrap();
+    let contact = Contact {
+        business_id: id,
+        customer_id: CustomerId::parse("cus_1").unwrap(),
+        first_name: PersonName::parse("Maria").unwrap(),
+        last_name: Some(PersonName::parse("Garcia").unwrap()),
+        phone: None,
+        email: None,
+        sms_consent: true,
+        updated_at: Utc::now(),
+    };
+    let participant = Participant::enrol(
+        &contact,
+        ReferralCode::parse("ABCD2345").unwrap(),
+        Utc::now(),
+    );
+    store.enrol(&participant).await.unwrap();
+    Fake { store, vouch }
+}
+
+async fn invoke(router: Router, fixture: &str) -> (u16, axum::http::HeaderMap, Vec<u8>) {
+    let path = format!("{}/fixtures/events/{fixture}", env!("CARGO_MANIFEST_DIR"));
+    let event = std::fs::read_to_string(&path).unwrap();
+    let request = lambda_http::request::from_str(&event).unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, headers, body)
+}
+
+#[tokio::test]
+async fn given_a_click_event_when_invoked_then_it_redirects_and_counts_with_the_source_ip_hashed() {
+    let fake = fake().await;
+    let router = links::router(AppState::new(fake.vouch.clone(), Web::default()));
+
+    let (status, headers, _) = invoke(router, "link-click.json").await;
+
+    assert_eq!(status, 302);
+    let location = headers["location"].to_str().unwrap();
+    assert!(
+        location.starts_with("https://acme.example/refer?ref=ABCD2345&vclid="),
+        "{location}"
+    );
+    assert!(
+        location.ends_with("&utm_source=referral&utm_medium=qr&utm_campaign=referral-program"),
+        "{location}"
+    );
+    assert!(!location.contains("evil"));
+    let clicks = fake.store.clicks();
+    assert_eq!(clicks.len(), 1);
+    let expected = IpHasher::new(b"fixture-ip-key").hash("198.51.100.20".parse().unwrap());
+    assert_eq!(clicks[0].ip_hash.as_ref(), Some(&expected));
+}
+
+#[tokio::test]
+async fn given_a_preview_bot_or_head_event_then_it_redirects_without_counting() {
+    let fake = fake().await;
+    for fixture in ["link-click-preview-bot.json", "link-click-head.json"] {
+        let router = links::router(AppState::new(fake.vouch.clone(), Web::default()));
+        let (status, headers, body) = invoke(router, fixture).await;
+        assert_eq!(status, 302, "{fixture}");
+        assert!(
+            !headers["location"].to_str().unwrap().contains("vclid"),
+            "{fixture}"
+        );
+        if fixture.contains("head") {
+            assert!(body.is_empty());
+        }
+    }
+    assert!(fake.store.clicks().is_empty());
+}
+
+#[tokio::test]
+async fn given_a_referral_card_event_then_it_answers_with_open_cors() {
+    let fake = fake().await;
+    let router = links::router(AppState::new(fake.vouch.clone(), Web::default()));
+    let (status, headers, body) = invoke(router, "referral-card.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["referrer_display_name"], "Maria G.");
+    assert_eq!(body["business_name"], "Acme Plumbing");
+}
+
+#[tokio::test]
+async fn given_a_create_business_event_then_it_creates_it_with_the_operator_key() {
+    let fake = fake().await;
+    let router = admin::router(AppState::new(fake.vouch.clone(), Web::default()));
+    let (status, _, body) = invoke(router, "create-business.json").await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["business_id"], "acme-plumbing");
+    let created = Businesses::get(
+        fake.store.as_ref(),
+        &BusinessId::parse("acme-plumbing").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(created.is_some());
+}
+
+#[tokio::test]
+async fn given_descending_tiers_then_settings_are_refused_with_reasons_and_unchanged() {
+    let fake = fake().await;
+    let router = admin::router(AppState::new(fake.vouch.clone(), Web::default()));
+    let (status, _, body) = invoke(router, "settings-descending-tiers.json").await;
+    assert_eq!(status, 422);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        body["error"]["fields"]["reward.tiers[1].from_referral"].is_string(),
+        "{body}"
+    );
+    let stored = Businesses::get(fake.store.as_ref(), &BusinessId::parse("acme").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.settings.landing_url.to_string(),
+        "https://acme.example/refer"
+    );
+    assert_eq!(stored.version, 1);
+}

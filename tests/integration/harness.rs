@@ -1,0 +1,203 @@
+//! `spawn_app()`: the real adapters against the emulator, a fresh table per test, and helpers
+//! to send requests through the same router the functions serve.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use vouch_aws::{Config, DynamoStore, RequestCounter, table, wiring};
+use vouch_http::{AppState, Web};
+
+pub const OPERATOR_KEY: &str = "test-operator-key";
+pub const IP_HASH_KEY: &str = "test-ip-hash-key";
+
+pub fn endpoint() -> String {
+    std::env::var("VOUCH_TEST_ENDPOINT").expect(
+        "VOUCH_TEST_ENDPOINT is not set: run the suite with `make test`, which starts the emulator",
+    )
+}
+
+pub struct TestApp {
+    pub store: DynamoStore,
+    pub requests: RequestCounter,
+    pub router: Router,
+    pub table: String,
+    config: Config,
+    web: Web,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Web::default()).await
+}
+
+pub async fn spawn_app_with(web: Web) -> TestApp {
+    let table = format!("t-{}", ulid::Ulid::new());
+    let config = Config {
+        table: table.clone(),
+        aws_endpoint: Some(endpoint()),
+        operator_key: Some(OPERATOR_KEY.into()),
+        ip_hash_key: IP_HASH_KEY.as_bytes().to_vec(),
+        fallback_url: None,
+        public_base_url: Some("https://go.vouch.test".into()),
+    };
+    let (vouch, store, requests) = wiring::application(&config).await;
+    table::create(store.dynamodb(), &table)
+        .await
+        .expect("creating the test table");
+    requests.reset();
+    let web = Web {
+        public_base_url: config.public_base_url.clone(),
+        ..web
+    };
+    let router = vouch_local::router(AppState::new(vouch.clone(), web.clone()));
+    TestApp {
+        store,
+        requests,
+        router,
+        table,
+        config,
+        web,
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Sends one request through `router` as a client at 203.0.113.9 would.
+pub async fn send(router: &Router, request: Request<Body>) -> Reply {
+    let mut request = request;
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([203, 0, 113, 9], 50_000))));
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the router is infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("reading the body")
+        .to_bytes()
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub fn request(
+    method: Method,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<Value>,
+) -> Request<Body> {
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "go.vouch.test");
+    if let Some(key) = bearer {
+        builder = builder.header("authorization", format!("Bearer {key}"));
+    }
+    match body {
+        Some(body) => builder
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string())),
+        None => builder.body(Body::empty()),
+    }
+    .expect("a valid request")
+}
+
+impl TestApp {
+    /// Another instance over the same table, as a freshly started Lambda would be: own client,
+    /// own request counter, empty caches.
+    pub async fn new_instance(&self) -> TestApp {
+        let (vouch, store, requests) = wiring::application(&self.config).await;
+        let router = vouch_local::router(AppState::new(vouch.clone(), self.web.clone()));
+        TestApp {
+            store,
+            requests,
+            router,
+            table: self.table.clone(),
+            config: self.config.clone(),
+            web: self.web.clone(),
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        send(&self.router, request(method, path, bearer, body)).await
+    }
+
+    /// Creates a business through the operator API; returns (admin key, webhook secret).
+    pub async fn create_business(&self, id: &str) -> (String, String) {
+        let reply = self
+            .call(
+                Method::POST,
+                "/api/operator/businesses",
+                Some(OPERATOR_KEY),
+                Some(json!({
+                    "business_id": id, "name": format!("{id} Plumbing"),
+                    "time_zone": "America/Chicago", "landing_url": "https://acme.example/refer?lang=en"
+                })),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+        let body = reply.json();
+        (
+            body["admin_api_key"].as_str().unwrap().to_owned(),
+            body["webhook_secret"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Enrols a customer through the admin API; returns the participant document.
+    pub async fn enrol(
+        &self,
+        admin_key: &str,
+        customer_id: &str,
+        first: &str,
+        last: &str,
+    ) -> Value {
+        let reply = self
+            .call(
+                Method::POST,
+                "/api/admin/participants",
+                Some(admin_key),
+                Some(json!({"customer": {"id": customer_id, "first_name": first, "last_name": last, "phone": "(512) 555-0123"}})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+        reply.json()
+    }
+}

@@ -1,0 +1,10 @@
+//! One integration-test binary. Modules that say `emulator` need `VOUCH_TEST_ENDPOINT` (set by
+//! `make test`, which starts moto_server); each of their tests gets a table of its own.
+
+mod harness;
+
+mod admin_api;
+mod click_path;
+mod handlers;
+mod store;
+mod template;

@@ -1,0 +1,155 @@
+//! emulator: the DynamoDB adapter's conditional writes hold the invariants.
+
+use chrono::Utc;
+use vouch_domain::business::Business;
+use vouch_domain::code::ReferralCode;
+use vouch_domain::contact::PersonName;
+use vouch_domain::ids::{BusinessId, CustomerId};
+use vouch_domain::participant::{Contact, Participant};
+use vouch_domain::ports::{Businesses, Enrolment, Participants, Written};
+use vouch_domain::secrets::{KeyHash, WebhookSecret};
+use vouch_domain::settings::Settings;
+
+use crate::harness::spawn_app;
+
+fn business(id: &str) -> Business {
+    let doc = serde_json::json!({"name": "Acme", "time_zone": "America/Chicago", "landing_url": "https://acme.example"});
+    Business {
+        id: BusinessId::parse(id).unwrap(),
+        settings: Settings::complete(&doc, None).unwrap(),
+        webhook_secret: WebhookSecret::generate(),
+        created_at: Utc::now(),
+        version: 1,
+    }
+}
+
+fn participant(business: &str, customer: &str, code: &str) -> Participant {
+    let contact = Contact {
+        business_id: BusinessId::parse(business).unwrap(),
+        customer_id: CustomerId::parse(customer).unwrap(),
+        first_name: PersonName::parse("Maria").unwrap(),
+        last_name: None,
+        phone: None,
+        email: None,
+        sms_consent: false,
+        updated_at: Utc::now(),
+    };
+    Participant::enrol(&contact, ReferralCode::parse(code).unwrap(), Utc::now())
+}
+
+#[tokio::test]
+async fn a_business_and_its_key_are_created_together_once() {
+    let app = spawn_app().await;
+    let acme = business("acme");
+    let key = KeyHash::of("vouch_ak_one");
+    assert_eq!(
+        app.store.create(&acme, &key).await.unwrap(),
+        Written::Applied
+    );
+    assert_eq!(
+        app.store
+            .create(&acme, &KeyHash::of("vouch_ak_two"))
+            .await
+            .unwrap(),
+        Written::Refused
+    );
+    // The refused attempt left no orphan key behind.
+    assert_eq!(
+        app.store
+            .id_for_admin_key(&KeyHash::of("vouch_ak_two"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        app.store.id_for_admin_key(&key).await.unwrap(),
+        Some(acme.id.clone())
+    );
+
+    let stored = Businesses::get(&app.store, &acme.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, acme);
+}
+
+#[tokio::test]
+async fn settings_writes_are_conditional_on_the_version_read() {
+    let app = spawn_app().await;
+    let acme = business("acme");
+    app.store.create(&acme, &KeyHash::of("k")).await.unwrap();
+    let mut changed = acme.settings.clone();
+    changed.hold_days = 7;
+    assert_eq!(
+        app.store
+            .save_settings(&acme.id, &changed, 1)
+            .await
+            .unwrap(),
+        Written::Applied
+    );
+    // A writer that read version 1 too is refused rather than overwriting.
+    assert_eq!(
+        app.store
+            .save_settings(&acme.id, &acme.settings, 1)
+            .await
+            .unwrap(),
+        Written::Refused
+    );
+    let stored = Businesses::get(&app.store, &acme.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.version, stored.settings.hold_days), (2, 7));
+}
+
+#[tokio::test]
+async fn codes_are_unique_across_businesses_and_customers_enrol_once() {
+    let app = spawn_app().await;
+    let first = participant("acme", "cus_1", "ABCD2345");
+    assert_eq!(app.store.enrol(&first).await.unwrap(), Enrolment::Enrolled);
+    // The same customer again, with another code: refused, and the other code stays free.
+    assert_eq!(
+        app.store
+            .enrol(&participant("acme", "cus_1", "WXYZ6789"))
+            .await
+            .unwrap(),
+        Enrolment::AlreadyEnrolled
+    );
+    assert_eq!(
+        app.store
+            .referrer(&ReferralCode::parse("WXYZ6789").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+    // Another business's customer drawing the same code: refused.
+    assert_eq!(
+        app.store
+            .enrol(&participant("rival", "cus_9", "abcd-2345"))
+            .await
+            .unwrap(),
+        Enrolment::CodeTaken
+    );
+    let rival = Participants::get(
+        &app.store,
+        &BusinessId::parse("rival").unwrap(),
+        &CustomerId::parse("cus_9").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rival, None);
+
+    let referrer = app
+        .store
+        .referrer(&ReferralCode::parse("abcd2345").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(referrer.business_id.as_str(), "acme");
+    assert_eq!(referrer.customer_id.as_str(), "cus_1");
+    let stored = Participants::get(&app.store, &first.business_id, &first.customer_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, first);
+}
