@@ -873,4 +873,44 @@ mod tests {
         assert!(check_template("Hi {password}").is_err());
         assert!(check_template("").is_err());
     }
+
+    fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "\\PC{0,20}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("name".to_owned()),
+                        Just("reward".to_owned()),
+                        Just("tiers".to_owned()),
+                        Just("sms".to_owned()),
+                        Just("templates".to_owned()),
+                        Just("limits".to_owned()),
+                        Just("time_zone".to_owned()),
+                        Just("quiet_start".to_owned()),
+                        "[a-z_]{1,12}"
+                    ],
+                    inner,
+                    0..5,
+                )
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn completing_any_document_never_panics(doc in arbitrary_json()) {
+            let base = Settings::complete(&minimal(), None).unwrap();
+            let _ = Settings::complete(&doc, None);
+            let _ = Settings::complete(&doc, Some(&base));
+        }
+    }
 }

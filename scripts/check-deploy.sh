@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `sam build` as a deployment would run it: cargo-lambda cross-compiles every function for arm64
+# (Graviton) with zig, then checks that each bootstrap really is an aarch64 executable.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+rustup target add aarch64-unknown-linux-gnu >/dev/null
+sam validate --lint --template-file infra/template.yaml --region us-east-1
+sam build --beta-features --template-file infra/template.yaml --build-dir .aws-sam/build
+status=0
+for function in LinkClickFunction AdminApiFunction; do
+  bootstrap=".aws-sam/build/$function/bootstrap"
+  if [ ! -x "$bootstrap" ]; then echo "missing $bootstrap"; status=1; continue; fi
+  machine=$(od -An -tx1 -j18 -N2 "$bootstrap" | tr -d ' ')
+  size=$(du -h "$bootstrap" | cut -f1)
+  if [ "$machine" = "b700" ]; then echo "$function: aarch64 bootstrap, $size"; else echo "$function: not aarch64 (e_machine $machine)"; status=1; fi
+done
+exit $status
