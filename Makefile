@@ -22,8 +22,11 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+# cargo-nextest when the machine has it (one summary line at the end), else cargo test.
+TEST_RUNNER := $(if $(shell command -v cargo-nextest),cargo nextest run --workspace --no-fail-fast,cargo test --workspace --quiet)
+
 unit: $(PY_TOOLS)
-	scripts/with-emulator.sh cargo test --workspace --quiet
+	scripts/with-emulator.sh $(TEST_RUNNER)
 
 check-template: $(PY_TOOLS)
 	$(VENV)/bin/cfn-lint infra/template.yaml

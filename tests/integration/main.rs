@@ -1,6 +1,9 @@
 //! One integration-test binary. Modules that say `emulator` need `VOUCH_TEST_ENDPOINT` (set by
 //! `make test`, which starts moto_server); each of their tests gets a table of its own.
 
+// Test helpers may panic: a panic is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod harness;
 
 mod admin_api;

@@ -90,6 +90,19 @@ impl DynamoStore {
         Ok(output.item)
     }
 
+    /// Reads one item as `T`.
+    async fn get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+        consistent: bool,
+    ) -> anyhow::Result<Option<T>> {
+        match self.get_item(pk, sk, consistent).await? {
+            Some(item) => Ok(Some(from_item(item).context("reading an item")?)),
+            None => Ok(None),
+        }
+    }
+
     fn put_new(&self, item: Item) -> anyhow::Result<TransactWriteItem> {
         let put = Put::builder()
             .table_name(&self.table)
@@ -376,11 +389,8 @@ impl Businesses for DynamoStore {
     }
 
     async fn get(&self, id: &BusinessId) -> anyhow::Result<Option<Business>> {
-        let Some(item) = self.get_item(business_pk(id), BUSINESS_SK, true).await? else {
-            return Ok(None);
-        };
-        let item: BusinessItem = from_item(item).context("reading a business item")?;
-        Ok(Some(Business {
+        let item: Option<BusinessItem> = self.get_as(business_pk(id), BUSINESS_SK, true).await?;
+        Ok(item.map(|item| Business {
             id: item.business_id,
             settings: item.settings,
             webhook_secret: item.webhook_secret,
@@ -390,14 +400,9 @@ impl Businesses for DynamoStore {
     }
 
     async fn id_for_admin_key(&self, key: &KeyHash) -> anyhow::Result<Option<BusinessId>> {
-        let Some(item) = self
-            .get_item(admin_key_pk(key), ADMIN_KEY_SK, false)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let item: AdminKeyItem = from_item(item).context("reading an admin key item")?;
-        Ok(Some(item.business_id))
+        let item: Option<AdminKeyItem> =
+            self.get_as(admin_key_pk(key), ADMIN_KEY_SK, false).await?;
+        Ok(item.map(|item| item.business_id))
     }
 
     async fn save_settings(
@@ -441,14 +446,10 @@ impl Contacts for DynamoStore {
         business: &BusinessId,
         customer: &CustomerId,
     ) -> anyhow::Result<Option<Contact>> {
-        let Some(item) = self
-            .get_item(business_pk(business), &contact_sk(customer), true)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let item: ContactItem = from_item(item).context("reading a contact item")?;
-        Ok(Some(item.contact))
+        let item: Option<ContactItem> = self
+            .get_as(business_pk(business), &contact_sk(customer), true)
+            .await?;
+        Ok(item.map(|item| item.contact))
     }
 
     async fn put(&self, contact: &Contact) -> anyhow::Result<()> {
@@ -517,22 +518,15 @@ impl Participants for DynamoStore {
         business: &BusinessId,
         customer: &CustomerId,
     ) -> anyhow::Result<Option<Participant>> {
-        let Some(item) = self
-            .get_item(business_pk(business), &participant_sk(customer), true)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let item: ParticipantItem = from_item(item).context("reading a participant item")?;
-        Ok(Some(item.into_domain()))
+        let item: Option<ParticipantItem> = self
+            .get_as(business_pk(business), &participant_sk(customer), true)
+            .await?;
+        Ok(item.map(ParticipantItem::into_domain))
     }
 
     async fn referrer(&self, code: &ReferralCode) -> anyhow::Result<Option<Referrer>> {
-        let Some(item) = self.get_item(code_pk(code), CODE_SK, false).await? else {
-            return Ok(None);
-        };
-        let item: CodeItem = from_item(item).context("reading a code item")?;
-        Ok(Some(item.referrer))
+        let item: Option<CodeItem> = self.get_as(code_pk(code), CODE_SK, false).await?;
+        Ok(item.map(|item| item.referrer))
     }
 
     async fn list(

@@ -524,8 +524,11 @@ impl Cursor {
 /// Businesses read recently, so a burst of clicks costs one settings read per instance a minute.
 #[derive(Default)]
 struct BusinessCache {
-    entries: Mutex<HashMap<BusinessId, (DateTime<Utc>, Arc<Business>)>>,
+    entries: Mutex<HashMap<BusinessId, Cached>>,
 }
+
+/// A business and when it was read.
+type Cached = (DateTime<Utc>, Arc<Business>);
 
 impl BusinessCache {
     const MAX_ENTRIES: usize = 10_000;

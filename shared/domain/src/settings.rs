@@ -369,23 +369,23 @@ impl Settings {
             errors: &mut errors,
         };
         let name: Option<String> = check.field("name");
-        let time_zone = check.field("time_zone");
-        let country = check.field("country");
-        let currency = check.field("currency");
-        let landing_url = check.field("landing_url");
-        let thank_you_url = check.field("thank_you_url");
+        check.check::<TimeZone>("time_zone");
+        check.check::<Country>("country");
+        check.check::<Currency>("currency");
+        check.check::<WebUrl>("landing_url");
+        check.check::<Option<WebUrl>>("thank_you_url");
         let allowed_origins: Option<Vec<Origin>> = check.field("allowed_origins");
         let satisfaction_threshold: Option<u8> = check.field("satisfaction_threshold");
-        let qualifying_status = check.field("qualifying_status");
-        let minimum_invoice_cents = check.field("minimum_invoice_cents");
+        check.check::<QualifyingStatus>("qualifying_status");
+        check.check::<Money>("minimum_invoice_cents");
         let reward: Option<RewardProgram> = check.field("reward");
         let referee_reward: Option<Option<RefereeReward>> = check.field("referee_reward");
-        let approval = check.field("approval");
+        check.check::<Approval>("approval");
         let hold_days: Option<u32> = check.field("hold_days");
         let max_rewards_per_year: Option<Option<u32>> = check.field("max_rewards_per_year");
         let vip_after: Option<u32> = check.field("vip_after");
         let sms: Option<SmsSettings> = check.field("sms");
-        let public_leaderboard = check.field("public_leaderboard");
+        check.check::<bool>("public_leaderboard");
         let reengage_after_days: Option<u32> = check.field("reengage_after_days");
         let limits: Option<Limits> = check.field("limits");
 
@@ -456,73 +456,14 @@ impl Settings {
             );
         }
 
-        match (
-            name,
-            time_zone,
-            country,
-            currency,
-            landing_url,
-            thank_you_url,
-            allowed_origins,
-            satisfaction_threshold,
-            qualifying_status,
-            minimum_invoice_cents,
-            reward,
-            referee_reward,
-            approval,
-            hold_days,
-            max_rewards_per_year,
-            vip_after,
-            sms,
-            public_leaderboard,
-            reengage_after_days,
-            limits,
-        ) {
-            (
-                Some(name),
-                Some(time_zone),
-                Some(country),
-                Some(currency),
-                Some(landing_url),
-                Some(thank_you_url),
-                Some(allowed_origins),
-                Some(satisfaction_threshold),
-                Some(qualifying_status),
-                Some(minimum_invoice_cents),
-                Some(reward),
-                Some(referee_reward),
-                Some(approval),
-                Some(hold_days),
-                Some(max_rewards_per_year),
-                Some(vip_after),
-                Some(sms),
-                Some(public_leaderboard),
-                Some(reengage_after_days),
-                Some(limits),
-            ) if errors.is_empty() => Ok(Settings {
-                name: name.trim().to_owned(),
-                time_zone,
-                country,
-                currency,
-                landing_url,
-                thank_you_url,
-                allowed_origins,
-                satisfaction_threshold,
-                qualifying_status,
-                minimum_invoice_cents,
-                reward,
-                referee_reward,
-                approval,
-                hold_days,
-                max_rewards_per_year,
-                vip_after,
-                sms,
-                public_leaderboard,
-                reengage_after_days,
-                limits,
-            }),
-            _ => Err(errors),
+        if !errors.is_empty() {
+            return Err(errors);
         }
+        // Every field parsed on its own above, so the whole document parses too.
+        let mut settings: Settings = serde_json::from_value(merged)
+            .map_err(|err| FieldErrors::from([(String::new(), err.to_string())]))?;
+        settings.name = settings.name.trim().to_owned();
+        Ok(settings)
     }
 
     /// The referee's offer as a landing page would show it, when the program has one.
@@ -559,6 +500,11 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// Checks one top-level field whose value needs no further rule.
+    fn check<T: DeserializeOwned>(&mut self, key: &str) {
+        let _: Option<T> = self.field(key);
+    }
+
     /// Deserialises one top-level field, recording the first problem with its full path.
     fn field<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
         let Some(value) = self.doc.get(key) else {

@@ -37,6 +37,11 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
+/// The `{code}` segment; one that cannot be decoded resolves to no code (a 404).
+fn code_from(path: Result<Path<String>, PathRejection>) -> String {
+    path.map(|Path(code)| code).unwrap_or_default()
+}
+
 fn no_store(mut response: Response) -> Response {
     response
         .headers_mut()
@@ -66,7 +71,7 @@ pub async fn click(
     request: Request,
 ) -> ApiResult<Response> {
     let (parts, _) = request.into_parts();
-    let code = code.map(|Path(code)| code).unwrap_or_default();
+    let code = code_from(code);
     let channel = parts
         .uri
         .query()
@@ -118,7 +123,7 @@ pub async fn qr(
     request: Request,
 ) -> ApiResult<Response> {
     let (parts, _) = request.into_parts();
-    let code = code.map(|Path(code)| code).unwrap_or_default();
+    let code = code_from(code);
     let card = state.vouch.referral_card(&code).await?;
     let link = format!("{}?ch=qr", state.link(&parts.headers, &card.referrer.code));
     let image = QrCode::new(link.as_bytes())
@@ -163,7 +168,7 @@ pub async fn referral_card(
     State(state): State<AppState>,
     code: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
-    let code = code.map(|Path(code)| code).unwrap_or_default();
+    let code = code_from(code);
     let card = state.vouch.referral_card(&code).await?;
     Ok(Json(ReferralCardView {
         code: card.referrer.code.to_string(),
