@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
+export SAM_CLI_TELEMETRY=0
 rustup target add aarch64-unknown-linux-gnu >/dev/null
 sam validate --lint --template-file infra/template.yaml --region us-east-1
 sam build --beta-features --template-file infra/template.yaml --build-dir .aws-sam/build
