@@ -14,11 +14,12 @@ use vouch_domain::code::ReferralCode;
 use vouch_domain::contact::PersonName;
 use vouch_domain::ids::{BusinessId, CustomerId};
 use vouch_domain::participant::{Contact, Participant};
-use vouch_domain::ports::{Businesses, Participants};
+use vouch_domain::ports::{Businesses, ProgramStore};
+use vouch_domain::program::Plan;
 use vouch_domain::secrets::{IpHasher, KeyHash, WebhookSecret};
 use vouch_domain::services::{Ports, ServiceConfig, Vouch};
 use vouch_domain::settings::Settings;
-use vouch_domain::testing::{InMemoryStore, ManualClock};
+use vouch_domain::testing::{FakeEvents, FakeSms, InMemoryStore, ManualClock};
 use vouch_http::{AppState, Web, admin, links};
 
 struct Fake {
@@ -32,7 +33,12 @@ async fn fake() -> Fake {
         Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
     ));
     let vouch = Vouch::new(
-        Ports::from_store(store.clone(), clock),
+        Ports::new(
+            store.clone(),
+            Arc::new(FakeSms::default()),
+            Arc::new(FakeEvents::default()),
+            clock,
+        ),
         ServiceConfig {
             operator_key: Some("fixture-operator-key".into()),
             ip_hasher: IpHasher::new(b"fixture-ip-key"),
@@ -60,13 +66,28 @@ async fn fake() -> Fake {
         email: None,
         sms_consent: true,
         updated_at: Utc::now(),
+        details_known: true,
+        version: 0,
+        job_done_at: None,
+        review_score: None,
+        review_at: None,
+        enrolled: false,
+        origin: Default::default(),
     };
     let participant = Participant::enrol(
         &contact,
         ReferralCode::parse("ABCD2345").unwrap(),
         Utc::now(),
     );
-    store.enrol(&participant).await.unwrap();
+    let plan = Plan {
+        participant: Some(participant),
+        ..Plan::default()
+    };
+    store
+        .commit(&BusinessId::parse("acme").unwrap(), &plan)
+        .await
+        .unwrap()
+        .unwrap();
     Fake { store, vouch }
 }
 

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use vouch_aws::{Config, DynamoStore, RequestCounter, table, wiring};
+use vouch_aws::{Config, DynamoStore, RequestCounter, wiring};
 use vouch_http::{AppState, Web};
 
 pub const OPERATOR_KEY: &str = "test-operator-key";
@@ -44,12 +44,16 @@ pub async fn spawn_app_with(web: Web) -> TestApp {
         ip_hash_key: IP_HASH_KEY.as_bytes().to_vec(),
         fallback_url: None,
         public_base_url: Some("https://go.vouch.test".into()),
+        event_bus: format!("bus-{table}"),
+        sms_origination_number: Some("+15550100000".into()),
+        sms_sender_id: None,
     };
-    let (vouch, store, requests) = wiring::application(&config).await;
-    table::create(store.dynamodb(), &table)
+    let app = wiring::application(&config).await;
+    vouch_local::provision(&app, &table, &config.event_bus)
         .await
-        .expect("creating the test table");
-    requests.reset();
+        .expect("provisioning the emulator");
+    app.dynamodb_requests.reset();
+    let (vouch, store, requests) = (app.vouch, app.store, app.dynamodb_requests);
     let web = Web {
         public_base_url: config.public_base_url.clone(),
         ..web
@@ -138,7 +142,8 @@ impl TestApp {
     /// Another instance over the same table, as a freshly started Lambda would be: own client,
     /// own request counter, empty caches.
     pub async fn new_instance(&self) -> TestApp {
-        let (vouch, store, requests) = wiring::application(&self.config).await;
+        let app = wiring::application(&self.config).await;
+        let (vouch, store, requests) = (app.vouch, app.store, app.dynamodb_requests);
         let router = vouch_local::router(AppState::new(vouch.clone(), self.web.clone()));
         TestApp {
             store,

@@ -6,7 +6,8 @@ use vouch_domain::code::ReferralCode;
 use vouch_domain::contact::PersonName;
 use vouch_domain::ids::{BusinessId, CustomerId};
 use vouch_domain::participant::{Contact, Participant};
-use vouch_domain::ports::{Businesses, Enrolment, Participants, Written};
+use vouch_domain::ports::{Businesses, Participants, ProgramStore, Written};
+use vouch_domain::program::{Plan, Refusal};
 use vouch_domain::secrets::{KeyHash, WebhookSecret};
 use vouch_domain::settings::Settings;
 
@@ -33,6 +34,13 @@ fn participant(business: &str, customer: &str, code: &str) -> Participant {
         email: None,
         sms_consent: false,
         updated_at: Utc::now(),
+        details_known: true,
+        version: 0,
+        job_done_at: None,
+        review_score: None,
+        review_at: None,
+        enrolled: false,
+        origin: Default::default(),
     };
     Participant::enrol(&contact, ReferralCode::parse(code).unwrap(), Utc::now())
 }
@@ -102,18 +110,27 @@ async fn settings_writes_are_conditional_on_the_version_read() {
     assert_eq!((stored.version, stored.settings.hold_days), (2, 7));
 }
 
+/// Commits a plan that only enrols `participant`.
+async fn enrol(app: &crate::harness::TestApp, participant: &Participant) -> Result<(), Refusal> {
+    let plan = Plan {
+        participant: Some(participant.clone()),
+        ..Plan::default()
+    };
+    app.store
+        .commit(&participant.business_id, &plan)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn codes_are_unique_across_businesses_and_customers_enrol_once() {
     let app = spawn_app().await;
     let first = participant("acme", "cus_1", "ABCD2345");
-    assert_eq!(app.store.enrol(&first).await.unwrap(), Enrolment::Enrolled);
+    assert_eq!(enrol(&app, &first).await, Ok(()));
     // The same customer again, with another code: refused, and the other code stays free.
     assert_eq!(
-        app.store
-            .enrol(&participant("acme", "cus_1", "WXYZ6789"))
-            .await
-            .unwrap(),
-        Enrolment::AlreadyEnrolled
+        enrol(&app, &participant("acme", "cus_1", "WXYZ6789")).await,
+        Err(Refusal::Changed)
     );
     assert_eq!(
         app.store
@@ -124,11 +141,8 @@ async fn codes_are_unique_across_businesses_and_customers_enrol_once() {
     );
     // Another business's customer drawing the same code: refused.
     assert_eq!(
-        app.store
-            .enrol(&participant("rival", "cus_9", "abcd-2345"))
-            .await
-            .unwrap(),
-        Enrolment::CodeTaken
+        enrol(&app, &participant("rival", "cus_9", "abcd-2345")).await,
+        Err(Refusal::Changed)
     );
     let rival = Participants::get(
         &app.store,

@@ -11,6 +11,6 @@ async fn main() -> Result<(), lambda_http::Error> {
         config.fallback_url.as_deref(),
         config.public_base_url.clone(),
     )?;
-    let (vouch, _store, _requests) = wiring::application(&config).await;
+    let vouch = wiring::application(&config).await.vouch;
     lambda_http::run(links::router(AppState::new(vouch, web))).await
 }

@@ -22,6 +22,12 @@ pub struct Config {
     /// `VOUCH_PUBLIC_BASE_URL`: the public origin of links (`https://go.acme.example`); when
     /// unset, links are built from the request's own host.
     pub public_base_url: Option<String>,
+    /// `VOUCH_EVENT_BUS`: the EventBridge bus events go to.
+    pub event_bus: String,
+    /// `VOUCH_SMS_ORIGINATION_NUMBER`: the number texts come from (E.164), where required.
+    pub sms_origination_number: Option<String>,
+    /// `VOUCH_SMS_SENDER_ID`: an alphanumeric sender id, where supported.
+    pub sms_sender_id: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -41,6 +47,9 @@ impl Config {
             fallback_url: var("VOUCH_FALLBACK_URL"),
             public_base_url: var("VOUCH_PUBLIC_BASE_URL")
                 .map(|url| url.trim_end_matches('/').to_owned()),
+            event_bus: var("VOUCH_EVENT_BUS").unwrap_or_else(|| "default".to_owned()),
+            sms_origination_number: var("VOUCH_SMS_ORIGINATION_NUMBER"),
+            sms_sender_id: var("VOUCH_SMS_SENDER_ID"),
         })
     }
 

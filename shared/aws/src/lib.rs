@@ -2,6 +2,8 @@
 
 pub mod config;
 pub mod counter;
+pub mod messaging;
+pub mod program;
 pub mod store;
 pub mod table;
 pub mod telemetry;

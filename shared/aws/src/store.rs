@@ -28,16 +28,14 @@ use vouch_domain::code::ReferralCode;
 use vouch_domain::contact::{PersonName, Phone};
 use vouch_domain::ids::{BusinessId, ClickId, CustomerId};
 use vouch_domain::participant::{Contact, Participant, ParticipantSort, Referrer, Stats};
-use vouch_domain::ports::{
-    Businesses, Clicks, Contacts, Enrolment, Page, Participants, Position, Written,
-};
+use vouch_domain::ports::{Businesses, Clicks, Contacts, Page, Participants, Position, Written};
 use vouch_domain::secrets::{IpHash, KeyHash, WebhookSecret};
 use vouch_domain::settings::Settings;
 
 use crate::counter::RequestCounter;
 use crate::table::{GSI1, GSI2, Index};
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// The table behind every port.
 #[derive(Clone)]
@@ -116,7 +114,7 @@ impl DynamoStore {
 
 // ------------------------------------------------------------------ keys
 
-fn business_pk(id: &BusinessId) -> String {
+pub(crate) fn business_pk(id: &BusinessId) -> String {
     format!("BIZ#{id}")
 }
 const BUSINESS_SK: &str = "#PROFILE";
@@ -127,7 +125,7 @@ const ADMIN_KEY_SK: &str = "#KEY";
 fn contact_sk(id: &CustomerId) -> String {
     format!("CUST#{id}")
 }
-fn participant_sk(id: &CustomerId) -> String {
+pub(crate) fn participant_sk(id: &CustomerId) -> String {
     format!("PART#{id}")
 }
 fn participants_gsi_pk(id: &BusinessId) -> String {
@@ -191,7 +189,7 @@ struct ContactItem {
 }
 
 #[derive(Serialize, Deserialize)]
-struct ParticipantItem {
+pub(crate) struct ParticipantItem {
     #[serde(rename = "PK")]
     pk: String,
     #[serde(rename = "SK")]
@@ -239,7 +237,7 @@ struct ParticipantItem {
 }
 
 impl ParticipantItem {
-    fn from_domain(p: &Participant) -> Self {
+    pub(crate) fn from_domain(p: &Participant) -> Self {
         let by = |channel| {
             p.stats
                 .clicks_by_channel
@@ -276,7 +274,7 @@ impl ParticipantItem {
         }
     }
 
-    fn into_domain(self) -> Participant {
+    pub(crate) fn into_domain(self) -> Participant {
         let clicks_by_channel = [
             (Channel::Link, self.clicks_link),
             (Channel::Sms, self.clicks_sms),
@@ -338,9 +336,21 @@ struct ClickItem {
     expires_at: i64,
 }
 
+/// The code item claiming a participant's code across all businesses.
+pub(crate) fn code_item(participant: &Participant) -> anyhow::Result<Item> {
+    Ok(to_item(CodeItem {
+        pk: code_pk(&participant.code),
+        sk: CODE_SK.into(),
+        kind: "code".into(),
+        referrer: participant.referrer(),
+    })?)
+}
+
 /// Which parts of a cancelled transaction failed their condition, in request order; `None` when
 /// the error was not a cancellation.
-fn cancelled_conditions<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<bool>> {
+pub(crate) fn cancelled_conditions<R>(
+    err: &SdkError<TransactWriteItemsError, R>,
+) -> Option<Vec<bool>> {
     match err.as_service_error()? {
         TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
             cancelled
@@ -472,47 +482,6 @@ impl Contacts for DynamoStore {
 
 #[async_trait]
 impl Participants for DynamoStore {
-    async fn enrol(&self, participant: &Participant) -> anyhow::Result<Enrolment> {
-        let participant_item = to_item(ParticipantItem::from_domain(participant))?;
-        let code_item = to_item(CodeItem {
-            pk: code_pk(&participant.code),
-            sk: CODE_SK.into(),
-            kind: "code".into(),
-            referrer: participant.referrer(),
-        })?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(self.put_new(participant_item)?)
-            .transact_items(self.put_new(code_item)?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Enrolment::Enrolled),
-            Err(err) => match cancelled_conditions(&err) {
-                Some(failed) if failed.first() == Some(&true) => Ok(Enrolment::AlreadyEnrolled),
-                Some(failed) if failed.get(1) == Some(&true) => Ok(Enrolment::CodeTaken),
-                // Cancelled without per-item reasons: look at which item exists.
-                Some(_) => {
-                    let exists = self
-                        .get_item(
-                            business_pk(&participant.business_id),
-                            &participant_sk(&participant.customer_id),
-                            true,
-                        )
-                        .await?
-                        .is_some();
-                    Ok(if exists {
-                        Enrolment::AlreadyEnrolled
-                    } else {
-                        Enrolment::CodeTaken
-                    })
-                }
-                None => Err(err).context("TransactWriteItems (enrol)"),
-            },
-        }
-    }
-
     async fn get(
         &self,
         business: &BusinessId,

@@ -1,4 +1,4 @@
-//! Builds the application from configuration: one SDK config, one counted client, one store.
+//! Builds the application from configuration: one SDK config, counted clients, one store.
 
 use std::sync::Arc;
 
@@ -6,19 +6,52 @@ use vouch_domain::ports::SystemClock;
 use vouch_domain::secrets::IpHasher;
 use vouch_domain::services::{Ports, ServiceConfig, Vouch};
 
+use crate::messaging::{EventBridgePublisher, SnsSms};
 use crate::{Config, DynamoStore, RequestCounter};
 
-/// The application and the counter of its DynamoDB requests. No network is touched here.
-pub async fn application(config: &Config) -> (Vouch, DynamoStore, RequestCounter) {
+/// The application, its adapters and the request counters of each AWS client.
+pub struct Application {
+    pub vouch: Vouch,
+    pub store: DynamoStore,
+    pub events: EventBridgePublisher,
+    pub dynamodb_requests: RequestCounter,
+    pub sns_requests: RequestCounter,
+    pub eventbridge_requests: RequestCounter,
+}
+
+/// Builds everything without touching the network.
+pub async fn application(config: &Config) -> Application {
     let sdk = config.sdk_config().await;
-    let counter = RequestCounter::default();
-    let store = DynamoStore::new(DynamoStore::client(&sdk, &counter), config.table.clone());
+    let (dynamodb_requests, sns_requests, eventbridge_requests) = Default::default();
+    let store = DynamoStore::new(
+        DynamoStore::client(&sdk, &dynamodb_requests),
+        config.table.clone(),
+    );
+    let sms = SnsSms::new(
+        &sdk,
+        &sns_requests,
+        config.sms_origination_number.clone(),
+        config.sms_sender_id.clone(),
+    );
+    let events = EventBridgePublisher::new(&sdk, &eventbridge_requests, config.event_bus.clone());
     let vouch = Vouch::new(
-        Ports::from_store(Arc::new(store.clone()), Arc::new(SystemClock)),
+        Ports::new(
+            Arc::new(store.clone()),
+            Arc::new(sms),
+            Arc::new(events.clone()),
+            Arc::new(SystemClock),
+        ),
         ServiceConfig {
             operator_key: config.operator_key.clone(),
             ip_hasher: IpHasher::new(&config.ip_hash_key),
         },
     );
-    (vouch, store, counter)
+    Application {
+        vouch,
+        store,
+        events,
+        dynamodb_requests,
+        sns_requests,
+        eventbridge_requests,
+    }
 }

@@ -8,13 +8,18 @@ pub mod click;
 pub mod code;
 pub mod contact;
 pub mod error;
+pub mod events;
+pub mod flows;
 pub mod ids;
 pub mod money;
 pub mod participant;
 pub mod ports;
+pub mod program;
 pub mod secrets;
 pub mod services;
 pub mod settings;
+pub mod sms;
+pub mod webhook;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -22,9 +22,70 @@ pub struct Contact {
     pub email: Option<Email>,
     pub sms_consent: bool,
     pub updated_at: DateTime<Utc>,
+    /// False for a placeholder made when a job or review arrived before the customer's details.
+    #[serde(default = "known")]
+    pub details_known: bool,
+    /// Bumped by every change; writes are conditional on the version read.
+    #[serde(default)]
+    pub version: u64,
+    /// When one of the customer's jobs first reached completed, invoiced or paid.
+    #[serde(default)]
+    pub job_done_at: Option<DateTime<Utc>>,
+    /// The latest review score (by the sender's timestamp) and when it was given.
+    #[serde(default)]
+    pub review_score: Option<u8>,
+    #[serde(default)]
+    pub review_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub enrolled: bool,
+    #[serde(default)]
+    pub origin: Origin,
+}
+
+/// Where a contact came from. Only contacts Vouch made itself (a website lead) are matched to
+/// the software's customers by phone or email, and only until one customer claims them: two
+/// customers of the software that share a phone (a household) stay two people.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Known to the field-service software under its own id.
+    #[default]
+    Software,
+    /// Created by Vouch (a website lead) and not yet matched to a software customer.
+    Vouch,
+}
+
+fn known() -> bool {
+    true
 }
 
 impl Contact {
+    /// A contact with no program history yet.
+    pub fn new(
+        business_id: BusinessId,
+        customer_id: CustomerId,
+        first_name: PersonName,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            business_id,
+            customer_id,
+            first_name,
+            last_name: None,
+            phone: None,
+            email: None,
+            sms_consent: false,
+            updated_at: now,
+            details_known: true,
+            version: 0,
+            job_done_at: None,
+            review_score: None,
+            review_at: None,
+            enrolled: false,
+            origin: Origin::Software,
+        }
+    }
+
     pub fn full_name(&self) -> String {
         match &self.last_name {
             Some(last) => format!("{} {}", self.first_name.as_str(), last.as_str()),

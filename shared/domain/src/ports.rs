@@ -7,10 +7,14 @@ use chrono::{DateTime, Utc};
 use crate::business::Business;
 use crate::click::Click;
 use crate::code::ReferralCode;
+use crate::contact::Phone;
+use crate::events::DomainEvent;
 use crate::ids::{BusinessId, CustomerId};
 use crate::participant::{Contact, Participant, ParticipantSort, Referrer};
+use crate::program::{LoadKeys, Plan, Refusal, SendGuard, Snapshot};
 use crate::secrets::KeyHash;
 use crate::settings::Settings;
+use crate::sms::{Message, Reason, Status};
 
 /// The outcome of a conditional write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,15 +22,6 @@ pub enum Written {
     Applied,
     /// The condition did not hold (the item exists, or changed since it was read).
     Refused,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Enrolment {
-    Enrolled,
-    /// The customer already has a participant record (and so a code).
-    AlreadyEnrolled,
-    /// The drawn code belongs to someone else; draw again.
-    CodeTaken,
 }
 
 /// Where a page of a list ends: the sort key of the last item and its customer id.
@@ -69,8 +64,6 @@ pub trait Contacts: Send + Sync {
 
 #[async_trait]
 pub trait Participants: Send + Sync {
-    /// Claims the participant's code and writes the participant in one transaction.
-    async fn enrol(&self, participant: &Participant) -> anyhow::Result<Enrolment>;
     async fn get(
         &self,
         business: &BusinessId,
@@ -104,4 +97,136 @@ impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }
+}
+
+// ---------------------------------------------------------------- the program
+
+/// How one message's send went, recorded after the fact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendOutcome {
+    pub message_id: String,
+    pub phone: Option<Phone>,
+    pub result: SendResult,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendResult {
+    Sent {
+        provider_id: String,
+        at: DateTime<Utc>,
+    },
+    /// Not sent and never will be (status and reason to record).
+    Closed { status: Status, reason: Reason },
+}
+
+/// What is recorded after a commit's messages went out and its events were published.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Finish {
+    pub outcomes: Vec<SendOutcome>,
+    /// Outbox events now on the bus: removed from the outbox.
+    pub published: Vec<String>,
+    /// New events (made while sending) the bus did not take: kept for the scheduler.
+    pub pending: Vec<DomainEvent>,
+}
+
+impl Finish {
+    pub fn is_empty(&self) -> bool {
+        self.outcomes.is_empty() && self.published.is_empty() && self.pending.is_empty()
+    }
+}
+
+#[async_trait]
+pub trait ProgramStore: Send + Sync {
+    /// Reads what deciding a command needs.
+    async fn load(&self, business: &BusinessId, keys: &LoadKeys) -> anyhow::Result<Snapshot>;
+    /// Writes the whole plan in one transaction, or nothing and says why.
+    async fn commit(
+        &self,
+        business: &BusinessId,
+        plan: &Plan,
+    ) -> anyhow::Result<Result<(), Refusal>>;
+    /// Records send outcomes and the outbox's publication state, together.
+    async fn finish(&self, business: &BusinessId, finish: &Finish) -> anyhow::Result<()>;
+}
+
+/// Which messages staff want to see.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageFilter {
+    pub customer_id: Option<CustomerId>,
+    pub status: Option<Status>,
+}
+
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Pending messages (queued too long, or deferred) due by `now`, across businesses.
+    async fn due_messages(&self, now: DateTime<Utc>, limit: u32) -> anyhow::Result<Vec<Message>>;
+    /// Takes a due message for sending: it must still be due as read, the number must not have
+    /// opted out and the caps must allow it. On success the message is queued until `until`.
+    async fn claim(
+        &self,
+        message: &Message,
+        guard: Option<&SendGuard>,
+        until: DateTime<Utc>,
+    ) -> anyhow::Result<Result<(), Refusal>>;
+    /// Replaces a pending message's status (deferred again, or closed), if still as read.
+    async fn reschedule(&self, read: &Message, updated: &Message) -> anyhow::Result<()>;
+    /// Outbox events written before `before` and still unpublished.
+    async fn pending_events(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<DomainEvent>>;
+    /// The business's messages, newest first; `after` is the last message id of the previous page.
+    async fn messages(
+        &self,
+        business: &BusinessId,
+        filter: &MessageFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> anyhow::Result<(Vec<Message>, Option<String>)>;
+}
+
+/// A phone number's standing with us, across businesses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recipient {
+    pub opted_out: bool,
+    /// The business that last texted the number (HELP answers name it).
+    pub last_business_id: Option<BusinessId>,
+}
+
+#[async_trait]
+pub trait Recipients: Send + Sync {
+    async fn recipient(&self, phone: &Phone) -> anyhow::Result<Recipient>;
+    async fn set_opted_out(
+        &self,
+        phone: &Phone,
+        opted_out: bool,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()>;
+}
+
+/// Why a text did not go out.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The carrier or provider says the number opted out.
+    #[error("the number opted out")]
+    OptedOut,
+    /// The number cannot receive texts.
+    #[error("invalid destination: {0}")]
+    Invalid(String),
+    /// Try again later.
+    #[error("transient failure")]
+    Transient(#[source] anyhow::Error),
+}
+
+#[async_trait]
+pub trait SmsSender: Send + Sync {
+    /// Sends one text; returns the provider's message id.
+    async fn send(&self, to: &Phone, body: &str) -> Result<String, SendError>;
+}
+
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    /// Publishes all or fails as a whole (the outbox keeps them for a retry).
+    async fn publish(&self, events: &[DomainEvent]) -> anyhow::Result<()>;
 }

@@ -17,11 +17,14 @@ use crate::click::{CLICK_RETENTION, Channel, Click, is_link_preview_bot, landing
 use crate::code::ReferralCode;
 use crate::contact::{Country, Email, PersonName, Phone};
 use crate::error::{Error, FieldErrors, Result};
+use crate::flows::Ran;
 use crate::ids::{BusinessId, ClickId, CustomerId};
-use crate::participant::{Contact, Participant, ParticipantSort, Referrer};
+use crate::participant::{Participant, ParticipantSort, Referrer};
 use crate::ports::{
-    Businesses, Clicks, Clock, Contacts, Enrolment, Page, Participants, Position, Written,
+    Businesses, Clicks, Clock, Contacts, EventPublisher, Outbox, Page, Participants, Position,
+    ProgramStore, Recipients, SmsSender, Written,
 };
+use crate::program::{Command, CustomerDetails};
 use crate::secrets::{AdminKey, IpHasher, KeyHash, WebhookSecret, keys_match};
 use crate::settings::Settings;
 
@@ -30,29 +33,49 @@ pub const SETTINGS_CACHE_TTL: Duration = Duration::seconds(60);
 /// Page sizes of admin lists.
 pub const DEFAULT_PAGE: u32 = 25;
 pub const MAX_PAGE: u32 = 100;
-/// Times a freshly drawn code may collide before enrolment gives up.
-const CODE_ATTEMPTS: usize = 5;
 
-/// The ports the services use. One adapter usually implements them all.
+/// The ports the services use. One store adapter implements the storage ones.
 #[derive(Clone)]
 pub struct Ports {
     pub businesses: Arc<dyn Businesses>,
     pub contacts: Arc<dyn Contacts>,
     pub participants: Arc<dyn Participants>,
     pub clicks: Arc<dyn Clicks>,
+    pub program: Arc<dyn ProgramStore>,
+    pub outbox: Arc<dyn Outbox>,
+    pub recipients: Arc<dyn Recipients>,
+    pub sms: Arc<dyn SmsSender>,
+    pub events: Arc<dyn EventPublisher>,
     pub clock: Arc<dyn Clock>,
 }
 
 impl Ports {
-    pub fn from_store<S>(store: Arc<S>, clock: Arc<dyn Clock>) -> Self
+    pub fn new<S>(
+        store: Arc<S>,
+        sms: Arc<dyn SmsSender>,
+        events: Arc<dyn EventPublisher>,
+        clock: Arc<dyn Clock>,
+    ) -> Self
     where
-        S: Businesses + Contacts + Participants + Clicks + 'static,
+        S: Businesses
+            + Contacts
+            + Participants
+            + Clicks
+            + ProgramStore
+            + Outbox
+            + Recipients
+            + 'static,
     {
         Self {
             businesses: store.clone(),
             contacts: store.clone(),
             participants: store.clone(),
-            clicks: store,
+            clicks: store.clone(),
+            program: store.clone(),
+            outbox: store.clone(),
+            recipients: store,
+            sms,
+            events,
             clock,
         }
     }
@@ -69,7 +92,7 @@ pub struct ServiceConfig {
 /// The application: ports, configuration and a short-lived cache of business settings.
 #[derive(Clone)]
 pub struct Vouch {
-    ports: Ports,
+    pub(crate) ports: Ports,
     config: ServiceConfig,
     cache: Arc<BusinessCache>,
 }
@@ -157,7 +180,7 @@ impl Vouch {
             .ok_or(Error::Unauthenticated)
     }
 
-    async fn existing_business(&self, id: &BusinessId) -> Result<Arc<Business>> {
+    pub(crate) async fn existing_business(&self, id: &BusinessId) -> Result<Arc<Business>> {
         self.business(id).await?.ok_or(Error::NotFound("business"))
     }
 
@@ -200,66 +223,56 @@ impl Vouch {
         }
     }
 
-    /// `POST /api/admin/participants`: enrols an existing contact, or the customer given (which
-    /// is stored or updated first). Enrolling someone already enrolled returns their record.
+    /// `POST /api/admin/participants`: enrols an existing contact, or the customer given (stored
+    /// or updated first), whatever the satisfaction rule says. Enrolling someone already
+    /// enrolled returns their record. `link_base` is the public origin for the invitation's link.
     pub async fn enrol(
         &self,
         business_id: &BusinessId,
         request: EnrolRequest,
+        link_base: &str,
     ) -> Result<(Participant, bool)> {
         let business = self.existing_business(business_id).await?;
-        let contact = match (request.customer, request.customer_id) {
+        let (customer_id, customer) = match (request.customer, request.customer_id) {
             (Some(customer), _) => {
-                let contact = customer
-                    .into_contact(business_id, business.settings.country, self.now())
+                let details = customer
+                    .parse(business.settings.country)
                     .map_err(|errors| Error::Validation(prefixed("customer", errors)))?;
-                self.ports.contacts.put(&contact).await?;
-                contact
+                (details.customer_id.clone(), Some(details))
             }
             (None, Some(raw)) => {
                 let id =
                     CustomerId::parse(&raw).map_err(|e| Error::field("customer_id", e.reason()))?;
-                self.ports
-                    .contacts
-                    .get(business_id, &id)
-                    .await?
-                    .ok_or(Error::NotFound("customer"))?
+                (id, None)
             }
             (None, None) => {
                 return Err(Error::field("customer_id", "give customer_id or customer"));
             }
         };
-        if let Some(existing) = self
-            .ports
-            .participants
-            .get(business_id, &contact.customer_id)
-            .await?
-        {
-            return Ok((existing, false));
-        }
-        for _ in 0..CODE_ATTEMPTS {
-            let code = ReferralCode::generate(&mut rand::rng());
-            let participant = Participant::enrol(&contact, code, self.now());
-            match self.ports.participants.enrol(&participant).await? {
-                Enrolment::Enrolled => {
-                    tracing::info!(business_id = %business_id, customer_id = %contact.customer_id, "participant enrolled");
-                    return Ok((participant, true));
-                }
-                Enrolment::AlreadyEnrolled => {
-                    let existing = self
-                        .ports
-                        .participants
-                        .get(business_id, &contact.customer_id)
-                        .await?
-                        .ok_or_else(|| {
-                            anyhow::anyhow!("participant vanished after a refused enrolment")
-                        })?;
-                    return Ok((existing, false));
-                }
-                Enrolment::CodeTaken => tracing::warn!("referral code collision; drawing again"),
+        let command = Command::Enrol {
+            customer_id,
+            customer,
+            send_invitation: request.send_invitation,
+        };
+        match self.run(&business, &command, None, link_base).await? {
+            Ran::Done {
+                participant: Some(participant),
+                ..
+            } => Ok((*participant, true)),
+            Ran::Done { contact, .. } => {
+                let contact = contact.ok_or(Error::NotFound("customer"))?;
+                let participant = self
+                    .ports
+                    .participants
+                    .get(business_id, &contact.customer_id)
+                    .await?
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("enrolled contact without a participant record")
+                    })?;
+                Ok((participant, false))
             }
+            Ran::Duplicate => Err(anyhow::anyhow!("a manual enrolment has no delivery id").into()),
         }
-        Err(anyhow::anyhow!("no free referral code after {CODE_ATTEMPTS} draws").into())
     }
 
     pub async fn participant(
@@ -387,12 +400,8 @@ pub struct CustomerInput {
 }
 
 impl CustomerInput {
-    pub fn into_contact(
-        self,
-        business_id: &BusinessId,
-        country: Country,
-        now: DateTime<Utc>,
-    ) -> Result<Contact, FieldErrors> {
+    /// The details, with a reason per bad field; phones without `+` use `country`.
+    pub fn parse(self, country: Country) -> Result<CustomerDetails, FieldErrors> {
         let mut errors = FieldErrors::new();
         let mut note = |field: &str, reason: &str| {
             errors.insert(field.to_owned(), reason.to_owned());
@@ -416,15 +425,13 @@ impl CustomerInput {
             (Some(customer_id), Some(first_name), Some(last_name), Some(phone), Some(email))
                 if errors.is_empty() =>
             {
-                Ok(Contact {
-                    business_id: business_id.clone(),
+                Ok(CustomerDetails {
                     customer_id,
                     first_name,
                     last_name,
                     phone,
                     email,
-                    sms_consent: self.sms_consent.unwrap_or(false),
-                    updated_at: now,
+                    sms_consent: self.sms_consent,
                 })
             }
             _ => Err(errors),
@@ -440,7 +447,7 @@ fn optional<T, E>(raw: Option<&str>, parse: impl Fn(&str) -> Result<T, E>) -> Re
     }
 }
 
-fn prefixed(prefix: &str, errors: FieldErrors) -> FieldErrors {
+pub(crate) fn prefixed(prefix: &str, errors: FieldErrors) -> FieldErrors {
     errors
         .into_iter()
         .map(|(field, reason)| (format!("{prefix}.{field}"), reason))
@@ -576,15 +583,17 @@ mod tests {
         business: BusinessId,
     }
 
-    async fn world_with(participants: Option<Arc<dyn Participants>>) -> World {
+    async fn world() -> World {
         let store = Arc::new(InMemoryStore::default());
         let clock = Arc::new(ManualClock::at(
             Utc.with_ymd_and_hms(2026, 11, 22, 15, 0, 0).unwrap(),
         ));
-        let mut ports = Ports::from_store(store.clone(), clock.clone());
-        if let Some(participants) = participants {
-            ports.participants = participants;
-        }
+        let ports = Ports::new(
+            store.clone(),
+            Arc::new(crate::testing::FakeSms::default()),
+            Arc::new(crate::testing::FakeEvents::default()),
+            clock.clone(),
+        );
         let vouch = Vouch::new(
             ports,
             ServiceConfig {
@@ -605,10 +614,6 @@ mod tests {
             vouch,
             business: created.business_id,
         }
-    }
-
-    async fn world() -> World {
-        world_with(None).await
     }
 
     fn customer(id: &str) -> EnrolRequest {
@@ -637,9 +642,17 @@ mod tests {
     #[tokio::test]
     async fn given_a_customer_when_enrolled_twice_then_the_code_is_the_same() {
         let w = world().await;
-        let (first, created) = w.vouch.enrol(&w.business, customer("cus_1")).await.unwrap();
+        let (first, created) = w
+            .vouch
+            .enrol(&w.business, customer("cus_1"), "https://go.example")
+            .await
+            .unwrap();
         assert!(created);
-        let (again, created) = w.vouch.enrol(&w.business, customer("cus_1")).await.unwrap();
+        let (again, created) = w
+            .vouch
+            .enrol(&w.business, customer("cus_1"), "https://go.example")
+            .await
+            .unwrap();
         assert!(!created);
         assert_eq!(again.code, first.code);
         assert_eq!(
@@ -648,56 +661,73 @@ mod tests {
         );
     }
 
-    /// Says the first two codes drawn are taken, then behaves.
+    /// Refuses the first two commits as if a drawn code were taken, then behaves.
     struct Crowded {
         inner: Arc<InMemoryStore>,
-        refusals: AtomicUsize,
+        commits: AtomicUsize,
     }
 
     #[async_trait]
-    impl Participants for Crowded {
-        async fn enrol(&self, participant: &Participant) -> anyhow::Result<Enrolment> {
-            if self.refusals.fetch_add(1, Ordering::SeqCst) < 2 {
-                return Ok(Enrolment::CodeTaken);
-            }
-            self.inner.enrol(participant).await
-        }
-        async fn get(&self, b: &BusinessId, c: &CustomerId) -> anyhow::Result<Option<Participant>> {
-            Participants::get(self.inner.as_ref(), b, c).await
-        }
-        async fn referrer(&self, code: &ReferralCode) -> anyhow::Result<Option<Referrer>> {
-            self.inner.referrer(code).await
-        }
-        async fn list(
+    impl ProgramStore for Crowded {
+        async fn load(
             &self,
             b: &BusinessId,
-            s: ParticipantSort,
-            l: u32,
-            a: Option<&Position>,
-        ) -> anyhow::Result<Page<Participant>> {
-            self.inner.list(b, s, l, a).await
+            keys: &crate::program::LoadKeys,
+        ) -> anyhow::Result<crate::program::Snapshot> {
+            self.inner.load(b, keys).await
+        }
+        async fn commit(
+            &self,
+            b: &BusinessId,
+            plan: &crate::program::Plan,
+        ) -> anyhow::Result<std::result::Result<(), crate::program::Refusal>> {
+            if self.commits.fetch_add(1, Ordering::SeqCst) < 2 {
+                return Ok(Err(crate::program::Refusal::Changed));
+            }
+            self.inner.commit(b, plan).await
+        }
+        async fn finish(
+            &self,
+            b: &BusinessId,
+            finish: &crate::ports::Finish,
+        ) -> anyhow::Result<()> {
+            self.inner.finish(b, finish).await
         }
     }
 
     #[tokio::test]
     async fn given_code_collisions_when_enrolling_then_fresh_codes_are_drawn() {
-        let inner = Arc::new(InMemoryStore::default());
+        let w = world().await;
         let crowded = Arc::new(Crowded {
-            inner: inner.clone(),
-            refusals: AtomicUsize::new(0),
+            inner: w.store.clone(),
+            commits: AtomicUsize::new(0),
         });
-        let w = world_with(Some(crowded.clone())).await;
-        // The business lives in the world's own store; enrol through the crowded port.
-        let (participant, created) = w.vouch.enrol(&w.business, customer("cus_1")).await.unwrap();
+        let mut ports = w.vouch.ports.clone();
+        ports.program = crowded.clone();
+        let vouch = Vouch::new(
+            ports,
+            ServiceConfig {
+                operator_key: None,
+                ip_hasher: IpHasher::new(b"k"),
+            },
+        );
+        let (participant, created) = vouch
+            .enrol(&w.business, customer("cus_1"), "https://go.example")
+            .await
+            .unwrap();
         assert!(created);
-        assert_eq!(crowded.refusals.load(Ordering::SeqCst), 3);
-        assert!(inner.referrer(&participant.code).await.unwrap().is_some());
+        assert_eq!(crowded.commits.load(Ordering::SeqCst), 3);
+        assert!(w.store.referrer(&participant.code).await.unwrap().is_some());
     }
 
     #[tokio::test]
     async fn given_people_bots_and_head_requests_then_only_people_are_counted() {
         let w = world().await;
-        let (participant, _) = w.vouch.enrol(&w.business, customer("cus_1")).await.unwrap();
+        let (participant, _) = w
+            .vouch
+            .enrol(&w.business, customer("cus_1"), "https://go.example")
+            .await
+            .unwrap();
         let code = participant.code.to_string();
         for (agent, countable) in [
             (Some("WhatsApp/2.0"), true),
@@ -748,7 +778,11 @@ mod tests {
     #[tokio::test]
     async fn given_cached_settings_then_changes_made_elsewhere_show_after_the_ttl() {
         let w = world().await;
-        let (participant, _) = w.vouch.enrol(&w.business, customer("cus_1")).await.unwrap();
+        let (participant, _) = w
+            .vouch
+            .enrol(&w.business, customer("cus_1"), "https://go.example")
+            .await
+            .unwrap();
         let code = participant.code.to_string();
         let host = |outcome: ClickOutcome| match outcome {
             ClickOutcome::Redirect { location, .. } => location.host_str().map(str::to_owned),

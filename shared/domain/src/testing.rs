@@ -6,16 +6,24 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
+use std::collections::HashSet;
+
 use crate::business::Business;
 use crate::click::Click;
 use crate::code::ReferralCode;
+use crate::contact::Phone;
+use crate::events::DomainEvent;
 use crate::ids::{BusinessId, ClickId, CustomerId};
 use crate::participant::{Contact, Participant, ParticipantSort, Referrer};
+use crate::ports::{Businesses, Clicks, Clock, Contacts, Page, Participants, Position, Written};
 use crate::ports::{
-    Businesses, Clicks, Clock, Contacts, Enrolment, Page, Participants, Position, Written,
+    EventPublisher, Finish, MessageFilter, Outbox, ProgramStore, Recipient, Recipients, SendError,
+    SendResult, SmsSender,
 };
+use crate::program::{IndexEntry, Job, Lead, LoadKeys, Plan, Refusal, SendGuard, Snapshot};
 use crate::secrets::KeyHash;
 use crate::settings::Settings;
+use crate::sms::{Message, Purpose, Reason, Status};
 
 #[derive(Default)]
 struct State {
@@ -25,6 +33,23 @@ struct State {
     participants: HashMap<(BusinessId, CustomerId), Participant>,
     codes: HashMap<ReferralCode, Referrer>,
     clicks: BTreeMap<ClickId, Click>,
+    aliases: HashMap<(BusinessId, CustomerId), CustomerId>,
+    index: HashMap<(BusinessId, String), CustomerId>,
+    jobs: HashMap<(BusinessId, String), Job>,
+    deliveries: HashSet<(BusinessId, String)>,
+    leads: Vec<Lead>,
+    messages: BTreeMap<String, Message>,
+    guards: HashSet<(BusinessId, Purpose, String)>,
+    caps: HashMap<String, u32>,
+    recipients: HashMap<Phone, Recipient>,
+    outbox: BTreeMap<String, DomainEvent>,
+}
+
+fn index_key(entry: &IndexEntry) -> (String, &CustomerId) {
+    match entry {
+        IndexEntry::Phone(phone, id) => (format!("PHONE#{phone}"), id),
+        IndexEntry::Email(email, id) => (format!("EMAIL#{email}"), id),
+    }
 }
 
 /// Every port in one mutex-guarded map set; writes are atomic like the real adapter's.
@@ -40,6 +65,30 @@ impl InMemoryStore {
             .lock()
             .map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
         Ok(f(&mut state))
+    }
+
+    pub fn messages(&self) -> Vec<Message> {
+        self.with(|s| s.messages.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn jobs(&self) -> Vec<Job> {
+        self.with(|s| s.jobs.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn participants(&self) -> Vec<Participant> {
+        self.with(|s| s.participants.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn leads(&self) -> Vec<Lead> {
+        self.with(|s| s.leads.clone()).unwrap_or_default()
+    }
+
+    pub fn outbox_events(&self) -> Vec<DomainEvent> {
+        self.with(|s| s.outbox.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn clicks(&self) -> Vec<Click> {
@@ -126,25 +175,6 @@ impl Contacts for InMemoryStore {
 
 #[async_trait]
 impl Participants for InMemoryStore {
-    async fn enrol(&self, participant: &Participant) -> anyhow::Result<Enrolment> {
-        self.with(|s| {
-            let key = (
-                participant.business_id.clone(),
-                participant.customer_id.clone(),
-            );
-            if s.participants.contains_key(&key) {
-                return Enrolment::AlreadyEnrolled;
-            }
-            if s.codes.contains_key(&participant.code) {
-                return Enrolment::CodeTaken;
-            }
-            s.codes
-                .insert(participant.code.clone(), participant.referrer());
-            s.participants.insert(key, participant.clone());
-            Enrolment::Enrolled
-        })
-    }
-
     async fn get(
         &self,
         business: &BusinessId,
@@ -247,5 +277,443 @@ impl Clock for ManualClock {
             .lock()
             .map(|now| *now)
             .unwrap_or_else(|_| Utc::now())
+    }
+}
+
+impl State {
+    fn resolve(&self, business: &BusinessId, customer: &CustomerId) -> Option<Contact> {
+        let id = self
+            .aliases
+            .get(&(business.clone(), customer.clone()))
+            .unwrap_or(customer);
+        self.contacts.get(&(business.clone(), id.clone())).cloned()
+    }
+
+    fn owner(&self, business: &BusinessId, key: String) -> Option<Contact> {
+        let id = self.index.get(&(business.clone(), key))?;
+        self.contacts.get(&(business.clone(), id.clone())).cloned()
+    }
+
+    fn cap_refusal(&self, business: &BusinessId, guard: &SendGuard) -> Option<Refusal> {
+        let number = format!("{business}#{}#{}", guard.day, guard.phone);
+        let all = format!("{business}#{}", guard.day);
+        if self
+            .recipients
+            .get(&guard.phone)
+            .is_some_and(|r| r.opted_out)
+        {
+            return Some(Refusal::OptedOut {
+                message_id: guard.message_id.clone(),
+            });
+        }
+        if self.caps.get(&number).copied().unwrap_or(0) >= guard.per_number {
+            return Some(Refusal::Capped {
+                message_id: guard.message_id.clone(),
+                reason: Reason::DailyCap,
+            });
+        }
+        if self.caps.get(&all).copied().unwrap_or(0) >= guard.per_business {
+            return Some(Refusal::Capped {
+                message_id: guard.message_id.clone(),
+                reason: Reason::BusinessDailyCap,
+            });
+        }
+        None
+    }
+
+    fn count(&mut self, business: &BusinessId, guard: &SendGuard) {
+        *self
+            .caps
+            .entry(format!("{business}#{}#{}", guard.day, guard.phone))
+            .or_default() += 1;
+        *self
+            .caps
+            .entry(format!("{business}#{}", guard.day))
+            .or_default() += 1;
+    }
+
+    fn refusal(&self, business: &BusinessId, plan: &Plan) -> Option<Refusal> {
+        if let Some((id, _)) = &plan.delivery
+            && self.deliveries.contains(&(business.clone(), id.clone()))
+        {
+            return Some(Refusal::Duplicate);
+        }
+        if let Some((contact, expected)) = &plan.contact {
+            let stored = self
+                .contacts
+                .get(&(business.clone(), contact.customer_id.clone()));
+            if stored.map(|c| c.version) != *expected {
+                return Some(Refusal::Changed);
+            }
+        }
+        if let Some(alias) = &plan.alias
+            && self
+                .aliases
+                .contains_key(&(business.clone(), alias.clone()))
+        {
+            return Some(Refusal::Changed);
+        }
+        for entry in &plan.index {
+            let (key, _) = index_key(entry);
+            if self.index.contains_key(&(business.clone(), key)) {
+                return Some(Refusal::Changed);
+            }
+        }
+        if let Some((job, expected)) = &plan.job {
+            let stored = self.jobs.get(&(business.clone(), job.job_id.clone()));
+            if stored.map(|j| (j.status_at, j.status.rank())) != *expected {
+                return Some(Refusal::Changed);
+            }
+        }
+        if let Some(participant) = &plan.participant
+            && (self
+                .participants
+                .contains_key(&(business.clone(), participant.customer_id.clone()))
+                || self.codes.contains_key(&participant.code))
+        {
+            return Some(Refusal::Changed);
+        }
+        for message in &plan.messages {
+            if self
+                .guards
+                .contains(&(business.clone(), message.purpose, message.subject.clone()))
+            {
+                return Some(Refusal::MessageExists {
+                    purpose: message.purpose,
+                    subject: message.subject.clone(),
+                });
+            }
+        }
+        plan.sends
+            .iter()
+            .find_map(|guard| self.cap_refusal(business, guard))
+    }
+}
+
+#[async_trait]
+impl ProgramStore for InMemoryStore {
+    async fn load(&self, business: &BusinessId, keys: &LoadKeys) -> anyhow::Result<Snapshot> {
+        self.with(|s| {
+            let contact = s.resolve(business, &keys.customer_id);
+            let participant_of = contact
+                .as_ref()
+                .map_or(&keys.customer_id, |c| &c.customer_id)
+                .clone();
+            Snapshot {
+                phone_owner: keys
+                    .phone
+                    .as_ref()
+                    .and_then(|p| s.owner(business, format!("PHONE#{p}"))),
+                email_owner: keys
+                    .email
+                    .as_ref()
+                    .and_then(|e| s.owner(business, format!("EMAIL#{e}"))),
+                job: keys
+                    .job_id
+                    .as_ref()
+                    .and_then(|j| s.jobs.get(&(business.clone(), j.clone())).cloned()),
+                participant: if keys.participant {
+                    s.participants
+                        .get(&(business.clone(), participant_of))
+                        .cloned()
+                } else {
+                    None
+                },
+                contact,
+            }
+        })
+    }
+
+    async fn commit(
+        &self,
+        business: &BusinessId,
+        plan: &Plan,
+    ) -> anyhow::Result<Result<(), Refusal>> {
+        self.with(|s| {
+            if let Some(refusal) = s.refusal(business, plan) {
+                return Err(refusal);
+            }
+            if let Some((id, _)) = &plan.delivery {
+                s.deliveries.insert((business.clone(), id.clone()));
+            }
+            if let Some((contact, _)) = &plan.contact {
+                s.contacts.insert(
+                    (business.clone(), contact.customer_id.clone()),
+                    contact.clone(),
+                );
+                if let Some(alias) = &plan.alias {
+                    s.aliases.insert(
+                        (business.clone(), alias.clone()),
+                        contact.customer_id.clone(),
+                    );
+                }
+            }
+            for entry in &plan.index {
+                let (key, id) = index_key(entry);
+                s.index.insert((business.clone(), key), id.clone());
+            }
+            if let Some((job, _)) = &plan.job {
+                s.jobs
+                    .insert((business.clone(), job.job_id.clone()), job.clone());
+            }
+            if let Some(participant) = &plan.participant {
+                s.codes
+                    .insert(participant.code.clone(), participant.referrer());
+                s.participants.insert(
+                    (business.clone(), participant.customer_id.clone()),
+                    participant.clone(),
+                );
+            }
+            for message in &plan.messages {
+                s.guards
+                    .insert((business.clone(), message.purpose, message.subject.clone()));
+                s.messages
+                    .insert(message.message_id.clone(), message.clone());
+            }
+            for guard in &plan.sends {
+                s.count(business, guard);
+            }
+            if let Some(lead) = &plan.lead {
+                s.leads.push(lead.clone());
+            }
+            for event in &plan.events {
+                s.outbox.insert(event.event_id.clone(), event.clone());
+            }
+            Ok(())
+        })
+    }
+
+    async fn finish(&self, business: &BusinessId, finish: &Finish) -> anyhow::Result<()> {
+        self.with(|s| {
+            for outcome in &finish.outcomes {
+                if let Some(message) = s.messages.get_mut(&outcome.message_id)
+                    && message.status.is_pending()
+                {
+                    match &outcome.result {
+                        SendResult::Sent { provider_id, at } => {
+                            message.status = Status::Sent;
+                            message.reason = None;
+                            message.sent_at = Some(*at);
+                            message.provider_id = Some(provider_id.clone());
+                        }
+                        SendResult::Closed { status, reason } => {
+                            message.status = *status;
+                            message.reason = Some(*reason);
+                        }
+                    }
+                    message.due_at = None;
+                }
+                if let Some(phone) = &outcome.phone {
+                    let recipient = s.recipients.entry(phone.clone()).or_default();
+                    recipient.last_business_id = Some(business.clone());
+                    if matches!(
+                        outcome.result,
+                        SendResult::Closed {
+                            reason: Reason::OptedOut,
+                            ..
+                        }
+                    ) {
+                        recipient.opted_out = true;
+                    }
+                }
+            }
+            for id in &finish.published {
+                s.outbox.remove(id);
+            }
+            for event in &finish.pending {
+                s.outbox.insert(event.event_id.clone(), event.clone());
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl Outbox for InMemoryStore {
+    async fn due_messages(&self, now: DateTime<Utc>, limit: u32) -> anyhow::Result<Vec<Message>> {
+        self.with(|s| {
+            let mut due: Vec<Message> = s
+                .messages
+                .values()
+                .filter(|m| m.status.is_pending() && m.due_at.is_some_and(|due| due <= now))
+                .cloned()
+                .collect();
+            due.sort_by_key(|m| m.due_at);
+            due.truncate(limit as usize);
+            due
+        })
+    }
+
+    async fn claim(
+        &self,
+        message: &Message,
+        guard: Option<&SendGuard>,
+        until: DateTime<Utc>,
+    ) -> anyhow::Result<Result<(), Refusal>> {
+        self.with(|s| {
+            let current = s.messages.get(&message.message_id);
+            if current.map(|m| (m.status, m.due_at)) != Some((message.status, message.due_at)) {
+                return Err(Refusal::Changed);
+            }
+            if let Some(guard) = guard {
+                if let Some(refusal) = s.cap_refusal(&message.business_id, guard) {
+                    return Err(refusal);
+                }
+                s.count(&message.business_id, guard);
+            }
+            if let Some(stored) = s.messages.get_mut(&message.message_id) {
+                stored.status = Status::Queued;
+                stored.due_at = Some(until);
+            }
+            Ok(())
+        })
+    }
+
+    async fn reschedule(&self, read: &Message, updated: &Message) -> anyhow::Result<()> {
+        self.with(|s| {
+            if let Some(stored) = s.messages.get_mut(&read.message_id)
+                && (stored.status, stored.due_at) == (read.status, read.due_at)
+            {
+                *stored = updated.clone();
+            }
+        })
+    }
+
+    async fn pending_events(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<DomainEvent>> {
+        self.with(|s| {
+            s.outbox
+                .values()
+                .filter(|e| e.occurred_at < before)
+                .take(limit as usize)
+                .cloned()
+                .collect()
+        })
+    }
+
+    async fn messages(
+        &self,
+        business: &BusinessId,
+        filter: &MessageFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> anyhow::Result<(Vec<Message>, Option<String>)> {
+        self.with(|s| {
+            let mut items: Vec<Message> = s
+                .messages
+                .values()
+                .rev()
+                .filter(|m| &m.business_id == business)
+                .filter(|m| {
+                    filter
+                        .customer_id
+                        .as_ref()
+                        .is_none_or(|c| m.customer_id.as_ref() == Some(c))
+                })
+                .filter(|m| filter.status.is_none_or(|st| m.status == st))
+                .filter(|m| after.is_none_or(|a| m.message_id.as_str() < a))
+                .take(limit as usize + 1)
+                .cloned()
+                .collect();
+            let more = items.len() > limit as usize;
+            items.truncate(limit as usize);
+            let next = if more {
+                items.last().map(|m| m.message_id.clone())
+            } else {
+                None
+            };
+            (items, next)
+        })
+    }
+}
+
+#[async_trait]
+impl Recipients for InMemoryStore {
+    async fn recipient(&self, phone: &Phone) -> anyhow::Result<Recipient> {
+        self.with(|s| s.recipients.get(phone).cloned().unwrap_or_default())
+    }
+
+    async fn set_opted_out(
+        &self,
+        phone: &Phone,
+        opted_out: bool,
+        _at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        self.with(|s| s.recipients.entry(phone.clone()).or_default().opted_out = opted_out)
+    }
+}
+
+/// Records texts instead of sending them; can be told to fail.
+#[derive(Default)]
+pub struct FakeSms {
+    sent: Mutex<Vec<(Phone, String)>>,
+    failures: Mutex<Vec<SendError>>,
+}
+
+impl FakeSms {
+    pub fn sent(&self) -> Vec<(Phone, String)> {
+        self.sent.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The next sends fail with these errors, in order.
+    pub fn fail_next(&self, error: SendError) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.push(error);
+        }
+    }
+}
+
+#[async_trait]
+impl SmsSender for FakeSms {
+    async fn send(&self, to: &Phone, body: &str) -> Result<String, SendError> {
+        if let Some(error) = self
+            .failures
+            .lock()
+            .ok()
+            .and_then(|mut f| (!f.is_empty()).then(|| f.remove(0)))
+        {
+            return Err(error);
+        }
+        let mut sent = self
+            .sent
+            .lock()
+            .map_err(|_| SendError::Transient(anyhow::anyhow!("poisoned")))?;
+        sent.push((to.clone(), body.to_owned()));
+        Ok(format!("fake-{}", sent.len()))
+    }
+}
+
+/// Records published events; can be told to fail.
+#[derive(Default)]
+pub struct FakeEvents {
+    published: Mutex<Vec<DomainEvent>>,
+    failing: Mutex<bool>,
+}
+
+impl FakeEvents {
+    pub fn published(&self) -> Vec<DomainEvent> {
+        self.published.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    pub fn set_failing(&self, failing: bool) {
+        if let Ok(mut f) = self.failing.lock() {
+            *f = failing;
+        }
+    }
+}
+
+#[async_trait]
+impl EventPublisher for FakeEvents {
+    async fn publish(&self, events: &[DomainEvent]) -> anyhow::Result<()> {
+        if self.failing.lock().map(|f| *f).unwrap_or(false) {
+            anyhow::bail!("the bus is down");
+        }
+        self.published
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?
+            .extend_from_slice(events);
+        Ok(())
     }
 }

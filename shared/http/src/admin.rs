@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/admin/participants/{customer_id}", get(participant))
         .route("/api/admin/settings", get(settings).put(replace_settings))
+        .route("/api/admin/messages", get(messages))
         .route("/openapi.json", get(|| async { Json(openapi::document()) }))
 }
 
@@ -243,7 +244,8 @@ pub async fn enrol(
     headers: HeaderMap,
     JsonBody(request): JsonBody<EnrolRequest>,
 ) -> ApiResult<Response> {
-    let (participant, created) = state.vouch.enrol(&business, request).await?;
+    let link_base = state.link_base(&headers);
+    let (participant, created) = state.vouch.enrol(&business, request, &link_base).await?;
     let detail = state.detail(&headers, &business, &participant).await?;
     let status = if created {
         StatusCode::CREATED
@@ -313,4 +315,91 @@ pub async fn replace_settings(
     JsonBody(doc): JsonBody<Value>,
 ) -> ApiResult<Json<Settings>> {
     Ok(Json(state.vouch.replace_settings(&business, &doc).await?))
+}
+
+// ---------------------------------------------------------------- messages
+
+/// One text in the outbox.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageView {
+    pub message_id: String,
+    pub customer_id: Option<String>,
+    pub to_masked: Option<String>,
+    pub purpose: vouch_domain::sms::Purpose,
+    pub body: String,
+    pub segments: u32,
+    pub status: vouch_domain::sms::Status,
+    /// Why it is suppressed, deferred or failed.
+    pub reason: Option<vouch_domain::sms::Reason>,
+    pub created_at: String,
+    /// When a deferred message is due.
+    pub due_at: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessagePage {
+    pub items: Vec<MessageView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct MessageQuery {
+    pub customer_id: Option<String>,
+    /// queued, deferred, sent, failed or suppressed
+    #[param(value_type = Option<String>)]
+    pub status: Option<vouch_domain::sms::Status>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[utoipa::path(
+    get, path = "/api/admin/messages", tag = "admin", security(("admin_key" = [])),
+    params(MessageQuery),
+    responses((status = 200, body = MessagePage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
+)]
+pub async fn messages(
+    State(state): State<AppState>,
+    Admin(business): Admin,
+    QueryOf(query): QueryOf<MessageQuery>,
+) -> ApiResult<Json<MessagePage>> {
+    let customer_id = match query.customer_id.as_deref() {
+        Some(raw) => Some(
+            vouch_domain::ids::CustomerId::parse(raw)
+                .map_err(|e| vouch_domain::Error::field("customer_id", e.reason()))?,
+        ),
+        None => None,
+    };
+    let filter = vouch_domain::ports::MessageFilter {
+        customer_id,
+        status: query.status,
+    };
+    let (items, next_cursor) = state
+        .vouch
+        .messages(&business, filter, query.limit, query.cursor.as_deref())
+        .await?;
+    let items = items
+        .into_iter()
+        .map(|m| MessageView {
+            message_id: m.message_id,
+            customer_id: m.customer_id.map(|c| c.to_string()),
+            to_masked: m.to.as_ref().map(vouch_domain::contact::Phone::masked),
+            purpose: m.purpose,
+            body: m.body,
+            segments: m.segments,
+            status: m.status,
+            reason: m.reason,
+            created_at: rfc3339(m.created_at),
+            due_at: m
+                .due_at
+                .filter(|_| m.status == vouch_domain::sms::Status::Deferred)
+                .map(rfc3339),
+            sent_at: m.sent_at.map(rfc3339),
+        })
+        .collect();
+    Ok(Json(MessagePage { items, next_cursor }))
 }

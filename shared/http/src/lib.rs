@@ -5,8 +5,10 @@ pub mod admin;
 pub mod common;
 pub mod error;
 pub mod extract;
+pub mod inbound;
 pub mod links;
 pub mod openapi;
 pub mod state;
+pub mod webhooks;
 
 pub use state::{AppState, Web};

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{admin, common, error, links};
+use crate::{admin, common, error, links, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,14 +13,16 @@ use crate::{admin, common, error, links};
         links::click, links::qr, links::referral_card,
         admin::create_business,
         admin::list_participants, admin::enrol, admin::participant,
-        admin::settings, admin::replace_settings,
+        admin::settings, admin::replace_settings, admin::messages,
+        webhooks::standard, webhooks::housecall_pro,
     ),
     components(schemas(
         error::ErrorBody, error::ErrorDetail, common::Health, links::ReferralCardView,
         admin::CreatedBusinessView, admin::ParticipantSummary, admin::ParticipantRow,
         admin::ParticipantDetail, admin::ParticipantPage,
         vouch_domain::settings::Settings, vouch_domain::services::EnrolRequest,
-        vouch_domain::services::CustomerInput,
+        vouch_domain::services::CustomerInput, admin::MessageView, admin::MessagePage,
+        webhooks::Received,
     )),
     modifiers(&Security),
 )]

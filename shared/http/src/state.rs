@@ -20,11 +20,18 @@ pub struct Web {
     pub fallback_url: Option<Url>,
     /// Public origin of `/r/{code}` links; the request's host when `None`.
     pub public_base_url: Option<String>,
+    /// The header Housecall Pro puts its signature in, when not the default.
+    pub housecallpro_header: Option<String>,
 }
 
 impl AppState {
     pub fn new(vouch: Vouch, web: Web) -> Self {
         Self { vouch, web }
+    }
+
+    /// The public origin referral links are built on.
+    pub fn link_base(&self, headers: &HeaderMap) -> String {
+        self.base_url(headers)
     }
 
     fn base_url(&self, headers: &HeaderMap) -> String {
@@ -58,6 +65,7 @@ impl Web {
         Ok(Self {
             fallback_url,
             public_base_url,
+            housecallpro_header: None,
         })
     }
 }

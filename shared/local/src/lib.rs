@@ -10,11 +10,43 @@ use anyhow::{Context, bail};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
-use vouch_http::{AppState, admin, common, links};
+use vouch_http::{AppState, admin, common, inbound, links, webhooks};
 
-/// Every function's routes on one router, as API Gateway would route them in AWS.
+/// Every function's routes on one router, as API Gateway would route them in AWS, plus the
+/// local stand-ins for what AWS triggers (`/_local/...`).
 pub fn router(state: AppState) -> Router {
-    common::finish(links::routes().merge(admin::routes())).with_state(state)
+    let routes = links::routes()
+        .merge(admin::routes())
+        .merge(webhooks::routes())
+        .merge(inbound::local_routes());
+    common::finish(routes).with_state(state)
+}
+
+/// Creates the table and the event bus on the emulator, as the SAM template does in AWS.
+pub async fn provision(
+    app: &vouch_aws::wiring::Application,
+    table: &str,
+    bus: &str,
+) -> anyhow::Result<()> {
+    vouch_aws::table::create(app.store.dynamodb(), table).await?;
+    match app
+        .events
+        .client()
+        .create_event_bus()
+        .name(bus)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_already_exists_exception()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(err).context("creating the event bus"),
+    }
 }
 
 /// A running `moto_server`, stopped when dropped.

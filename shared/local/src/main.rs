@@ -5,10 +5,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use serde_json::json;
-use vouch_aws::{Config, table, telemetry, wiring};
+use vouch_aws::{Config, telemetry, wiring};
 use vouch_domain::services::{CustomerInput, EnrolRequest};
 use vouch_http::{AppState, Web};
-use vouch_local::{Emulator, router, serve};
+use vouch_local::{Emulator, provision, router, serve};
 
 const DEMO_BUSINESS: &str = "demo-plumbing";
 
@@ -38,9 +38,13 @@ async fn main() -> anyhow::Result<()> {
             .into_bytes(),
         fallback_url: std::env::var("VOUCH_FALLBACK_URL").ok(),
         public_base_url: Some(format!("http://127.0.0.1:{port}")),
+        event_bus: "vouch".into(),
+        sms_origination_number: Some("+15550100000".into()),
+        sms_sender_id: None,
     };
-    let (vouch, store, _requests) = wiring::application(&config).await;
-    table::create(store.dynamodb(), &config.table).await?;
+    let app = wiring::application(&config).await;
+    provision(&app, &config.table, &config.event_bus).await?;
+    let vouch = app.vouch;
 
     let created = vouch
         .create_business(
@@ -71,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
                 }),
                 ..EnrolRequest::default()
             },
+            &format!("http://127.0.0.1:{port}"),
         )
         .await
         .context("seeding a demo participant")?;
@@ -89,6 +94,7 @@ async fn main() -> anyhow::Result<()> {
          \n  webhook secret   {secret}\
          \n  demo referrer    Maria Garcia, code {code}\
          \n  API document     {base}/openapi.json\
+         \n  sent texts       {emulator}/moto-api/data.json (sns.SMS)\
          \n\nTry:\
          \n  curl -i {base}/r/{code}\
          \n  curl -i -A 'facebookexternalhit/1.1' {base}/r/{code}\
@@ -98,6 +104,8 @@ async fn main() -> anyhow::Result<()> {
          \n       -d '{{\"customer\": {{\"id\": \"cust-2\", \"first_name\": \"Sam\", \"last_name\": \"Lee\", \"phone\": \"512-555-0102\"}}}}'\
          \n  curl -s -X POST {base}/api/operator/businesses -H 'Authorization: Bearer {operator_key}' -H 'Content-Type: application/json' \\\
          \n       -d '{{\"business_id\": \"acme\", \"name\": \"Acme\", \"time_zone\": \"America/Denver\", \"landing_url\": \"https://acme.example\"}}'\
+         \n\nSigned webhooks: scripts/send-webhook.py {base} {business} '{secret}' job.status_changed '{{...}}'\
+         \nStand-ins for AWS triggers: POST {base}/_local/sms/inbound, POST {base}/_local/scheduler/run\
          \n\nCtrl-C stops everything.\n",
         emulator = emulator.endpoint,
         note = if generated {

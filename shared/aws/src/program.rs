@@ -1,0 +1,910 @@
+//! The program's items: contacts, aliases, match index, jobs, deliveries, leads, messages and
+//! their guards, daily caps, recipients and the event outbox. One transaction per command.
+//!
+//! | item | PK | SK | GSI |
+//! |---|---|---|---|
+//! | contact / alias | `BIZ#{b}` | `CUST#{customer}` | |
+//! | match index | `BIZ#{b}` | `PHONE#{e164}` / `EMAIL#{email}` | |
+//! | job | `BIZ#{b}` | `JOB#{job}` | |
+//! | delivery (dedupe, TTL) | `BIZ#{b}` | `DELIVERY#{id}` | |
+//! | lead | `BIZ#{b}` | `LEAD#{lead}` | |
+//! | message | `BIZ#{b}` | `MSG#{message}` | GSI1 `OUTBOX#DUE` / `{due_at}#{id}` while pending; GSI2 `BIZ#{b}#CUST#{c}#MSGS` / `{id}` |
+//! | message guard | `BIZ#{b}` | `MSGKEY#{purpose}#{subject}` | |
+//! | daily cap (TTL) | `BIZ#{b}` | `CAP#{day}#NUM#{e164}` / `CAP#{day}#ALL` | |
+//! | recipient | `PHONE#{e164}` | `#RECIPIENT` | |
+//! | outbox event | `EVENT#{id}` | `#EVENT` | GSI1 `OUTBOX#EVENTS` / `{occurred_at}#{id}` |
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+};
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_dynamo::{from_item, to_item};
+
+use vouch_domain::contact::Phone;
+use vouch_domain::events::DomainEvent;
+use vouch_domain::ids::{BusinessId, CustomerId};
+use vouch_domain::participant::Contact;
+use vouch_domain::ports::{
+    Finish, MessageFilter, Outbox, ProgramStore, Recipient, Recipients, SendResult,
+};
+use vouch_domain::program::{IndexEntry, Job, Lead, LoadKeys, Plan, Refusal, SendGuard, Snapshot};
+use vouch_domain::sms::{Message, Purpose, Reason, Status};
+
+use crate::store::{
+    DynamoStore, Item, ParticipantItem, business_pk, cancelled_conditions, code_item,
+    participant_sk,
+};
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn millis(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn contact_sk(id: &CustomerId) -> String {
+    format!("CUST#{id}")
+}
+
+fn index_sk(entry: &IndexEntry) -> (String, &CustomerId) {
+    match entry {
+        IndexEntry::Phone(phone, id) => (format!("PHONE#{phone}"), id),
+        IndexEntry::Email(email, id) => (format!("EMAIL#{email}"), id),
+    }
+}
+
+const DUE: &str = "OUTBOX#DUE";
+const EVENTS: &str = "OUTBOX#EVENTS";
+
+/// A stored customer record: the contact itself, or an alias pointing at it.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum CustomerRecord {
+    Contact {
+        #[serde(flatten)]
+        contact: Contact,
+    },
+    Alias {
+        canonical: CustomerId,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct IndexItem {
+    customer_id: CustomerId,
+}
+
+#[derive(Serialize, Deserialize)]
+struct JobItem {
+    #[serde(flatten)]
+    job: Job,
+    status_rank: u8,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MessageItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK", default, skip_serializing_if = "Option::is_none")]
+    gsi1pk: Option<String>,
+    #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
+    gsi1sk: Option<String>,
+    #[serde(rename = "GSI2PK", default, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(rename = "GSI2SK", default, skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
+    kind: String,
+    #[serde(flatten)]
+    message: Message,
+}
+
+impl MessageItem {
+    fn of(message: &Message) -> Self {
+        let pending_due = message.due_at.filter(|_| message.status.is_pending());
+        Self {
+            pk: business_pk(&message.business_id),
+            sk: format!("MSG#{}", message.message_id),
+            gsi1pk: pending_due.map(|_| DUE.to_owned()),
+            gsi1sk: pending_due.map(|due| format!("{}#{}", millis(due), message.message_id)),
+            gsi2pk: message
+                .customer_id
+                .as_ref()
+                .map(|c| format!("BIZ#{}#CUST#{c}#MSGS", message.business_id)),
+            gsi2sk: message
+                .customer_id
+                .as_ref()
+                .map(|_| message.message_id.clone()),
+            kind: "message".into(),
+            message: message.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct EventItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    kind: String,
+    /// The event as JSON: its data is free-form.
+    event: String,
+}
+
+fn event_key(id: &str) -> (String, String) {
+    (format!("EVENT#{id}"), "#EVENT".to_owned())
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct RecipientItem {
+    #[serde(default)]
+    opted_out: bool,
+    #[serde(default)]
+    last_business_id: Option<BusinessId>,
+}
+
+fn recipient_key(phone: &Phone) -> (String, String) {
+    (format!("PHONE#{phone}"), "#RECIPIENT".to_owned())
+}
+
+/// What each transaction item stands for, to explain a cancellation.
+#[derive(Debug, Clone)]
+enum Role {
+    Delivery,
+    Changed,
+    Guard(Purpose, String),
+    CapNumber(String),
+    CapAll(String),
+    Recipient(String),
+    Plain,
+}
+
+fn refusal(role: &Role) -> Refusal {
+    match role {
+        Role::Delivery => Refusal::Duplicate,
+        Role::Guard(purpose, subject) => Refusal::MessageExists {
+            purpose: *purpose,
+            subject: subject.clone(),
+        },
+        Role::CapNumber(id) => Refusal::Capped {
+            message_id: id.clone(),
+            reason: Reason::DailyCap,
+        },
+        Role::CapAll(id) => Refusal::Capped {
+            message_id: id.clone(),
+            reason: Reason::BusinessDailyCap,
+        },
+        Role::Recipient(id) => Refusal::OptedOut {
+            message_id: id.clone(),
+        },
+        Role::Changed | Role::Plain => Refusal::Changed,
+    }
+}
+
+/// A transaction under construction.
+struct Tx<'a> {
+    table: &'a str,
+    items: Vec<TransactWriteItem>,
+    roles: Vec<Role>,
+}
+
+impl<'a> Tx<'a> {
+    fn new(table: &'a str) -> Self {
+        Self {
+            table,
+            items: Vec::new(),
+            roles: Vec::new(),
+        }
+    }
+
+    fn put(
+        &mut self,
+        item: Item,
+        condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
+        role: Role,
+    ) -> anyhow::Result<()> {
+        let mut put = Put::builder().table_name(self.table).set_item(Some(item));
+        if let Some((expression, values)) = condition {
+            put = put.condition_expression(expression);
+            for (name, value) in values {
+                put = put.expression_attribute_values(name, value);
+            }
+        }
+        self.items.push(
+            TransactWriteItem::builder()
+                .put(put.build().context("Put")?)
+                .build(),
+        );
+        self.roles.push(role);
+        Ok(())
+    }
+
+    fn put_new(&mut self, item: Item, role: Role) -> anyhow::Result<()> {
+        self.put(item, Some(("attribute_not_exists(PK)", vec![])), role)
+    }
+
+    fn update(
+        &mut self,
+        update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+        role: Role,
+    ) -> anyhow::Result<()> {
+        let update = update.table_name(self.table).build().context("Update")?;
+        self.items
+            .push(TransactWriteItem::builder().update(update).build());
+        self.roles.push(role);
+        Ok(())
+    }
+
+    fn guard(&mut self, business: &BusinessId, guard: &SendGuard) -> anyhow::Result<()> {
+        let expires = (guard.day + Duration::days(3))
+            .and_hms_opt(0, 0, 0)
+            .map_or(0, |t| t.and_utc().timestamp());
+        let cap = |sk: String, cap: u32| {
+            Update::builder()
+                .key("PK", s(business_pk(business)))
+                .key("SK", s(sk))
+                .update_expression("ADD #count :one SET expires_at = :expires")
+                .condition_expression("attribute_not_exists(#count) OR #count < :cap")
+                .expression_attribute_names("#count", "count")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":cap", n(cap))
+                .expression_attribute_values(":expires", n(expires))
+        };
+        self.update(
+            cap(cap_sk(guard.day, Some(&guard.phone)), guard.per_number),
+            Role::CapNumber(guard.message_id.clone()),
+        )?;
+        self.update(
+            cap(cap_sk(guard.day, None), guard.per_business),
+            Role::CapAll(guard.message_id.clone()),
+        )?;
+        let (pk, sk) = recipient_key(&guard.phone);
+        let check = ConditionCheck::builder()
+            .table_name(self.table)
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .condition_expression("attribute_not_exists(PK) OR opted_out = :no")
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .build()
+            .context("ConditionCheck")?;
+        self.items
+            .push(TransactWriteItem::builder().condition_check(check).build());
+        self.roles.push(Role::Recipient(guard.message_id.clone()));
+        Ok(())
+    }
+
+    async fn send(self, store: &DynamoStore) -> anyhow::Result<Result<(), Refusal>> {
+        if self.items.is_empty() {
+            return Ok(Ok(()));
+        }
+        let result = store
+            .dynamodb()
+            .transact_write_items()
+            .set_transact_items(Some(self.items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Ok(())),
+            Err(err) => match cancelled_conditions(&err) {
+                Some(failed) => {
+                    let role = failed
+                        .iter()
+                        .position(|f| *f)
+                        .and_then(|i| self.roles.get(i))
+                        .unwrap_or(&Role::Plain);
+                    Ok(Err(refusal(role)))
+                }
+                None => Err(err).context("TransactWriteItems"),
+            },
+        }
+    }
+}
+
+fn cap_sk(day: NaiveDate, phone: Option<&Phone>) -> String {
+    match phone {
+        Some(phone) => format!("CAP#{day}#NUM#{phone}"),
+        None => format!("CAP#{day}#ALL"),
+    }
+}
+
+fn keyed(pk: String, sk: String, mut item: Item, kind: &str) -> Item {
+    item.insert("PK".into(), s(pk));
+    item.insert("SK".into(), s(sk));
+    item.insert("kind".into(), s(kind));
+    item
+}
+
+fn message_item(message: &Message) -> anyhow::Result<Item> {
+    Ok(to_item(MessageItem::of(message))?)
+}
+
+fn event_item(event: &DomainEvent) -> anyhow::Result<Item> {
+    let (pk, sk) = event_key(&event.event_id);
+    Ok(to_item(EventItem {
+        pk,
+        sk,
+        gsi1pk: EVENTS.into(),
+        gsi1sk: format!("{}#{}", millis(event.occurred_at), event.event_id),
+        kind: "event".into(),
+        event: serde_json::to_string(event)?,
+    })?)
+}
+
+impl DynamoStore {
+    async fn batch_get(
+        &self,
+        keys: Vec<(String, String)>,
+    ) -> anyhow::Result<HashMap<(String, String), Item>> {
+        let mut found = HashMap::new();
+        if keys.is_empty() {
+            return Ok(found);
+        }
+        let mut request = KeysAndAttributes::builder().consistent_read(true);
+        for (pk, sk) in &keys {
+            request = request.keys(HashMap::from([
+                ("PK".to_owned(), s(pk.clone())),
+                ("SK".to_owned(), s(sk.clone())),
+            ]));
+        }
+        let output = self
+            .dynamodb()
+            .batch_get_item()
+            .request_items(self.table(), request.build().context("keys")?)
+            .send()
+            .await
+            .context("BatchGetItem")?;
+        if output
+            .unprocessed_keys
+            .as_ref()
+            .is_some_and(|u| !u.is_empty())
+        {
+            anyhow::bail!("BatchGetItem left keys unprocessed; retry");
+        }
+        for item in output
+            .responses
+            .unwrap_or_default()
+            .remove(self.table())
+            .unwrap_or_default()
+        {
+            if let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) =
+                (item.get("PK"), item.get("SK"))
+            {
+                found.insert((pk.clone(), sk.clone()), item);
+            }
+        }
+        Ok(found)
+    }
+}
+
+#[async_trait]
+impl ProgramStore for DynamoStore {
+    async fn load(&self, business: &BusinessId, keys: &LoadKeys) -> anyhow::Result<Snapshot> {
+        let pk = business_pk(business);
+        let customer_key = (pk.clone(), contact_sk(&keys.customer_id));
+        let phone_key = keys
+            .phone
+            .as_ref()
+            .map(|p| (pk.clone(), format!("PHONE#{p}")));
+        let email_key = keys
+            .email
+            .as_ref()
+            .map(|e| (pk.clone(), format!("EMAIL#{e}")));
+        let job_key = keys
+            .job_id
+            .as_ref()
+            .map(|j| (pk.clone(), format!("JOB#{j}")));
+        let mut first: Vec<(String, String)> = vec![customer_key.clone()];
+        first.extend(phone_key.clone());
+        first.extend(email_key.clone());
+        first.extend(job_key.clone());
+        let mut found = self.batch_get(first).await?;
+
+        let owner_of = |key: &Option<(String, String)>,
+                        found: &mut HashMap<(String, String), Item>|
+         -> anyhow::Result<Option<CustomerId>> {
+            match key.as_ref().and_then(|k| found.remove(k)) {
+                Some(item) => Ok(Some(from_item::<_, IndexItem>(item)?.customer_id)),
+                None => Ok(None),
+            }
+        };
+        let phone_owner_id = owner_of(&phone_key, &mut found)?;
+        let email_owner_id = owner_of(&email_key, &mut found)?;
+        let job = match job_key.as_ref().and_then(|k| found.remove(k)) {
+            Some(item) => Some(from_item::<_, JobItem>(item)?.job),
+            None => None,
+        };
+        let (mut contact, canonical) = match found.remove(&customer_key) {
+            Some(item) => match from_item::<_, CustomerRecord>(item)? {
+                CustomerRecord::Contact { contact } => (Some(contact), None),
+                CustomerRecord::Alias { canonical } => (None, Some(canonical)),
+            },
+            None => (None, None),
+        };
+
+        // Second read: whatever the first one pointed at.
+        let mut second = Vec::new();
+        second.extend(canonical.iter().map(|c| (pk.clone(), contact_sk(c))));
+        second.extend(phone_owner_id.iter().map(|c| (pk.clone(), contact_sk(c))));
+        second.extend(email_owner_id.iter().map(|c| (pk.clone(), contact_sk(c))));
+        let participant_of = canonical
+            .clone()
+            .unwrap_or_else(|| keys.customer_id.clone());
+        if keys.participant {
+            second.push((pk.clone(), participant_sk(&participant_of)));
+        }
+        second.sort();
+        second.dedup();
+        let mut more = self.batch_get(second).await?;
+        let contact_of = |id: &Option<CustomerId>| -> anyhow::Result<Option<Contact>> {
+            match id
+                .as_ref()
+                .and_then(|c| more.get(&(pk.clone(), contact_sk(c))).cloned())
+            {
+                Some(item) => match from_item::<_, CustomerRecord>(item)? {
+                    CustomerRecord::Contact { contact } => Ok(Some(contact)),
+                    CustomerRecord::Alias { .. } => Ok(None),
+                },
+                None => Ok(None),
+            }
+        };
+        if canonical.is_some() {
+            contact = contact_of(&canonical)?;
+        }
+        let phone_owner = contact_of(&phone_owner_id)?;
+        let email_owner = contact_of(&email_owner_id)?;
+        let participant = match more.remove(&(pk.clone(), participant_sk(&participant_of))) {
+            Some(item) => Some(from_item::<_, ParticipantItem>(item)?.into_domain()),
+            None => None,
+        };
+        Ok(Snapshot {
+            contact,
+            phone_owner,
+            email_owner,
+            job,
+            participant,
+        })
+    }
+
+    async fn commit(
+        &self,
+        business: &BusinessId,
+        plan: &Plan,
+    ) -> anyhow::Result<Result<(), Refusal>> {
+        let pk = business_pk(business);
+        let mut tx = Tx::new(self.table());
+        if let Some((id, expires)) = &plan.delivery {
+            let mut item = Item::new();
+            item.insert("expires_at".into(), n(expires.timestamp()));
+            tx.put_new(
+                keyed(pk.clone(), format!("DELIVERY#{id}"), item, "delivery"),
+                Role::Delivery,
+            )?;
+        }
+        if let Some((contact, expected)) = &plan.contact {
+            let item = keyed(
+                pk.clone(),
+                contact_sk(&contact.customer_id),
+                to_item(CustomerRecord::Contact {
+                    contact: contact.clone(),
+                })?,
+                "contact",
+            );
+            match expected {
+                None => tx.put_new(item, Role::Changed)?,
+                Some(version) => tx.put(
+                    item,
+                    Some(("version = :v", vec![(":v", n(version))])),
+                    Role::Changed,
+                )?,
+            }
+            if let Some(alias) = &plan.alias {
+                let record = to_item(CustomerRecord::Alias {
+                    canonical: contact.customer_id.clone(),
+                })?;
+                tx.put_new(
+                    keyed(pk.clone(), contact_sk(alias), record, "alias"),
+                    Role::Changed,
+                )?;
+            }
+        }
+        for entry in &plan.index {
+            let (sk, id) = index_sk(entry);
+            tx.put_new(
+                keyed(
+                    pk.clone(),
+                    sk,
+                    to_item(IndexItem {
+                        customer_id: id.clone(),
+                    })?,
+                    "index",
+                ),
+                Role::Changed,
+            )?;
+        }
+        if let Some((job, expected)) = &plan.job {
+            let item = keyed(
+                pk.clone(),
+                format!("JOB#{}", job.job_id),
+                to_item(JobItem {
+                    job: job.clone(),
+                    status_rank: job.status.rank(),
+                })?,
+                "job",
+            );
+            match expected {
+                None => tx.put_new(item, Role::Changed)?,
+                Some((at, rank)) => tx.put(
+                    item,
+                    Some((
+                        "status_at = :at AND status_rank = :rank",
+                        vec![(":at", s(at.to_rfc3339())), (":rank", n(rank))],
+                    )),
+                    Role::Changed,
+                )?,
+            }
+        }
+        if let Some(participant) = &plan.participant {
+            tx.put_new(
+                to_item(ParticipantItem::from_domain(participant))?,
+                Role::Changed,
+            )?;
+            tx.put_new(code_item(participant)?, Role::Changed)?;
+        }
+        for message in &plan.messages {
+            tx.put_new(message_item(message)?, Role::Plain)?;
+            let guard = keyed(
+                pk.clone(),
+                format!("MSGKEY#{}#{}", message.purpose.as_str(), message.subject),
+                Item::new(),
+                "message_guard",
+            );
+            tx.put_new(guard, Role::Guard(message.purpose, message.subject.clone()))?;
+        }
+        for guard in &plan.sends {
+            tx.guard(business, guard)?;
+        }
+        if let Some(lead) = &plan.lead {
+            tx.put_new(
+                keyed(
+                    pk.clone(),
+                    format!("LEAD#{}", lead.lead_id),
+                    to_item(lead)?,
+                    "lead",
+                ),
+                Role::Plain,
+            )?;
+        }
+        for event in &plan.events {
+            tx.put_new(event_item(event)?, Role::Plain)?;
+        }
+        tx.send(self).await
+    }
+
+    async fn finish(&self, business: &BusinessId, finish: &Finish) -> anyhow::Result<()> {
+        let pk = business_pk(business);
+        let mut tx = Tx::new(self.table());
+        for outcome in &finish.outcomes {
+            let (status, reason, sent_at, provider) = match &outcome.result {
+                SendResult::Sent { provider_id, at } => {
+                    (Status::Sent, None, Some(*at), Some(provider_id.clone()))
+                }
+                SendResult::Closed { status, reason } => (*status, Some(*reason), None, None),
+            };
+            let mut update = Update::builder()
+                .key("PK", s(pk.clone()))
+                .key("SK", s(format!("MSG#{}", outcome.message_id)))
+                .update_expression("SET #status = :status, reason = :reason, sent_at = :sent, provider_id = :provider, due_at = :none REMOVE GSI1PK, GSI1SK")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()))
+                .expression_attribute_values(":none", AttributeValue::Null(true));
+            update = update
+                .expression_attribute_values(
+                    ":reason",
+                    reason.map_or(AttributeValue::Null(true), |r| to_attr(&r)),
+                )
+                .expression_attribute_values(
+                    ":sent",
+                    sent_at.map_or(AttributeValue::Null(true), |t| s(t.to_rfc3339())),
+                )
+                .expression_attribute_values(
+                    ":provider",
+                    provider.map_or(AttributeValue::Null(true), s),
+                );
+            tx.update(update, Role::Plain)?;
+            if let Some(phone) = &outcome.phone {
+                let (rpk, rsk) = recipient_key(phone);
+                let opted_out = matches!(
+                    outcome.result,
+                    SendResult::Closed {
+                        reason: Reason::OptedOut,
+                        ..
+                    }
+                );
+                let expression = if opted_out {
+                    "SET last_business_id = :b, opted_out = :yes"
+                } else {
+                    "SET last_business_id = :b"
+                };
+                let mut recipient = Update::builder()
+                    .key("PK", s(rpk))
+                    .key("SK", s(rsk))
+                    .update_expression(expression)
+                    .expression_attribute_values(":b", s(business.as_str()));
+                if opted_out {
+                    recipient =
+                        recipient.expression_attribute_values(":yes", AttributeValue::Bool(true));
+                }
+                tx.update(recipient, Role::Plain)?;
+            }
+        }
+        for id in &finish.published {
+            let (epk, esk) = event_key(id);
+            let delete = Delete::builder()
+                .table_name(self.table())
+                .key("PK", s(epk))
+                .key("SK", s(esk))
+                .build()
+                .context("Delete")?;
+            tx.items
+                .push(TransactWriteItem::builder().delete(delete).build());
+            tx.roles.push(Role::Plain);
+        }
+        for event in &finish.pending {
+            tx.put(event_item(event)?, None, Role::Plain)?;
+        }
+        tx.send(self)
+            .await?
+            .map_err(|refusal| anyhow::anyhow!("finishing was refused: {refusal:?}"))
+    }
+}
+
+fn to_attr<T: Serialize>(value: &T) -> AttributeValue {
+    serde_dynamo::to_attribute_value(value).unwrap_or(AttributeValue::Null(true))
+}
+
+#[async_trait]
+impl Outbox for DynamoStore {
+    async fn due_messages(&self, now: DateTime<Utc>, limit: u32) -> anyhow::Result<Vec<Message>> {
+        let output = self
+            .dynamodb()
+            .query()
+            .table_name(self.table())
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :due AND GSI1SK <= :now")
+            .expression_attribute_values(":due", s(DUE))
+            .expression_attribute_values(":now", s(format!("{}#~", millis(now))))
+            .limit(i32::try_from(limit).unwrap_or(100))
+            .send()
+            .await
+            .context("Query (due messages)")?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| Ok(from_item::<_, MessageItem>(item)?.message))
+            .collect()
+    }
+
+    async fn claim(
+        &self,
+        message: &Message,
+        guard: Option<&SendGuard>,
+        until: DateTime<Utc>,
+    ) -> anyhow::Result<Result<(), Refusal>> {
+        let mut tx = Tx::new(self.table());
+        let update = Update::builder()
+            .key("PK", s(business_pk(&message.business_id)))
+            .key("SK", s(format!("MSG#{}", message.message_id)))
+            .update_expression(
+                "SET #status = :queued, due_at = :until, GSI1PK = :due, GSI1SK = :sk",
+            )
+            .condition_expression("#status = :read AND due_at = :read_due")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":queued", s(Status::Queued.as_str()))
+            .expression_attribute_values(":until", to_attr(&until))
+            .expression_attribute_values(":due", s(DUE))
+            .expression_attribute_values(
+                ":sk",
+                s(format!("{}#{}", millis(until), message.message_id)),
+            )
+            .expression_attribute_values(":read", s(message.status.as_str()))
+            .expression_attribute_values(":read_due", to_attr(&message.due_at));
+        tx.update(update, Role::Changed)?;
+        if let Some(guard) = guard {
+            tx.guard(&message.business_id, guard)?;
+        }
+        tx.send(self).await
+    }
+
+    async fn reschedule(&self, read: &Message, updated: &Message) -> anyhow::Result<()> {
+        let result = self
+            .dynamodb()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(message_item(updated)?))
+            .condition_expression("#status = :read AND due_at = :read_due")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":read", s(read.status.as_str()))
+            .expression_attribute_values(":read_due", to_attr(&read.due_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(err).context("PutItem (reschedule)"),
+        }
+    }
+
+    async fn pending_events(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<DomainEvent>> {
+        let output = self
+            .dynamodb()
+            .query()
+            .table_name(self.table())
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :events AND GSI1SK < :before")
+            .expression_attribute_values(":events", s(EVENTS))
+            .expression_attribute_values(":before", s(millis(before)))
+            .limit(i32::try_from(limit).unwrap_or(100))
+            .send()
+            .await
+            .context("Query (pending events)")?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                let item: EventItem = from_item(item)?;
+                Ok(serde_json::from_str(&item.event)?)
+            })
+            .collect()
+    }
+
+    async fn messages(
+        &self,
+        business: &BusinessId,
+        filter: &MessageFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> anyhow::Result<(Vec<Message>, Option<String>)> {
+        let pk = business_pk(business);
+        let mut items = Vec::new();
+        let mut start: Option<Item> = after.map(|id| {
+            let mut key = HashMap::from([
+                ("PK".to_owned(), s(pk.clone())),
+                ("SK".to_owned(), s(format!("MSG#{id}"))),
+            ]);
+            if let Some(customer) = &filter.customer_id {
+                key.insert(
+                    "GSI2PK".into(),
+                    s(format!("BIZ#{business}#CUST#{customer}#MSGS")),
+                );
+                key.insert("GSI2SK".into(), s(id));
+            }
+            key
+        });
+        // A status filter applies after each page is read: read on until the page is full.
+        for _ in 0..10 {
+            let mut query = self
+                .dynamodb()
+                .query()
+                .table_name(self.table())
+                .scan_index_forward(false)
+                .limit(i32::try_from(limit + 1).unwrap_or(101));
+            query = match &filter.customer_id {
+                Some(customer) => query
+                    .index_name("GSI2")
+                    .key_condition_expression("GSI2PK = :pk")
+                    .expression_attribute_values(
+                        ":pk",
+                        s(format!("BIZ#{business}#CUST#{customer}#MSGS")),
+                    ),
+                None => query
+                    .key_condition_expression("PK = :pk AND begins_with(SK, :msg)")
+                    .expression_attribute_values(":pk", s(pk.clone()))
+                    .expression_attribute_values(":msg", s("MSG#")),
+            };
+            if let Some(status) = filter.status {
+                query = query
+                    .filter_expression("#status = :status")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":status", s(status.as_str()));
+            }
+            let output = query
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .context("Query (messages)")?;
+            for item in output.items.unwrap_or_default() {
+                items.push(from_item::<_, MessageItem>(item)?.message);
+            }
+            start = output.last_evaluated_key;
+            if items.len() > limit as usize || start.is_none() {
+                break;
+            }
+        }
+        let more = items.len() > limit as usize || start.is_some();
+        items.truncate(limit as usize);
+        let next = if more {
+            items.last().map(|m| m.message_id.clone())
+        } else {
+            None
+        };
+        Ok((items, next))
+    }
+}
+
+#[async_trait]
+impl Recipients for DynamoStore {
+    async fn recipient(&self, phone: &Phone) -> anyhow::Result<Recipient> {
+        let (pk, sk) = recipient_key(phone);
+        let output = self
+            .dynamodb()
+            .get_item()
+            .table_name(self.table())
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .context("GetItem (recipient)")?;
+        let item: RecipientItem = match output.item {
+            Some(item) => from_item(item)?,
+            None => RecipientItem::default(),
+        };
+        Ok(Recipient {
+            opted_out: item.opted_out,
+            last_business_id: item.last_business_id,
+        })
+    }
+
+    async fn set_opted_out(
+        &self,
+        phone: &Phone,
+        opted_out: bool,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let (pk, sk) = recipient_key(phone);
+        self.dynamodb()
+            .update_item()
+            .table_name(self.table())
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .update_expression("SET opted_out = :o, changed_at = :at")
+            .expression_attribute_values(":o", AttributeValue::Bool(opted_out))
+            .expression_attribute_values(":at", s(at.to_rfc3339()))
+            .send()
+            .await
+            .context("UpdateItem (recipient)")?;
+        Ok(())
+    }
+}
+
+/// Unused import guard for `Lead` (serialised through `to_item`).
+#[allow(dead_code)]
+fn _lead(_: &Lead) {}

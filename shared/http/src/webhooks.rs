@@ -1,0 +1,104 @@
+//! The job-webhook function's routes: Standard Webhooks deliveries and vendor adapters.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Serialize;
+use utoipa::ToSchema;
+use vouch_domain::webhook::{Delivery, MAX_BODY, housecallpro};
+
+use crate::common;
+use crate::error::ApiResult;
+use crate::extract::read_body;
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    common::finish(routes()).with_state(state)
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks/{business_id}", post(standard))
+        .route("/webhooks/{business_id}/housecallpro", post(housecall_pro))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Received {
+    pub received: bool,
+    /// True when this `webhook-id` was seen before: nothing was done again.
+    pub duplicate: bool,
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A Standard Webhooks delivery from field-service software.
+#[utoipa::path(
+    post, path = "/webhooks/{business_id}", tag = "webhooks",
+    params(("business_id" = String, Path),
+           ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header),
+           ("webhook-signature" = String, Header, description = "space-separated v1,<base64 HMAC-SHA256>")),
+    request_body(content = Object, description = "{type, timestamp, data}: customer.upserted, lead.created, job.status_changed, review.submitted"),
+    responses(
+        (status = 200, body = Received),
+        (status = 401, body = crate::error::ErrorBody, description = "Bad or missing signature, stale timestamp, or unknown business"),
+        (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+    )
+)]
+pub async fn standard(
+    State(state): State<AppState>,
+    Path(business_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<Received>> {
+    let body = read_body(body, MAX_BODY).await?;
+    let delivery = Delivery {
+        id: header(&headers, "webhook-id"),
+        timestamp: header(&headers, "webhook-timestamp"),
+        signature: header(&headers, "webhook-signature"),
+        body: &body,
+    };
+    let link_base = state.link_base(&headers);
+    let receipt = state
+        .vouch
+        .webhook(&business_id, delivery, &link_base)
+        .await?;
+    Ok(Json(Received {
+        received: true,
+        duplicate: receipt.duplicate,
+    }))
+}
+
+/// Housecall Pro's own envelopes, signed with hex HMAC-SHA256 of the body.
+#[utoipa::path(
+    post, path = "/webhooks/{business_id}/housecallpro", tag = "webhooks",
+    params(("business_id" = String, Path)),
+    request_body(content = Object, description = "{id, event, created_at, data}: job.completed, job.paid, invoice.paid, customer.created, customer.updated"),
+    responses((status = 200, body = Received), (status = 401, body = crate::error::ErrorBody))
+)]
+pub async fn housecall_pro(
+    State(state): State<AppState>,
+    Path(business_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<Received>> {
+    let body = read_body(body, MAX_BODY).await?;
+    let header_name = state
+        .web
+        .housecallpro_header
+        .as_deref()
+        .unwrap_or(housecallpro::DEFAULT_SIGNATURE_HEADER);
+    let signature = header(&headers, header_name);
+    let link_base = state.link_base(&headers);
+    let receipt = state
+        .vouch
+        .housecallpro(&business_id, signature, &body, &link_base)
+        .await?;
+    Ok(Json(Received {
+        received: true,
+        duplicate: receipt.duplicate,
+    }))
+}
