@@ -25,6 +25,9 @@ pub fn endpoint() -> String {
 pub struct TestApp {
     pub store: DynamoStore,
     pub requests: RequestCounter,
+    pub eventbridge_requests: RequestCounter,
+    pub events: vouch_aws::messaging::EventBridgePublisher,
+    pub bus: String,
     pub router: Router,
     pub table: String,
     config: Config,
@@ -54,6 +57,7 @@ pub async fn spawn_app_with(web: Web) -> TestApp {
         .expect("provisioning the emulator");
     app.dynamodb_requests.reset();
     let (vouch, store, requests) = (app.vouch, app.store, app.dynamodb_requests);
+    let (eventbridge_requests, events) = (app.eventbridge_requests, app.events);
     let web = Web {
         public_base_url: config.public_base_url.clone(),
         ..web
@@ -62,11 +66,21 @@ pub async fn spawn_app_with(web: Web) -> TestApp {
     TestApp {
         store,
         requests,
+        eventbridge_requests,
+        events,
+        bus: config.event_bus.clone(),
         router,
         table,
         config,
         web,
     }
+}
+
+/// `HH:MM` in UTC, `hours` from now.
+fn quiet(hours: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::hours(hours))
+        .format("%H:%M")
+        .to_string()
 }
 
 pub struct Reply {
@@ -144,10 +158,14 @@ impl TestApp {
     pub async fn new_instance(&self) -> TestApp {
         let app = wiring::application(&self.config).await;
         let (vouch, store, requests) = (app.vouch, app.store, app.dynamodb_requests);
+        let (eventbridge_requests, events) = (app.eventbridge_requests, app.events);
         let router = vouch_local::router(AppState::new(vouch.clone(), self.web.clone()));
         TestApp {
             store,
             requests,
+            eventbridge_requests,
+            events,
+            bus: self.bus.clone(),
             router,
             table: self.table.clone(),
             config: self.config.clone(),
@@ -174,7 +192,9 @@ impl TestApp {
                 Some(OPERATOR_KEY),
                 Some(json!({
                     "business_id": id, "name": format!("{id} Plumbing"),
-                    "time_zone": "America/Chicago", "landing_url": "https://acme.example/refer?lang=en"
+                    "time_zone": "Etc/UTC", "landing_url": "https://acme.example/refer?lang=en",
+                    // Quiet hours well away from now, so texts go at once whenever the suite runs.
+                    "sms": {"quiet_start": quiet(6), "quiet_end": quiet(7)}
                 })),
             )
             .await;
@@ -205,4 +225,41 @@ impl TestApp {
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
         reply.json()
     }
+}
+
+/// A JSON document the emulator serves (`/moto-api/data.json` lists the texts SNS "sent").
+pub async fn emulator_json(path: &str) -> Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let endpoint = endpoint();
+    let host = endpoint.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host)
+        .await
+        .expect("connecting to the emulator");
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("writing");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("reading");
+    let text = String::from_utf8_lossy(&response);
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    serde_json::from_str(body).unwrap_or(Value::Null)
+}
+
+/// Texts the emulator's SNS accepted whose body contains `needle`.
+pub async fn texts_containing(needle: &str) -> Vec<(String, String)> {
+    let data = emulator_json("/moto-api/data.json").await;
+    data["sns"]["SMS"]
+        .as_array()
+        .map(|texts| {
+            texts
+                .iter()
+                .filter(|t| t["message"].as_str().is_some_and(|m| m.contains(needle)))
+                .map(|t| {
+                    (
+                        t["phone_number"].as_str().unwrap_or_default().to_owned(),
+                        t["message"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -11,3 +11,4 @@ mod click_path;
 mod handlers;
 mod store;
 mod template;
+mod webhooks;

@@ -323,7 +323,7 @@ fn defaults() -> Value {
             "send_acknowledgment": true,
             "send_progress": false,
             "templates": {
-                "invitation": "Hi {first_name}, thanks for choosing {business_name}! Know someone who needs us? Share your link and get {reward} when they book: {link} Reply STOP to opt out.",
+                "invitation": "Thanks for choosing {business_name}, {first_name}! Refer a friend & get {reward}: {link} Reply STOP to opt out",
                 "acknowledgment": "{first_name}, your friend {friend_first_name} just reached out to {business_name}. Thank you for the referral!",
                 "reward": "{first_name}, your referral closed! You've earned {reward} from {business_name}.",
                 "thank_you": "Thank you, {first_name}! Referrals like yours keep {business_name} going. Keep sharing: {link}",

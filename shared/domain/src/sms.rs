@@ -480,13 +480,24 @@ mod tests {
             consent,
             purpose: Purpose::Invitation,
             subject: "cus_1".into(),
-            vars: BTreeMap::from([("first_name", "Maria".to_owned())]),
+            vars: BTreeMap::from([
+                ("first_name", "Maria".to_owned()),
+                ("business_name", "Acme Plumbing".to_owned()),
+                ("reward", "$25 account credit".to_owned()),
+                ("link", "https://go.acme.example/r/ABCD2345".to_owned()),
+            ]),
         };
         let day = utc("2026-11-23T17:00:00Z");
         let night = utc("2026-11-23T04:00:00Z");
         let sent = Message::compose(draft(true), &settings, day);
         assert_eq!((sent.status, sent.reason), (Status::Queued, None));
-        assert!(sent.body.starts_with("Hi Maria, thanks for choosing"));
+        assert!(
+            sent.body
+                .starts_with("Thanks for choosing Acme Plumbing, Maria!"),
+            "{}",
+            sent.body
+        );
+        assert_eq!(sent.segments, 1);
         let no_consent = Message::compose(draft(false), &settings, day);
         assert_eq!(
             (no_consent.status, no_consent.reason),
