@@ -158,6 +158,11 @@ async fn signed_webhooks_enrol_a_happy_customer_and_text_the_invitation_once() {
         assert_eq!(reply.json(), json!({"received": true, "duplicate": false}));
         // The budget: at most 5 DynamoDB requests and 1 PutEvents per event (the business's
         // settings are cached after the first).
+        eprintln!(
+            "{kind}: DynamoDB {:?}, EventBridge {:?}",
+            app.requests.snapshot(),
+            app.eventbridge_requests.snapshot()
+        );
         assert!(
             app.requests.total() <= 5,
             "{kind}: {:?}",

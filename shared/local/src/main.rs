@@ -55,7 +55,9 @@ async fn main() -> anyhow::Result<()> {
                 "time_zone": "America/Chicago",
                 "landing_url": "https://demo-plumbing.example/refer",
                 "thank_you_url": "https://demo-plumbing.example/thanks",
-                "allowed_origins": [format!("http://127.0.0.1:{port}")]
+                "allowed_origins": [format!("http://127.0.0.1:{port}")],
+                // Narrower than the default 21:00-08:00 so the demo texts at most hours.
+                "sms": {"quiet_start": "23:00", "quiet_end": "06:00"}
             }),
         )
         .await
@@ -95,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
          \n  demo referrer    Maria Garcia, code {code}\
          \n  API document     {base}/openapi.json\
          \n  sent texts       {emulator}/moto-api/data.json (sns.SMS)\
+         \n  quiet hours      23:00-06:00 America/Chicago (texts then are deferred; the sweep sends them)\
          \n\nTry:\
          \n  curl -i {base}/r/{code}\
          \n  curl -i -A 'facebookexternalhit/1.1' {base}/r/{code}\
