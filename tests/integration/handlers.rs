@@ -200,3 +200,74 @@ async fn given_descending_tiers_then_settings_are_refused_with_reasons_and_uncha
     );
     assert_eq!(stored.version, 1);
 }
+
+/// A world whose business has the Standard Webhooks specification's secret and whose clock
+/// stands at the fixtures' time, so signed fixtures verify.
+async fn signed_fake() -> (Fake, Arc<FakeSms>) {
+    let store = Arc::new(InMemoryStore::default());
+    let sms = Arc::new(FakeSms::default());
+    let clock = Arc::new(ManualClock::at(
+        Utc.timestamp_opt(1_795_435_200, 0).unwrap(),
+    ));
+    let vouch = Vouch::new(
+        Ports::new(
+            store.clone(),
+            sms.clone(),
+            Arc::new(FakeEvents::default()),
+            clock,
+        ),
+        ServiceConfig {
+            operator_key: None,
+            ip_hasher: IpHasher::new(b"fixture-ip-key"),
+        },
+    );
+    let doc = serde_json::json!({"name": "Acme Plumbing", "time_zone": "America/Chicago", "landing_url": "https://acme.example/refer"});
+    let business = Business {
+        id: BusinessId::parse("acme").unwrap(),
+        settings: Settings::complete(&doc, None).unwrap(),
+        webhook_secret: WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap(),
+        created_at: Utc::now(),
+        version: 1,
+    };
+    store
+        .create(&business, &KeyHash::of("vouch_ak_fixture"))
+        .await
+        .unwrap();
+    (Fake { store, vouch }, sms)
+}
+
+#[tokio::test]
+async fn given_a_signed_webhook_event_then_it_is_received_once() {
+    let (fake, _) = signed_fake().await;
+    let router = || vouch_http::webhooks::router(AppState::new(fake.vouch.clone(), Web::default()));
+    let (status, _, body) = invoke(router(), "webhook-customer-upserted.json").await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap(),
+        serde_json::json!({"received": true, "duplicate": false})
+    );
+    let (_, _, body) = invoke(router(), "webhook-customer-upserted.json").await;
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["duplicate"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn given_an_sns_inbound_stop_then_the_number_is_opted_out() {
+    let (fake, _) = signed_fake().await;
+    let state = AppState::new(fake.vouch.clone(), Web::default());
+    let path = format!(
+        "{}/fixtures/events/sns-inbound-stop.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let event = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    vouch_http::inbound::handle_sns(&state, event)
+        .await
+        .unwrap();
+    let phone =
+        vouch_domain::contact::Phone::parse("+15125550177", vouch_domain::contact::Country::US)
+            .unwrap();
+    use vouch_domain::ports::Recipients;
+    assert!(fake.store.recipient(&phone).await.unwrap().opted_out);
+}

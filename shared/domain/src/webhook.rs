@@ -604,4 +604,17 @@ mod tests {
             WebhookEvent::Unknown(_)
         ));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512), text in "\\PC{0,300}") {
+            let _ = parse(&body);
+            let _ = housecallpro::parse(&body);
+            let _ = parse(text.as_bytes());
+            let _ = housecallpro::parse(text.as_bytes());
+            let _ = verify_hex(b"k", Some(&text), &body);
+            let delivery = Delivery { id: Some(&text), timestamp: Some(&text), signature: Some(&text), body: &body };
+            let _ = verify(&secret(), delivery, at(0));
+        }
+    }
 }
