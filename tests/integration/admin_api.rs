@@ -130,6 +130,16 @@ async fn admin_keys_only_reach_their_own_business() {
     let (acme, _) = app.create_business("acme").await;
     let (rival, _) = app.create_business("rival").await;
     app.enrol(&acme, "cus_1", "Maria", "Garcia").await;
+    let invited = json!({"customer": {"id": "cus_2", "first_name": "Sam", "phone": "512-555-0146", "sms_consent": true}, "send_invitation": true});
+    let reply = app
+        .call(
+            Method::POST,
+            "/api/admin/participants",
+            Some(&acme),
+            Some(invited),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
 
     let routes = [
         (Method::GET, "/api/admin/participants", None),
@@ -140,6 +150,7 @@ async fn admin_keys_only_reach_their_own_business() {
             Some(json!({"customer_id": "cus_1"})),
         ),
         (Method::GET, "/api/admin/settings", None),
+        (Method::GET, "/api/admin/messages?customer_id=cus_2", None),
         (
             Method::PUT,
             "/api/admin/settings",
@@ -159,6 +170,14 @@ async fn admin_keys_only_reach_their_own_business() {
             .call(method.clone(), path, Some(&rival), body.clone())
             .await;
         match path {
+            "/api/admin/messages?customer_id=cus_2" => {
+                assert_eq!(theirs.status, StatusCode::OK);
+                assert_eq!(
+                    theirs.json()["items"],
+                    json!([]),
+                    "the rival sees no acme texts"
+                );
+            }
             "/api/admin/participants" if method == Method::GET => {
                 assert_eq!(theirs.status, StatusCode::OK);
                 assert_eq!(
@@ -184,6 +203,13 @@ async fn admin_keys_only_reach_their_own_business() {
             .call(method.clone(), path, Some(&acme), body.clone())
             .await;
         assert!(ours.status.is_success(), "{method} {path}: {}", ours.text());
+        if path.starts_with("/api/admin/messages") {
+            assert_eq!(
+                ours.json()["items"].as_array().map(Vec::len),
+                Some(1),
+                "acme sees its text"
+            );
+        }
     }
     // The rival's settings change did not touch acme's.
     let acme_settings = app

@@ -32,7 +32,7 @@ use vouch_domain::participant::Contact;
 use vouch_domain::ports::{
     Finish, MessageFilter, Outbox, ProgramStore, Recipient, Recipients, SendResult,
 };
-use vouch_domain::program::{IndexEntry, Job, Lead, LoadKeys, Plan, Refusal, SendGuard, Snapshot};
+use vouch_domain::program::{IndexEntry, Job, LoadKeys, Plan, Refusal, SendGuard, Snapshot};
 use vouch_domain::sms::{Message, Purpose, Reason, Status};
 
 use crate::store::{
@@ -904,7 +904,3 @@ impl Recipients for DynamoStore {
         Ok(())
     }
 }
-
-/// Unused import guard for `Lead` (serialised through `to_item`).
-#[allow(dead_code)]
-fn _lead(_: &Lead) {}

@@ -5,10 +5,11 @@
 //! |-------------|---------------------|----------------|------------------------------------------|
 //! | business    | `BIZ#{business}`    | `#PROFILE`     |                                          |
 //! | admin key   | `ADMINKEY#{sha256}` | `#KEY`         |                                          |
-//! | contact     | `BIZ#{business}`    | `CUST#{cust}`  |                                          |
 //! | participant | `BIZ#{business}`    | `PART#{cust}`  | `BIZ#{b}#PARTS` / `{enrolled}#{cust}`, `{closed:010}#{cust}` |
 //! | code        | `CODE#{code}`       | `#CODE`        |                                          |
 //! | click       | `CLICK#{click}`     | `#CLICK`       | (TTL `expires_at`)                       |
+//!
+//! Contacts, jobs, texts and the event outbox are in `program.rs`.
 
 use std::collections::HashMap;
 
@@ -27,8 +28,8 @@ use vouch_domain::click::{Channel, Click};
 use vouch_domain::code::ReferralCode;
 use vouch_domain::contact::{PersonName, Phone};
 use vouch_domain::ids::{BusinessId, ClickId, CustomerId};
-use vouch_domain::participant::{Contact, Participant, ParticipantSort, Referrer, Stats};
-use vouch_domain::ports::{Businesses, Clicks, Contacts, Page, Participants, Position, Written};
+use vouch_domain::participant::{Participant, ParticipantSort, Referrer, Stats};
+use vouch_domain::ports::{Businesses, Clicks, Page, Participants, Position, Written};
 use vouch_domain::secrets::{IpHash, KeyHash, WebhookSecret};
 use vouch_domain::settings::Settings;
 
@@ -122,9 +123,6 @@ fn admin_key_pk(hash: &KeyHash) -> String {
     format!("ADMINKEY#{}", hash.as_str())
 }
 const ADMIN_KEY_SK: &str = "#KEY";
-fn contact_sk(id: &CustomerId) -> String {
-    format!("CUST#{id}")
-}
 pub(crate) fn participant_sk(id: &CustomerId) -> String {
     format!("PART#{id}")
 }
@@ -175,17 +173,6 @@ struct AdminKeyItem {
     sk: String,
     kind: String,
     business_id: BusinessId,
-}
-
-#[derive(Serialize, Deserialize)]
-struct ContactItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    kind: String,
-    #[serde(flatten)]
-    contact: Contact,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -446,37 +433,6 @@ impl Businesses for DynamoStore {
             }
             Err(err) => Err(err).context("UpdateItem (settings)"),
         }
-    }
-}
-
-#[async_trait]
-impl Contacts for DynamoStore {
-    async fn get(
-        &self,
-        business: &BusinessId,
-        customer: &CustomerId,
-    ) -> anyhow::Result<Option<Contact>> {
-        let item: Option<ContactItem> = self
-            .get_as(business_pk(business), &contact_sk(customer), true)
-            .await?;
-        Ok(item.map(|item| item.contact))
-    }
-
-    async fn put(&self, contact: &Contact) -> anyhow::Result<()> {
-        let item = to_item(ContactItem {
-            pk: business_pk(&contact.business_id),
-            sk: contact_sk(&contact.customer_id),
-            kind: "contact".into(),
-            contact: contact.clone(),
-        })?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .context("PutItem (contact)")?;
-        Ok(())
     }
 }
 

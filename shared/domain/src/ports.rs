@@ -10,7 +10,7 @@ use crate::code::ReferralCode;
 use crate::contact::Phone;
 use crate::events::DomainEvent;
 use crate::ids::{BusinessId, CustomerId};
-use crate::participant::{Contact, Participant, ParticipantSort, Referrer};
+use crate::participant::{Participant, ParticipantSort, Referrer};
 use crate::program::{LoadKeys, Plan, Refusal, SendGuard, Snapshot};
 use crate::secrets::KeyHash;
 use crate::settings::Settings;
@@ -50,16 +50,6 @@ pub trait Businesses: Send + Sync {
         settings: &Settings,
         read_version: u64,
     ) -> anyhow::Result<Written>;
-}
-
-#[async_trait]
-pub trait Contacts: Send + Sync {
-    async fn get(
-        &self,
-        business: &BusinessId,
-        customer: &CustomerId,
-    ) -> anyhow::Result<Option<Contact>>;
-    async fn put(&self, contact: &Contact) -> anyhow::Result<()>;
 }
 
 #[async_trait]

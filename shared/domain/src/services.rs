@@ -21,8 +21,8 @@ use crate::flows::Ran;
 use crate::ids::{BusinessId, ClickId, CustomerId};
 use crate::participant::{Participant, ParticipantSort, Referrer};
 use crate::ports::{
-    Businesses, Clicks, Clock, Contacts, EventPublisher, Outbox, Page, Participants, Position,
-    ProgramStore, Recipients, SmsSender, Written,
+    Businesses, Clicks, Clock, EventPublisher, Outbox, Page, Participants, Position, ProgramStore,
+    Recipients, SmsSender, Written,
 };
 use crate::program::{Command, CustomerDetails};
 use crate::secrets::{AdminKey, IpHasher, KeyHash, WebhookSecret, keys_match};
@@ -38,7 +38,6 @@ pub const MAX_PAGE: u32 = 100;
 #[derive(Clone)]
 pub struct Ports {
     pub businesses: Arc<dyn Businesses>,
-    pub contacts: Arc<dyn Contacts>,
     pub participants: Arc<dyn Participants>,
     pub clicks: Arc<dyn Clicks>,
     pub program: Arc<dyn ProgramStore>,
@@ -57,18 +56,10 @@ impl Ports {
         clock: Arc<dyn Clock>,
     ) -> Self
     where
-        S: Businesses
-            + Contacts
-            + Participants
-            + Clicks
-            + ProgramStore
-            + Outbox
-            + Recipients
-            + 'static,
+        S: Businesses + Participants + Clicks + ProgramStore + Outbox + Recipients + 'static,
     {
         Self {
             businesses: store.clone(),
-            contacts: store.clone(),
             participants: store.clone(),
             clicks: store.clone(),
             program: store.clone(),

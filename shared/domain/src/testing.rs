@@ -15,7 +15,7 @@ use crate::contact::Phone;
 use crate::events::DomainEvent;
 use crate::ids::{BusinessId, ClickId, CustomerId};
 use crate::participant::{Contact, Participant, ParticipantSort, Referrer};
-use crate::ports::{Businesses, Clicks, Clock, Contacts, Page, Participants, Position, Written};
+use crate::ports::{Businesses, Clicks, Clock, Page, Participants, Position, Written};
 use crate::ports::{
     EventPublisher, Finish, MessageFilter, Outbox, ProgramStore, Recipient, Recipients, SendError,
     SendResult, SmsSender,
@@ -145,30 +145,6 @@ impl Businesses for InMemoryStore {
                 Written::Applied
             }
             _ => Written::Refused,
-        })
-    }
-}
-
-#[async_trait]
-impl Contacts for InMemoryStore {
-    async fn get(
-        &self,
-        business: &BusinessId,
-        customer: &CustomerId,
-    ) -> anyhow::Result<Option<Contact>> {
-        self.with(|s| {
-            s.contacts
-                .get(&(business.clone(), customer.clone()))
-                .cloned()
-        })
-    }
-
-    async fn put(&self, contact: &Contact) -> anyhow::Result<()> {
-        self.with(|s| {
-            s.contacts.insert(
-                (contact.business_id.clone(), contact.customer_id.clone()),
-                contact.clone(),
-            );
         })
     }
 }
