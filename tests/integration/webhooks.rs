@@ -438,3 +438,58 @@ async fn the_local_scheduler_route_runs_the_sweep() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json()["sent"], 0);
 }
+
+/// Sends a job status with the sender's `timestamp`.
+async fn job_status(app: &TestApp, secret: &str, id: &str, status: &str, at: &str) -> Reply {
+    let body = json!({"type": "job.status_changed", "timestamp": at,
+        "data": {"job": {"id": "job_1", "customer_id": "cus_1", "status": status, "invoice_total_cents": 51000}}})
+    .to_string();
+    signed(
+        app,
+        "acme",
+        secret,
+        id,
+        chrono::Utc::now().timestamp(),
+        body,
+    )
+    .await
+}
+
+async fn stored_job_status(app: &TestApp) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let item = app
+        .store
+        .dynamodb()
+        .get_item()
+        .table_name(&app.table)
+        .key("PK", AttributeValue::S("BIZ#acme".into()))
+        .key("SK", AttributeValue::S("JOB#job_1".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the job is stored");
+    item["status"].as_s().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_job_moves_forward_and_never_back_on_out_of_order_delivery() {
+    let app = spawn_app().await;
+    let (_, secret) = app.create_business("acme").await;
+    for (id, status, at, expected) in [
+        ("j1", "completed", "2026-11-22T10:00:00Z", "completed"),
+        ("j2", "invoiced", "2026-11-22T11:00:00Z", "invoiced"),
+        ("j3", "scheduled", "2026-11-21T09:00:00Z", "invoiced"),
+        ("j4", "dispatched", "2026-11-22T11:00:00Z", "invoiced"),
+        ("j5", "paid", "2026-11-22T12:00:00Z", "paid"),
+        ("j6", "canceled", "2026-11-23T08:00:00Z", "canceled"),
+    ] {
+        let reply = job_status(&app, &secret, id, status, at).await;
+        assert_eq!(reply.status, StatusCode::OK, "{status}: {}", reply.text());
+        assert_eq!(
+            stored_job_status(&app).await,
+            expected,
+            "after {status} at {at}"
+        );
+    }
+}

@@ -553,7 +553,7 @@ impl ProgramStore for DynamoStore {
                     item,
                     Some((
                         "status_at = :at AND status_rank = :rank",
-                        vec![(":at", s(at.to_rfc3339())), (":rank", n(rank))],
+                        vec![(":at", to_attr(at)), (":rank", n(rank))],
                     )),
                     Role::Changed,
                 )?,
@@ -620,7 +620,7 @@ impl ProgramStore for DynamoStore {
                 )
                 .expression_attribute_values(
                     ":sent",
-                    sent_at.map_or(AttributeValue::Null(true), |t| s(t.to_rfc3339())),
+                    sent_at.map_or(AttributeValue::Null(true), |t| to_attr(&t)),
                 )
                 .expression_attribute_values(
                     ":provider",
@@ -897,7 +897,7 @@ impl Recipients for DynamoStore {
             .key("SK", s(sk))
             .update_expression("SET opted_out = :o, changed_at = :at")
             .expression_attribute_values(":o", AttributeValue::Bool(opted_out))
-            .expression_attribute_values(":at", s(at.to_rfc3339()))
+            .expression_attribute_values(":at", to_attr(&at))
             .send()
             .await
             .context("UpdateItem (recipient)")?;
