@@ -10,5 +10,6 @@ mod admin_api;
 mod click_path;
 mod handlers;
 mod store;
+mod sweep;
 mod template;
 mod webhooks;

@@ -58,7 +58,7 @@ fn customer(id: &str, phone: &str) -> Value {
 }
 
 /// An SQS queue that a rule on the test's bus feeds with every Vouch event.
-async fn event_queue(app: &TestApp) -> (aws_sdk_sqs::Client, String) {
+pub(crate) async fn event_queue(app: &TestApp) -> (aws_sdk_sqs::Client, String) {
     let sdk = vouch_aws::config::sdk_config(Some(&crate::harness::endpoint())).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let url = sqs
@@ -105,7 +105,7 @@ async fn event_queue(app: &TestApp) -> (aws_sdk_sqs::Client, String) {
     (sqs, url)
 }
 
-async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
+pub(crate) async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
     let mut events = Vec::new();
     for _ in 0..5 {
         let output = sqs
