@@ -285,3 +285,33 @@ async fn the_qr_code_and_the_public_card_describe_the_referrer() {
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(missing.json()["error"]["code"], "not_found");
 }
+
+#[tokio::test]
+async fn guessing_codes_is_slowed_down_per_address() {
+    let app = spawn_app().await;
+    let (key, _) = app.create_business("acme").await;
+    let code = app.enrol(&key, "cus_1", "Maria", "Garcia").await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let limit = vouch_domain::services::UNKNOWN_CODES_PER_WINDOW;
+    for i in 0..limit {
+        let reply = click(
+            &app,
+            &format!("/r/GUESS{:03}", i % 1000),
+            Some(BROWSER),
+            Method::GET,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "miss {i}");
+    }
+    let limited = click(&app, "/r/GUESS999", Some(BROWSER), Method::GET).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=vouch_domain::services::UNKNOWN_CODE_WINDOW_SECS).contains(&retry));
+    let card = click(&app, "/api/public/referrals/ABCD2345", None, Method::GET).await;
+    assert_eq!(card.status, StatusCode::TOO_MANY_REQUESTS);
+    // A real code still works for the same address.
+    let reply = click(&app, &format!("/r/{code}"), Some(BROWSER), Method::GET).await;
+    assert_eq!(reply.status, StatusCode::FOUND);
+}

@@ -565,3 +565,45 @@ impl Clicks for DynamoStore {
         }
     }
 }
+
+#[async_trait]
+impl vouch_domain::ports::RateLimits for DynamoStore {
+    async fn hit(
+        &self,
+        key: &str,
+        window_secs: u64,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<vouch_domain::ports::Rate> {
+        let (start, left) = vouch_domain::ports::window(now, window_secs);
+        let expires = start + i64::try_from(window_secs).unwrap_or(0) + 3600;
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", AttributeValue::S(format!("RATE#{key}#{start}")))
+            .key("SK", AttributeValue::S("#RATE".into()))
+            .update_expression("ADD hits :one SET expires_at = :expires")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":expires", AttributeValue::N(expires.to_string()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .context("UpdateItem (rate limit)")?;
+        let hits: u64 = output
+            .attributes
+            .and_then(|a| {
+                a.get("hits")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse().ok())
+            })
+            .unwrap_or(1);
+        Ok(if hits > u64::from(limit) {
+            vouch_domain::ports::Rate::Limited {
+                retry_after_secs: left,
+            }
+        } else {
+            vouch_domain::ports::Rate::Allowed
+        })
+    }
+}

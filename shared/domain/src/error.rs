@@ -40,6 +40,9 @@ pub enum Error {
     NotFound(&'static str),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Too many requests; come back after this many seconds.
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: u64 },
     /// A dependency (the store) failed; the caller may retry.
     #[error("a dependency is unavailable")]
     Unavailable(#[source] anyhow::Error),

@@ -22,7 +22,7 @@ use crate::ids::{BusinessId, ClickId, CustomerId};
 use crate::participant::{Participant, ParticipantSort, Referrer};
 use crate::ports::{
     Businesses, Clicks, Clock, EventPublisher, Outbox, Page, Participants, Position, ProgramStore,
-    Recipients, SmsSender, Written,
+    Rate, RateLimits, Recipients, SmsSender, Written,
 };
 use crate::program::{Command, CustomerDetails};
 use crate::secrets::{AdminKey, IpHasher, KeyHash, WebhookSecret, keys_match};
@@ -43,6 +43,7 @@ pub struct Ports {
     pub program: Arc<dyn ProgramStore>,
     pub outbox: Arc<dyn Outbox>,
     pub recipients: Arc<dyn Recipients>,
+    pub rates: Arc<dyn RateLimits>,
     pub sms: Arc<dyn SmsSender>,
     pub events: Arc<dyn EventPublisher>,
     pub clock: Arc<dyn Clock>,
@@ -56,7 +57,14 @@ impl Ports {
         clock: Arc<dyn Clock>,
     ) -> Self
     where
-        S: Businesses + Participants + Clicks + ProgramStore + Outbox + Recipients + 'static,
+        S: Businesses
+            + Participants
+            + Clicks
+            + ProgramStore
+            + Outbox
+            + Recipients
+            + RateLimits
+            + 'static,
     {
         Self {
             businesses: store.clone(),
@@ -64,7 +72,8 @@ impl Ports {
             clicks: store.clone(),
             program: store.clone(),
             outbox: store.clone(),
-            recipients: store,
+            recipients: store.clone(),
+            rates: store,
             sms,
             events,
             clock,
@@ -306,13 +315,8 @@ impl Vouch {
 
     /// `GET`/`HEAD /r/{code}`: where to send the visitor, counting the click when a person made it.
     pub async fn click(&self, visit: Visit<'_>) -> Result<ClickOutcome> {
-        let Ok(code) = ReferralCode::parse(visit.code) else {
-            return Ok(ClickOutcome::UnknownCode);
-        };
-        let Some(referrer) = self.ports.participants.referrer(&code).await? else {
-            return Ok(ClickOutcome::UnknownCode);
-        };
-        let Some(business) = self.business(&referrer.business_id).await? else {
+        let Some((code, referrer, business)) = self.resolve_code(visit.code, visit.ip).await?
+        else {
             return Ok(ClickOutcome::UnknownCode);
         };
         let channel = Channel::from_query(visit.channel);
@@ -341,16 +345,9 @@ impl Vouch {
     }
 
     /// The referrer behind a code, for QR codes and landing-page greetings.
-    pub async fn referral_card(&self, raw_code: &str) -> Result<ReferralCard> {
-        let code = ReferralCode::parse(raw_code).map_err(|_| Error::NotFound("referral code"))?;
-        let referrer = self
-            .ports
-            .participants
-            .referrer(&code)
-            .await?
-            .ok_or(Error::NotFound("referral code"))?;
-        let business = self
-            .business(&referrer.business_id)
+    pub async fn referral_card(&self, raw_code: &str, ip: Option<IpAddr>) -> Result<ReferralCard> {
+        let (_, referrer, business) = self
+            .resolve_code(raw_code, ip)
             .await?
             .ok_or(Error::NotFound("referral code"))?;
         let offer_text = business.settings.offer_text().unwrap_or_else(|| {
@@ -366,6 +363,44 @@ impl Vouch {
         })
     }
 }
+
+impl Vouch {
+    /// A code's referrer and business. Every miss counts against the client's address, so codes
+    /// cannot be enumerated: past [`UNKNOWN_CODES_PER_WINDOW`] misses in a window, `RateLimited`.
+    async fn resolve_code(
+        &self,
+        raw: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Option<(ReferralCode, Referrer, Arc<Business>)>> {
+        if let Ok(code) = ReferralCode::parse(raw)
+            && let Some(referrer) = self.ports.participants.referrer(&code).await?
+            && let Some(business) = self.business(&referrer.business_id).await?
+        {
+            return Ok(Some((code, referrer, business)));
+        }
+        if let Some(ip) = ip {
+            let key = format!("unknown-code#{}", self.config.ip_hasher.hash(ip).as_str());
+            if let Rate::Limited { retry_after_secs } = self
+                .ports
+                .rates
+                .hit(
+                    &key,
+                    UNKNOWN_CODE_WINDOW_SECS,
+                    UNKNOWN_CODES_PER_WINDOW,
+                    self.now(),
+                )
+                .await?
+            {
+                return Err(Error::RateLimited { retry_after_secs });
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Unknown codes one address may try per window before being told to wait.
+pub const UNKNOWN_CODES_PER_WINDOW: u32 = 30;
+pub const UNKNOWN_CODE_WINDOW_SECS: u64 = 600;
 
 /// What the operator gets back once: the admin key is never shown again.
 #[derive(Debug, Clone, Serialize)]

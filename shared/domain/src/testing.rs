@@ -20,6 +20,7 @@ use crate::ports::{
     EventPublisher, Finish, MessageFilter, Outbox, ProgramStore, Recipient, Recipients, SendError,
     SendResult, SmsSender,
 };
+use crate::ports::{Rate, RateLimits, window};
 use crate::program::{IndexEntry, Job, Lead, LoadKeys, Plan, Refusal, SendGuard, Snapshot};
 use crate::secrets::KeyHash;
 use crate::settings::Settings;
@@ -43,6 +44,7 @@ struct State {
     caps: HashMap<String, u32>,
     recipients: HashMap<Phone, Recipient>,
     outbox: BTreeMap<String, DomainEvent>,
+    rates: HashMap<(String, i64), u32>,
 }
 
 fn index_key(entry: &IndexEntry) -> (String, &CustomerId) {
@@ -691,5 +693,29 @@ impl EventPublisher for FakeEvents {
             .map_err(|_| anyhow::anyhow!("poisoned"))?
             .extend_from_slice(events);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl RateLimits for InMemoryStore {
+    async fn hit(
+        &self,
+        key: &str,
+        window_secs: u64,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Rate> {
+        let (start, left) = window(now, window_secs);
+        self.with(|s| {
+            let hits = s.rates.entry((key.to_owned(), start)).or_default();
+            *hits += 1;
+            if *hits > limit {
+                Rate::Limited {
+                    retry_after_secs: left,
+                }
+            } else {
+                Rate::Allowed
+            }
+        })
     }
 }

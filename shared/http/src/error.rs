@@ -95,6 +95,18 @@ impl IntoResponse for ApiError {
                 Error::Conflict { code, message } => {
                     body(StatusCode::CONFLICT, code, message, None)
                 }
+                Error::RateLimited { retry_after_secs } => {
+                    let mut response = body(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "rate_limited",
+                        format!("too many requests; retry after {retry_after_secs} seconds"),
+                        None,
+                    );
+                    if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                        response.headers_mut().insert(header::RETRY_AFTER, value);
+                    }
+                    response
+                }
                 Error::Unavailable(source) => {
                     // The cause goes to the log, never to the caller.
                     tracing::error!(error = ?source, "dependency failure");

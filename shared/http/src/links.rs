@@ -124,7 +124,7 @@ pub async fn qr(
 ) -> ApiResult<Response> {
     let (parts, _) = request.into_parts();
     let code = code_from(code);
-    let card = state.vouch.referral_card(&code).await?;
+    let card = state.vouch.referral_card(&code, client_ip(&parts)).await?;
     let link = format!("{}?ch=qr", state.link(&parts.headers, &card.referrer.code));
     let image = QrCode::new(link.as_bytes())
         .map_err(|err| {
@@ -167,9 +167,11 @@ pub struct ReferralCardView {
 pub async fn referral_card(
     State(state): State<AppState>,
     code: Result<Path<String>, PathRejection>,
+    request: Request,
 ) -> ApiResult<Response> {
     let code = code_from(code);
-    let card = state.vouch.referral_card(&code).await?;
+    let (parts, _) = request.into_parts();
+    let card = state.vouch.referral_card(&code, client_ip(&parts)).await?;
     Ok(Json(ReferralCardView {
         code: card.referrer.code.to_string(),
         business_id: card.referrer.business_id.to_string(),
