@@ -623,6 +623,17 @@ mod tests {
             self.vouch.webhook("acme", delivery, LINKS).await
         }
 
+        /// cus_1's details, a completed job and a review of `score`, delivered in that order.
+        async fn happy_customer(&self, score: u8) {
+            self.deliver("d1", &upsert("cus_1")).await.unwrap();
+            self.deliver("d2", &job("completed", "2026-11-23T15:00:00Z"))
+                .await
+                .unwrap();
+            self.deliver("d3", &review(score, "2026-11-23T16:00:00Z"))
+                .await
+                .unwrap();
+        }
+
         fn invitations(&self) -> Vec<Message> {
             self.store
                 .messages()
@@ -739,13 +750,7 @@ mod tests {
     async fn quiet_hours_defer_and_the_sweep_sends_when_the_window_opens() {
         let w = world().await;
         w.clock.advance(Duration::hours(10)); // 03:00 UTC = 21:00 Chicago
-        w.deliver("d1", &upsert("cus_1")).await.unwrap();
-        w.deliver("d2", &job("completed", "2026-11-23T15:00:00Z"))
-            .await
-            .unwrap();
-        w.deliver("d3", &review(4, "2026-11-23T16:00:00Z"))
-            .await
-            .unwrap();
+        w.happy_customer(4).await;
         let invitation = &w.invitations()[0];
         assert_eq!(
             (invitation.status, invitation.reason),
@@ -774,13 +779,7 @@ mod tests {
             w.vouch.inbound_text(&stop).await.unwrap(),
             Some(Keyword::OptOut)
         );
-        w.deliver("d1", &upsert("cus_1")).await.unwrap();
-        w.deliver("d2", &job("completed", "2026-11-23T15:00:00Z"))
-            .await
-            .unwrap();
-        w.deliver("d3", &review(5, "2026-11-23T16:00:00Z"))
-            .await
-            .unwrap();
+        w.happy_customer(5).await;
         let invitation = &w.invitations()[0];
         assert_eq!(
             (invitation.status, invitation.reason),
@@ -794,13 +793,7 @@ mod tests {
     #[tokio::test]
     async fn help_is_answered_with_the_business_name() {
         let w = world().await;
-        w.deliver("d1", &upsert("cus_1")).await.unwrap();
-        w.deliver("d2", &job("completed", "2026-11-23T15:00:00Z"))
-            .await
-            .unwrap();
-        w.deliver("d3", &review(5, "2026-11-23T16:00:00Z"))
-            .await
-            .unwrap();
+        w.happy_customer(5).await;
         let help = InboundText {
             from: "(512) 555-0123".into(),
             to: "+15550001111".into(),
@@ -857,13 +850,7 @@ mod tests {
             };
             w.store.commit(&business.id, &plan).await.unwrap().unwrap();
         }
-        w.deliver("d1", &upsert("cus_1")).await.unwrap();
-        w.deliver("d2", &job("completed", "2026-11-23T15:00:00Z"))
-            .await
-            .unwrap();
-        w.deliver("d3", &review(5, "2026-11-23T16:00:00Z"))
-            .await
-            .unwrap();
+        w.happy_customer(5).await;
         let invitation = &w.invitations()[0];
         assert_eq!(
             (invitation.status, invitation.reason),
@@ -878,13 +865,7 @@ mod tests {
     async fn a_failing_bus_leaves_events_in_the_outbox_for_the_sweep() {
         let w = world().await;
         w.events.set_failing(true);
-        w.deliver("d1", &upsert("cus_1")).await.unwrap();
-        w.deliver("d2", &job("completed", "2026-11-23T15:00:00Z"))
-            .await
-            .unwrap();
-        w.deliver("d3", &review(5, "2026-11-23T16:00:00Z"))
-            .await
-            .unwrap();
+        w.happy_customer(5).await;
         assert_eq!(w.store.outbox_events().len(), 2);
         w.events.set_failing(false);
         w.clock.advance(Duration::minutes(2));
@@ -908,13 +889,7 @@ mod tests {
         let w = world().await;
         w.sms
             .fail_next(SendError::Transient(anyhow::anyhow!("throttled")));
-        w.deliver("d1", &upsert("cus_1")).await.unwrap();
-        w.deliver("d2", &job("completed", "2026-11-23T15:00:00Z"))
-            .await
-            .unwrap();
-        w.deliver("d3", &review(5, "2026-11-23T16:00:00Z"))
-            .await
-            .unwrap();
+        w.happy_customer(5).await;
         assert_eq!(w.invitations()[0].status, Status::Queued);
         w.clock.advance(Duration::minutes(3));
         assert_eq!(w.vouch.sweep().await.unwrap().sent, 1);
