@@ -307,10 +307,18 @@ async fn guessing_codes_is_slowed_down_per_address() {
     }
     let limited = click(&app, "/r/GUESS999", Some(BROWSER), Method::GET).await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        limited
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(limited.text().contains("Too many tries"));
     let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=vouch_domain::services::UNKNOWN_CODE_WINDOW_SECS).contains(&retry));
     let card = click(&app, "/api/public/referrals/ABCD2345", None, Method::GET).await;
     assert_eq!(card.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(card.json()["error"]["code"], "rate_limited");
     // A real code still works for the same address.
     let reply = click(&app, &format!("/r/{code}"), Some(BROWSER), Method::GET).await;
     assert_eq!(reply.status, StatusCode::FOUND);

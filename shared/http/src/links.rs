@@ -55,6 +55,11 @@ const UNKNOWN_CODE_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta ch
 <h1>This referral link isn't valid</h1><p>Check the link or code you were given, \
 or contact the business directly.</p></body></html>";
 
+const TOO_MANY_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Slow down</title></head>\
+<body style=\"font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem\">\
+<h1>Too many tries</h1><p>Please wait a few minutes and try your referral link again.</p></body></html>";
+
 /// Redirects a visitor to the business's landing page; counts the click when a person made it.
 #[utoipa::path(
     get, path = "/r/{code}", tag = "public",
@@ -63,6 +68,7 @@ or contact the business directly.</p></body></html>";
     responses(
         (status = 302, description = "To the landing page with ref, vclid and utm parameters (also for HEAD, uncounted)"),
         (status = 404, description = "Unknown code and no fallback URL: an HTML page", content_type = "text/html"),
+        (status = 429, description = "Too many unknown codes from this address: an HTML page with Retry-After", content_type = "text/html"),
     )
 )]
 pub async fn click(
@@ -86,7 +92,21 @@ pub async fn click(
             ip: client_ip(&parts),
             countable: parts.method == Method::GET,
         })
-        .await?;
+        .await;
+    // People follow these links in browsers: a page, not JSON, when they must wait.
+    let outcome = match outcome {
+        Err(vouch_domain::Error::RateLimited { retry_after_secs }) => {
+            let retry = HeaderValue::from_str(&retry_after_secs.to_string())
+                .unwrap_or(HeaderValue::from_static("60"));
+            let page = (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, retry)],
+                Html(TOO_MANY_PAGE),
+            );
+            return Ok(no_store(page.into_response()));
+        }
+        other => other?,
+    };
     Ok(no_store(match outcome {
         ClickOutcome::Redirect { location, .. } => found(location.as_str()),
         ClickOutcome::UnknownCode => unknown_code(&state),
