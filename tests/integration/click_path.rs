@@ -27,6 +27,17 @@ async fn click(
     .await
 }
 
+/// A business "acme" with Maria Garcia (cus_1) enrolled: the app, the admin key, her code.
+async fn with_referrer() -> (crate::harness::TestApp, String, String) {
+    let app = spawn_app().await;
+    let (key, _) = app.create_business("acme").await;
+    let code = app.enrol(&key, "cus_1", "Maria", "Garcia").await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (app, key, code)
+}
+
 async fn participant(
     app: &crate::harness::TestApp,
     key: &str,
@@ -44,12 +55,7 @@ async fn participant(
 
 #[tokio::test]
 async fn a_click_redirects_with_the_referral_parameters_and_is_counted() {
-    let app = spawn_app().await;
-    let (key, _) = app.create_business("acme").await;
-    let code = app.enrol(&key, "cus_1", "Maria", "Garcia").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (app, key, code) = with_referrer().await;
 
     let reply = click(
         &app,
@@ -103,12 +109,7 @@ async fn a_click_redirects_with_the_referral_parameters_and_is_counted() {
 
 #[tokio::test]
 async fn bots_head_requests_and_agentless_requests_are_not_counted() {
-    let app = spawn_app().await;
-    let (key, _) = app.create_business("acme").await;
-    let code = app.enrol(&key, "cus_1", "Maria", "Garcia").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (app, key, code) = with_referrer().await;
     let path = format!("/r/{code}");
 
     for agent in [
@@ -135,12 +136,7 @@ async fn bots_head_requests_and_agentless_requests_are_not_counted() {
 
 #[tokio::test]
 async fn nothing_in_the_request_chooses_the_redirect_host() {
-    let app = spawn_app().await;
-    let (key, _) = app.create_business("acme").await;
-    let code = app.enrol(&key, "cus_1", "Maria", "Garcia").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (app, _, code) = with_referrer().await;
 
     for path in [
         format!("/r/{code}?next=https://evil.example"),
@@ -189,12 +185,7 @@ async fn unknown_and_malformed_codes_get_a_404_page_or_the_fallback() {
 
 #[tokio::test]
 async fn odd_user_agents_do_not_break_the_redirect() {
-    let app = spawn_app().await;
-    let (key, _) = app.create_business("acme").await;
-    let code = app.enrol(&key, "cus_1", "Maria", "Garcia").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (app, _, code) = with_referrer().await;
     let long = "x".repeat(8000);
     let odd: Vec<axum::http::HeaderValue> = vec![
         axum::http::HeaderValue::from_bytes(b"Mozilla/5.0 \xff\xfe caf\xc3\xa9").unwrap(),
@@ -213,12 +204,7 @@ async fn odd_user_agents_do_not_break_the_redirect() {
 
 #[tokio::test]
 async fn a_click_costs_two_dynamodb_requests_once_settings_are_cached() {
-    let app = spawn_app().await;
-    let (key, _) = app.create_business("acme").await;
-    let code = app.enrol(&key, "cus_1", "Maria", "Garcia").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (app, _, code) = with_referrer().await;
     let path = format!("/r/{code}");
 
     // The first click a new instance serves also reads the business's settings, once.
@@ -241,12 +227,7 @@ async fn a_click_costs_two_dynamodb_requests_once_settings_are_cached() {
 
 #[tokio::test]
 async fn the_qr_code_and_the_public_card_describe_the_referrer() {
-    let app = spawn_app().await;
-    let (key, _) = app.create_business("acme").await;
-    let code = app.enrol(&key, "cus_1", "Maria", "Garcia").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (app, _, code) = with_referrer().await;
 
     let qr = click(
         &app,
@@ -288,12 +269,7 @@ async fn the_qr_code_and_the_public_card_describe_the_referrer() {
 
 #[tokio::test]
 async fn guessing_codes_is_slowed_down_per_address() {
-    let app = spawn_app().await;
-    let (key, _) = app.create_business("acme").await;
-    let code = app.enrol(&key, "cus_1", "Maria", "Garcia").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (app, _, code) = with_referrer().await;
     let limit = vouch_domain::services::UNKNOWN_CODES_PER_WINDOW;
     for i in 0..limit {
         let reply = click(
