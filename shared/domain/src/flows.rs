@@ -1018,6 +1018,108 @@ mod tests {
         assert!(w.vouch.webhook("acme", good, LINKS).await.is_ok());
     }
 
+    /// Fails one chosen call (the n-th load or commit), as a throttle or 5xx would.
+    struct Flaky {
+        inner: Arc<InMemoryStore>,
+        fail_load: Option<usize>,
+        fail_commit: Option<usize>,
+        loads: std::sync::atomic::AtomicUsize,
+        commits: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl ProgramStore for Flaky {
+        async fn load(
+            &self,
+            b: &BusinessId,
+            keys: &crate::program::LoadKeys,
+        ) -> anyhow::Result<crate::program::Snapshot> {
+            let n = self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if Some(n) == self.fail_load {
+                anyhow::bail!("ProvisionedThroughputExceededException");
+            }
+            self.inner.load(b, keys).await
+        }
+        async fn commit(
+            &self,
+            b: &BusinessId,
+            plan: &Plan,
+        ) -> anyhow::Result<std::result::Result<(), Refusal>> {
+            let n = self
+                .commits
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if Some(n) == self.fail_commit {
+                anyhow::bail!("InternalServerError");
+            }
+            self.inner.commit(b, plan).await
+        }
+        async fn finish(&self, b: &BusinessId, finish: &Finish) -> anyhow::Result<()> {
+            self.inner.finish(b, finish).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_failure_at_any_step_is_retryable_and_never_doubles_anything() {
+        for (fail_load, fail_commit) in (0..3)
+            .map(|n| (Some(n), None))
+            .chain((0..3).map(|n| (None, Some(n))))
+        {
+            let w = world().await;
+            let flaky = Arc::new(Flaky {
+                inner: w.store.clone(),
+                fail_load,
+                fail_commit,
+                loads: Default::default(),
+                commits: Default::default(),
+            });
+            let mut ports = w.vouch.ports.clone();
+            ports.program = flaky;
+            let vouch = Vouch::new(
+                ports,
+                ServiceConfig {
+                    operator_key: None,
+                    ip_hasher: IpHasher::new(b"k"),
+                },
+            );
+            let steps = [
+                ("d1", upsert("cus_1")),
+                ("d2", job("completed", "2026-11-23T15:00:00Z")),
+                ("d3", review(5, "2026-11-23T16:00:00Z")),
+            ];
+            for (id, body) in steps {
+                let body = body.to_string();
+                let now = vouch.now().timestamp();
+                let signature = webhook::sign(&w.secret, id, now, body.as_bytes());
+                let timestamp = now.to_string();
+                let delivery = Delivery {
+                    id: Some(id),
+                    timestamp: Some(&timestamp),
+                    signature: Some(&signature),
+                    body: body.as_bytes(),
+                };
+                // The sender retries what was not acknowledged.
+                match vouch.webhook("acme", delivery, LINKS).await {
+                    Ok(_) => {}
+                    Err(Error::Unavailable(_)) => {
+                        vouch.webhook("acme", delivery, LINKS).await.unwrap();
+                    }
+                    Err(other) => panic!("{other:?}"),
+                }
+            }
+            let case = format!("load {fail_load:?} commit {fail_commit:?}");
+            assert_eq!(w.store.participants().len(), 1, "{case}");
+            assert_eq!(w.invitations().len(), 1, "{case}");
+            assert_eq!(w.sms.sent().len(), 1, "{case}");
+            let enrolled = w
+                .events
+                .published()
+                .iter()
+                .filter(|e| e.detail_type == "participant.enrolled")
+                .count();
+            assert_eq!(enrolled, 1, "{case}");
+        }
+    }
+
     #[derive(Debug, Clone)]
     enum Step {
         Upsert,
