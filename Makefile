@@ -36,6 +36,10 @@ check-template: $(PY_TOOLS)
 check-deploy: $(PY_TOOLS)
 	scripts/check-deploy.sh
 
+## Throughput of the click path against a bare handler, written to BENCHMARKS.md.
+bench:
+	cargo run --release --quiet -p vouch-bench
+
 fmt:
 	cargo fmt --all
 
