@@ -28,15 +28,6 @@ pub enum Channel {
 }
 
 impl Channel {
-    pub const ALL: [Channel; 6] = [
-        Channel::Link,
-        Channel::Sms,
-        Channel::Qr,
-        Channel::Social,
-        Channel::Email,
-        Channel::Print,
-    ];
-
     pub fn from_query(raw: Option<&str>) -> Self {
         match raw.map(str::to_ascii_lowercase).as_deref() {
             Some("sms") => Channel::Sms,

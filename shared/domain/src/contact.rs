@@ -194,6 +194,14 @@ impl From<PersonName> for String {
     }
 }
 
+/// "Maria Garcia": how staff see a person.
+pub fn full_name(first: &PersonName, last: Option<&PersonName>) -> String {
+    match last {
+        Some(last) => format!("{} {}", first.as_str(), last.as_str()),
+        None => first.as_str().to_owned(),
+    }
+}
+
 /// "Maria G." from "Maria" and "Garcia": how a referrer is shown to strangers.
 pub fn display_name(first: &PersonName, last: Option<&PersonName>) -> String {
     match last.and_then(|last| last.as_str().chars().next()) {

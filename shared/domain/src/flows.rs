@@ -941,15 +941,22 @@ mod tests {
             w.store.jobs()[0].customer_id.as_str(),
             "01JWEBLEAD0000000000000000"
         );
-        // A second software customer with the same phone (a household) is a person of their own.
+        // A second software customer with the same phone (a household) is a person of their own:
+        // their own job and review enrol them, not the already-enrolled website contact.
         w.deliver("d4", &upsert("cus_2")).await.unwrap();
+        let job2 = json!({"type": "job.status_changed", "timestamp": "2026-11-23T16:35:00Z",
+                          "data": {"job": {"id": "job_2", "customer_id": "cus_2", "status": "completed"}}});
         let review2 = json!({"type": "review.submitted", "timestamp": "2026-11-23T16:40:00Z", "data": {"customer_id": "cus_2", "score": 5}});
-        w.deliver("d5", &review2).await.unwrap();
-        assert_eq!(
-            w.store.participants().len(),
-            1,
-            "cus_2 has no finished job yet"
-        );
+        w.deliver("d5", &job2).await.unwrap();
+        w.deliver("d6", &review2).await.unwrap();
+        let mut enrolled: Vec<String> = w
+            .store
+            .participants()
+            .iter()
+            .map(|p| p.customer_id.to_string())
+            .collect();
+        enrolled.sort();
+        assert_eq!(enrolled, vec!["01JWEBLEAD0000000000000000", "cus_2"]);
     }
 
     #[tokio::test]
@@ -957,15 +964,16 @@ mod tests {
         let w = world().await;
         w.deliver("d1", &upsert("cus_1")).await.unwrap();
         w.deliver("d2", &upsert("cus_2")).await.unwrap();
-        w.deliver("d3", &job("completed", "2026-11-23T15:00:00Z"))
-            .await
-            .unwrap();
-        w.deliver("d4", &review(5, "2026-11-23T16:30:00Z"))
-            .await
-            .unwrap();
+        // cus_2's job and review: merged into cus_1 they would enrol cus_1.
+        let job2 = json!({"type": "job.status_changed", "timestamp": "2026-11-23T15:00:00Z",
+                          "data": {"job": {"id": "job_2", "customer_id": "cus_2", "status": "completed"}}});
+        let review2 = json!({"type": "review.submitted", "timestamp": "2026-11-23T16:30:00Z", "data": {"customer_id": "cus_2", "score": 5}});
+        w.deliver("d3", &job2).await.unwrap();
+        w.deliver("d4", &review2).await.unwrap();
         let participants = w.store.participants();
         assert_eq!(participants.len(), 1);
-        assert_eq!(participants[0].customer_id.as_str(), "cus_1");
+        assert_eq!(participants[0].customer_id.as_str(), "cus_2");
+        assert_eq!(w.store.jobs()[0].customer_id.as_str(), "cus_2");
     }
 
     #[tokio::test]

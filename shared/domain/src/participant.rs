@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::click::Channel;
 use crate::code::ReferralCode;
-use crate::contact::{Email, PersonName, Phone, display_name};
+use crate::contact::{Email, PersonName, Phone, display_name, full_name};
 use crate::ids::{BusinessId, CustomerId};
 
 /// A person the business knows, keyed by the field-service software's customer id.
@@ -85,17 +85,6 @@ impl Contact {
             origin: Origin::Software,
         }
     }
-
-    pub fn full_name(&self) -> String {
-        match &self.last_name {
-            Some(last) => format!("{} {}", self.first_name.as_str(), last.as_str()),
-            None => self.first_name.as_str().to_owned(),
-        }
-    }
-
-    pub fn display_name(&self) -> String {
-        display_name(&self.first_name, self.last_name.as_ref())
-    }
 }
 
 /// Running totals kept on the participant; every counter moves with an atomic update.
@@ -137,10 +126,7 @@ impl Participant {
     }
 
     pub fn full_name(&self) -> String {
-        match &self.last_name {
-            Some(last) => format!("{} {}", self.first_name.as_str(), last.as_str()),
-            None => self.first_name.as_str().to_owned(),
-        }
+        full_name(&self.first_name, self.last_name.as_ref())
     }
 
     pub fn referrer(&self) -> Referrer {

@@ -6,7 +6,7 @@ use std::fmt;
 use chrono::NaiveTime;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use url::Url;
 use utoipa::ToSchema;
 
@@ -703,15 +703,6 @@ fn merge(base: &mut Value, patch: &Value) {
         }
         (base, patch) => *base = patch.clone(),
     }
-}
-
-/// The smallest valid creation document, for tests and the demo business.
-pub fn example_document(name: &str, landing_url: &str) -> Map<String, Value> {
-    let mut doc = Map::new();
-    doc.insert("name".into(), json!(name));
-    doc.insert("time_zone".into(), json!("America/Chicago"));
-    doc.insert("landing_url".into(), json!(landing_url));
-    doc
 }
 
 #[cfg(test)]

@@ -97,11 +97,6 @@ impl InMemoryStore {
         self.with(|s| s.clicks.values().cloned().collect())
             .unwrap_or_default()
     }
-
-    /// Pretends another participant already holds `code`.
-    pub fn reserve_code(&self, code: ReferralCode, referrer: Referrer) {
-        let _ = self.with(|s| s.codes.insert(code, referrer));
-    }
 }
 
 fn sort_key(participant: &Participant, sort: ParticipantSort) -> String {
