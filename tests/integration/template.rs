@@ -78,6 +78,7 @@ fn every_function_is_an_arm64_cargo_lambda_build_of_its_crate() {
     let doc = template();
     let functions: Vec<(&str, &str)> = vec![
         ("LinkClickFunction", "link-click"),
+        ("LeadIntakeFunction", "lead-intake"),
         ("AdminApiFunction", "admin-api"),
     ];
     for (logical, binary) in functions {

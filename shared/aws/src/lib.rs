@@ -4,6 +4,7 @@ pub mod config;
 pub mod counter;
 pub mod messaging;
 pub mod program;
+pub mod referrals;
 pub mod store;
 pub mod table;
 pub mod telemetry;

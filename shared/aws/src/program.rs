@@ -29,6 +29,10 @@ use vouch_domain::contact::Phone;
 use vouch_domain::events::DomainEvent;
 use vouch_domain::ids::{BusinessId, CustomerId};
 use vouch_domain::participant::Contact;
+use vouch_domain::referral::search_text;
+
+use crate::referrals::{CounterItem, LeadKeyItem};
+use crate::store::click_from_item;
 use vouch_domain::ports::{
     Finish, MessageFilter, Outbox, ProgramStore, Recipient, Recipients, SendResult,
 };
@@ -40,11 +44,11 @@ use crate::store::{
     participant_sk,
 };
 
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn n(value: impl ToString) -> AttributeValue {
+pub(crate) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
@@ -52,7 +56,7 @@ fn millis(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn contact_sk(id: &CustomerId) -> String {
+pub(crate) fn contact_sk(id: &CustomerId) -> String {
     format!("CUST#{id}")
 }
 
@@ -165,7 +169,7 @@ fn recipient_key(phone: &Phone) -> (String, String) {
 
 /// What each transaction item stands for, to explain a cancellation.
 #[derive(Debug, Clone)]
-enum Role {
+pub(crate) enum Role {
     Delivery,
     Changed,
     Guard(Purpose, String),
@@ -198,7 +202,7 @@ fn refusal(role: &Role) -> Refusal {
 }
 
 /// A transaction under construction.
-struct Tx<'a> {
+pub(crate) struct Tx<'a> {
     table: &'a str,
     items: Vec<TransactWriteItem>,
     roles: Vec<Role>,
@@ -213,7 +217,7 @@ impl<'a> Tx<'a> {
         }
     }
 
-    fn put(
+    pub(crate) fn put(
         &mut self,
         item: Item,
         condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
@@ -235,11 +239,11 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    fn put_new(&mut self, item: Item, role: Role) -> anyhow::Result<()> {
+    pub(crate) fn put_new(&mut self, item: Item, role: Role) -> anyhow::Result<()> {
         self.put(item, Some(("attribute_not_exists(PK)", vec![])), role)
     }
 
-    fn update(
+    pub(crate) fn update(
         &mut self,
         update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
         role: Role,
@@ -248,6 +252,19 @@ impl<'a> Tx<'a> {
         self.items
             .push(TransactWriteItem::builder().update(update).build());
         self.roles.push(role);
+        Ok(())
+    }
+
+    pub(crate) fn delete(&mut self, pk: String, sk: String) -> anyhow::Result<()> {
+        let delete = Delete::builder()
+            .table_name(self.table)
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .build()
+            .context("Delete")?;
+        self.items
+            .push(TransactWriteItem::builder().delete(delete).build());
+        self.roles.push(Role::Plain);
         Ok(())
     }
 
@@ -323,7 +340,7 @@ fn cap_sk(day: NaiveDate, phone: Option<&Phone>) -> String {
     }
 }
 
-fn keyed(pk: String, sk: String, mut item: Item, kind: &str) -> Item {
+pub(crate) fn keyed(pk: String, sk: String, mut item: Item, kind: &str) -> Item {
     item.insert("PK".into(), s(pk));
     item.insert("SK".into(), s(sk));
     item.insert("kind".into(), s(kind));
@@ -409,11 +426,34 @@ impl ProgramStore for DynamoStore {
             .job_id
             .as_ref()
             .map(|j| (pk.clone(), format!("JOB#{j}")));
+        let referrer_key = keys.referrer.as_ref().map(|r| (pk.clone(), contact_sk(r)));
+        let click_key = keys.click.map(|id| (format!("CLICK#{id}"), "#CLICK".to_owned()));
+        let lead_keys: Vec<(String, String)> = keys
+            .lead_keys
+            .iter()
+            .chain(&keys.counters)
+            .map(|k| (pk.clone(), k.clone()))
+            .collect();
         let mut first: Vec<(String, String)> = vec![customer_key.clone()];
         first.extend(phone_key.clone());
         first.extend(email_key.clone());
         first.extend(job_key.clone());
+        first.extend(referrer_key.clone());
+        if let Some(referrer) = &keys.referrer {
+            first.push((pk.clone(), participant_sk(referrer)));
+        }
+        first.extend(click_key.clone());
+        first.extend(lead_keys.iter().cloned());
+        first.sort();
+        first.dedup();
         let mut found = self.batch_get(first).await?;
+        let candidates = match &keys.mention {
+            Some(text) => self.search_prefix(business, &format!("NAME#{}", search_text(text)), 10).await?
+                .into_iter()
+                .filter(|entry| entry.enrolled)
+                .collect(),
+            None => Vec::new(),
+        };
 
         let owner_of = |key: &Option<(String, String)>,
                         found: &mut HashMap<(String, String), Item>|
@@ -429,6 +469,25 @@ impl ProgramStore for DynamoStore {
             Some(item) => Some(from_item::<_, JobItem>(item)?.job),
             None => None,
         };
+        let click = match click_key.as_ref().and_then(|k| found.get(k).cloned()) {
+            Some(item) => Some(click_from_item(item)?),
+            None => None,
+        };
+        let mut recent_lead = None;
+        let mut counters = HashMap::new();
+        for key in &keys.lead_keys {
+            if let Some(item) = found.get(&(pk.clone(), key.clone())) {
+                let record: LeadKeyItem = from_item(item.clone())?;
+                let until = DateTime::from_timestamp(record.expires_at, 0).unwrap_or_default();
+                recent_lead = Some((record.lead_id, until));
+            }
+        }
+        for key in &keys.counters {
+            if let Some(item) = found.get(&(pk.clone(), key.clone())) {
+                let record: CounterItem = from_item(item.clone())?;
+                counters.insert(key.clone(), record.count);
+            }
+        }
         let (mut contact, canonical) = match found.remove(&customer_key) {
             Some(item) => match from_item::<_, CustomerRecord>(item)? {
                 CustomerRecord::Contact { contact } => (Some(contact), None),
@@ -436,12 +495,49 @@ impl ProgramStore for DynamoStore {
             },
             None => (None, None),
         };
+        let (mut referrer, referrer_canonical) =
+            match referrer_key.as_ref().and_then(|k| found.remove(k)) {
+                Some(item) => match from_item::<_, CustomerRecord>(item)? {
+                    CustomerRecord::Contact { contact } => (Some(contact), None),
+                    CustomerRecord::Alias { canonical } => (None, Some(canonical)),
+                },
+                None => (None, None),
+            };
+        let mut closed_counts = HashMap::new();
+        let mut note_closed = |found: &mut HashMap<(String, String), Item>| -> anyhow::Result<()> {
+            for ((p, sk), item) in found.iter() {
+                if *p == pk && sk.starts_with("PART#") {
+                    let participant = from_item::<_, ParticipantItem>(item.clone())?.into_domain();
+                    closed_counts.insert(participant.customer_id, participant.stats.closed);
+                }
+            }
+            Ok(())
+        };
+        note_closed(&mut found)?;
+        // The referrer of the contact's current referral, when the command needs it.
+        let referral_referrer = |contact: &Option<Contact>| {
+            contact
+                .as_ref()
+                .filter(|_| keys.referral_parties)
+                .and_then(|c| c.referral.as_ref())
+                .and_then(|r| r.referrer_id().cloned())
+        };
 
         // Second read: whatever the first one pointed at.
         let mut second = Vec::new();
         second.extend(canonical.iter().map(|c| (pk.clone(), contact_sk(c))));
         second.extend(phone_owner_id.iter().map(|c| (pk.clone(), contact_sk(c))));
         second.extend(email_owner_id.iter().map(|c| (pk.clone(), contact_sk(c))));
+        for id in referrer_canonical.iter() {
+            second.push((pk.clone(), contact_sk(id)));
+            second.push((pk.clone(), participant_sk(id)));
+        }
+        if let Some(id) = referral_referrer(&contact) {
+            if keys.referrer.is_none() {
+                second.push((pk.clone(), contact_sk(&id)));
+            }
+            second.push((pk.clone(), participant_sk(&id)));
+        }
         let participant_of = canonical
             .clone()
             .unwrap_or_else(|| keys.customer_id.clone());
@@ -451,7 +547,12 @@ impl ProgramStore for DynamoStore {
         second.sort();
         second.dedup();
         let mut more = self.batch_get(second).await?;
-        let contact_of = |id: &Option<CustomerId>| -> anyhow::Result<Option<Contact>> {
+        let participant = match more.remove(&(pk.clone(), participant_sk(&participant_of))) {
+            Some(item) => Some(from_item::<_, ParticipantItem>(item)?.into_domain()),
+            None => None,
+        };
+        note_closed(&mut more)?;
+        let contact_in = |more: &HashMap<(String, String), Item>, id: &Option<CustomerId>| -> anyhow::Result<Option<Contact>> {
             match id
                 .as_ref()
                 .and_then(|c| more.get(&(pk.clone(), contact_sk(c))).cloned())
@@ -464,20 +565,40 @@ impl ProgramStore for DynamoStore {
             }
         };
         if canonical.is_some() {
-            contact = contact_of(&canonical)?;
+            contact = contact_in(&more, &canonical)?;
         }
-        let phone_owner = contact_of(&phone_owner_id)?;
-        let email_owner = contact_of(&email_owner_id)?;
-        let participant = match more.remove(&(pk.clone(), participant_sk(&participant_of))) {
-            Some(item) => Some(from_item::<_, ParticipantItem>(item)?.into_domain()),
-            None => None,
-        };
+        if referrer_canonical.is_some() {
+            referrer = contact_in(&more, &referrer_canonical)?;
+        }
+        let phone_owner = contact_in(&more, &phone_owner_id)?;
+        let email_owner = contact_in(&more, &email_owner_id)?;
+        if keys.referrer.is_none() {
+            let id = referral_referrer(&contact);
+            referrer = contact_in(&more, &id)?;
+            if referrer.is_none() && canonical.is_some() && let Some(id) = &id {
+                // The contact was behind an alias: its referrer is a third read.
+                let mut third = self
+                    .batch_get(vec![
+                        (pk.clone(), contact_sk(id)),
+                        (pk.clone(), participant_sk(id)),
+                    ])
+                    .await?;
+                note_closed(&mut third)?;
+                referrer = contact_in(&third, &Some(id.clone()))?;
+            }
+        }
         Ok(Snapshot {
             contact,
             phone_owner,
             email_owner,
             job,
             participant,
+            referrer,
+            click,
+            recent_lead,
+            counters,
+            candidates,
+            closed_counts,
         })
     }
 
@@ -593,6 +714,7 @@ impl ProgramStore for DynamoStore {
         for event in &plan.events {
             tx.put_new(event_item(event)?, Role::Plain)?;
         }
+        self.commit_referrals(&mut tx, business, plan)?;
         tx.send(self).await
     }
 

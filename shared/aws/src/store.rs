@@ -323,6 +323,20 @@ struct ClickItem {
     expires_at: i64,
 }
 
+pub(crate) fn click_from_item(item: Item) -> anyhow::Result<Click> {
+    let item: ClickItem = from_item(item)?;
+    Ok(Click {
+        id: item.click_id,
+        business_id: item.business_id,
+        customer_id: item.customer_id,
+        code: item.code,
+        channel: item.channel,
+        ip_hash: item.ip_hash,
+        at: item.at,
+        expires_at: DateTime::from_timestamp(item.expires_at, 0).unwrap_or(item.at),
+    })
+}
+
 /// The code item claiming a participant's code across all businesses.
 pub(crate) fn code_item(participant: &Participant) -> anyhow::Result<Item> {
     Ok(to_item(CodeItem {

@@ -21,6 +21,13 @@ impl Country {
             .map(Self)
             .map_err(|_| ParseError::new("must be an ISO 3166-1 alpha-2 country code"))
     }
+
+    /// The international calling code (`1` for the US).
+    pub fn calling_code(self) -> u16 {
+        phonenumber::metadata::DATABASE
+            .by_id(self.0.as_ref())
+            .map_or(0, |m| m.country_code())
+    }
 }
 
 impl fmt::Display for Country {

@@ -35,6 +35,9 @@ pub enum Error {
     Validation(FieldErrors),
     #[error("a valid API key is required")]
     Unauthenticated,
+    /// Understood and authenticated, but not allowed (a form posted from a foreign origin).
+    #[error("{0}")]
+    Forbidden(String),
     /// Unknown, or not the caller's: both look the same from outside.
     #[error("{0} not found")]
     NotFound(&'static str),

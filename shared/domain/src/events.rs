@@ -55,6 +55,9 @@ impl DomainEvent {
 pub const PARTICIPANT_ENROLLED: &str = "participant.enrolled";
 pub const INVITATION_SENT: &str = "invitation.sent";
 pub const LEAD_CREATED: &str = "lead.created";
+pub const LEAD_ATTRIBUTED: &str = "lead.attributed";
+pub const REFERRAL_QUALIFIED: &str = "referral.qualified";
+pub const REFERRAL_REVERSED: &str = "referral.reversed";
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,9 @@ use crate::ids::{BusinessId, CustomerId};
 use crate::money::Money;
 use crate::participant::{Contact, Participant};
 use crate::ports::{Finish, MessageFilter, SendError, SendOutcome, SendResult};
-use crate::program::{Command, Context, Overrides, Plan, Refusal, Rejection, SendGuard, decide};
+use crate::program::{
+    Command, Context, Named, NewLead, Overrides, Plan, Refusal, Rejection, SendGuard, decide,
+};
 use crate::services::{Vouch, prefixed};
 use crate::sms::{
     Draft, Keyword, Message, Purpose, QuietHours, Reason, STUCK_AFTER, Status, local_day,
@@ -28,10 +30,13 @@ const EVENT_GRACE: Duration = Duration::minutes(1);
 #[derive(Debug)]
 pub enum Ran {
     Duplicate,
+    /// A website lead repeated within the repeat window: nothing was written.
+    Repeat { lead_id: String },
     Done {
         contact: Option<Box<Contact>>,
         /// The participant enrolled by this command, if it enrolled one.
         participant: Option<Box<Participant>>,
+        lead_id: Option<String>,
     },
 }
 
@@ -80,13 +85,16 @@ impl Vouch {
                 delivery_id: delivery,
                 overrides: &overrides,
             };
-            let plan = decide(command, &snapshot, &ctx).map_err(|rejection| match rejection {
-                Rejection::UnknownCustomer => Error::NotFound("customer"),
-            })?;
+            let plan = match decide(command, &snapshot, &ctx) {
+                Ok(plan) => plan,
+                Err(Rejection::RepeatLead(lead_id)) => return Ok(Ran::Repeat { lead_id }),
+                Err(rejection) => return Err(rejected(rejection)),
+            };
             match self.ports.program.commit(&business.id, &plan).await? {
                 Ok(()) => {
                     self.dispatch(business, &plan).await;
                     return Ok(Ran::Done {
+                        lead_id: plan.lead.as_ref().map(|l| l.lead_id.clone()),
                         contact: plan.contact.map(|(contact, _)| Box::new(contact)),
                         participant: plan.participant.map(Box::new),
                     });
@@ -216,15 +224,18 @@ impl Vouch {
         envelope: Envelope,
         link_base: &str,
     ) -> Result<Receipt> {
-        let Some(command) = command_of(envelope, business)? else {
+        let Some(mut command) = command_of(envelope, business)? else {
             return Ok(Receipt { duplicate: false });
         };
+        if let Command::Lead(lead) = &mut command {
+            lead.named = self.resolve_named(business, lead.named.clone()).await?;
+        }
         match self
             .run(business, &command, Some(delivery_id), link_base)
             .await?
         {
             Ran::Duplicate => Ok(Receipt { duplicate: true }),
-            Ran::Done { .. } => Ok(Receipt { duplicate: false }),
+            Ran::Done { .. } | Ran::Repeat { .. } => Ok(Receipt { duplicate: false }),
         }
     }
 
@@ -457,6 +468,19 @@ impl Vouch {
     }
 }
 
+fn rejected(rejection: Rejection) -> Error {
+    match rejection {
+        Rejection::UnknownCustomer => Error::NotFound("customer"),
+        Rejection::RepeatLead(_) => Error::Conflict {
+            code: "repeat",
+            message: "the lead was already received".into(),
+        },
+        Rejection::RateLimited { retry_after_secs } => Error::RateLimited { retry_after_secs },
+        Rejection::Conflict(code, message) => Error::Conflict { code, message },
+        Rejection::Invalid(field, reason) => Error::field(field, reason),
+    }
+}
+
 fn invitation_sent(business: &Business, message: &Message, now: DateTime<Utc>) -> DomainEvent {
     DomainEvent::new(
         INVITATION_SENT,
@@ -490,19 +514,37 @@ fn command_of(envelope: Envelope, business: &Business) -> Result<Option<Command>
             referral_code,
             referrer_customer_id,
             referred_by,
-        } => Command::Lead {
-            customer: customer(input, "data.customer")?,
-            referral_code: referral_code
+        } => {
+            let code = referral_code
+                .filter(|c| !c.trim().is_empty())
                 .map(|c| {
                     crate::code::ReferralCode::parse(&c)
                         .map_err(|e| Error::field("data.referral_code", e.reason()))
                 })
-                .transpose()?,
-            referrer_customer_id: referrer_customer_id
+                .transpose()?;
+            let referrer = referrer_customer_id
                 .map(|c| id(&c, "data.referrer_customer_id"))
-                .transpose()?,
-            referred_by: referred_by.map(|r| r.trim().chars().take(200).collect()),
-        },
+                .transpose()?;
+            let mention = referred_by
+                .map(|r| r.trim().chars().take(200).collect::<String>())
+                .filter(|r| !r.is_empty());
+            let named = match (code, referrer, mention) {
+                (Some(code), _, _) => Named::Code {
+                    code,
+                    referrer: None,
+                    click: None,
+                },
+                (None, Some(id), _) => Named::Customer(id),
+                (None, None, Some(text)) => Named::Mention(text),
+                (None, None, None) => Named::Nobody,
+            };
+            Command::Lead(NewLead {
+                lead_id: ulid::Ulid::new().to_string(),
+                customer: customer(input, "data.customer")?,
+                named,
+                web: None,
+            })
+        }
         WebhookEvent::JobStatusChanged {
             job,
             customer: input,
@@ -984,7 +1026,7 @@ mod tests {
         w.deliver("d1", &lead).await.unwrap();
         let leads = w.store.leads();
         assert_eq!(leads.len(), 1);
-        assert_eq!(leads[0].source, "dispatcher");
+        assert_eq!(leads[0].channel, crate::program::LeadChannel::Dispatcher);
         assert_eq!(
             leads[0]
                 .referrer_customer_id

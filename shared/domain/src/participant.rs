@@ -10,6 +10,7 @@ use crate::click::Channel;
 use crate::code::ReferralCode;
 use crate::contact::{Email, PersonName, Phone, display_name, full_name};
 use crate::ids::{BusinessId, CustomerId};
+use crate::referral::{QualifyingJob, Referral};
 
 /// A person the business knows, keyed by the field-service software's customer id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +41,16 @@ pub struct Contact {
     pub enrolled: bool,
     #[serde(default)]
     pub origin: Origin,
+    /// The referral that brought this person in (the current one; earlier rejected or reversed
+    /// attributions are kept as their own records).
+    #[serde(default)]
+    pub referral: Option<Referral>,
+    /// The first of the person's jobs that met the program's qualifying rule.
+    #[serde(default)]
+    pub qualifying_job: Option<QualifyingJob>,
+    /// Hashed addresses the person used themselves (their own website lead), newest last.
+    #[serde(default)]
+    pub ip_hashes: Vec<String>,
 }
 
 /// Where a contact came from. Only contacts Vouch made itself (a website lead) are matched to
@@ -83,7 +94,14 @@ impl Contact {
             review_at: None,
             enrolled: false,
             origin: Origin::Software,
+            referral: None,
+            qualifying_job: None,
+            ip_hashes: Vec::new(),
         }
+    }
+
+    pub fn full_name(&self) -> String {
+        full_name(&self.first_name, self.last_name.as_ref())
     }
 }
 

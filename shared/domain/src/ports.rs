@@ -12,6 +12,7 @@ use crate::events::DomainEvent;
 use crate::ids::{BusinessId, CustomerId};
 use crate::participant::{Participant, ParticipantSort, Referrer};
 use crate::program::{LoadKeys, Plan, Refusal, SendGuard, Snapshot};
+use crate::referral::{Referral, SearchEntry, Status as ReferralStatus};
 use crate::secrets::KeyHash;
 use crate::settings::Settings;
 use crate::sms::{Message, Reason, Status};
@@ -249,4 +250,33 @@ pub fn window(now: DateTime<Utc>, window_secs: u64) -> (i64, u64) {
         .unwrap_or(1)
         .max(1);
     (start, left)
+}
+
+// ---------------------------------------------------------------- referrals
+
+#[async_trait]
+pub trait Referrals: Send + Sync {
+    async fn referral(&self, business: &BusinessId, id: &str) -> anyhow::Result<Option<Referral>>;
+    /// Newest first; `after` is the last referral id of the previous page.
+    async fn referrals(
+        &self,
+        business: &BusinessId,
+        status: Option<ReferralStatus>,
+        limit: u32,
+        after: Option<&str>,
+    ) -> anyhow::Result<(Vec<Referral>, Option<String>)>;
+    /// A referrer's referrals, newest first (at most `limit`).
+    async fn referrals_by(
+        &self,
+        business: &BusinessId,
+        referrer: &CustomerId,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Referral>>;
+    /// Contacts whose search key starts with `prefix` (`NAME#maria g`, `TEL#+1512`).
+    async fn search(
+        &self,
+        business: &BusinessId,
+        prefix: &str,
+        limit: u32,
+    ) -> anyhow::Result<Vec<SearchEntry>>;
 }

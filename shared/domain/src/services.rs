@@ -22,7 +22,7 @@ use crate::ids::{BusinessId, ClickId, CustomerId};
 use crate::participant::{Participant, ParticipantSort, Referrer};
 use crate::ports::{
     Businesses, Clicks, Clock, EventPublisher, Outbox, Page, Participants, Position, ProgramStore,
-    Rate, RateLimits, Recipients, SmsSender, Written,
+    Rate, RateLimits, Recipients, Referrals, SmsSender, Written,
 };
 use crate::program::{Command, CustomerDetails};
 use crate::secrets::{AdminKey, IpHasher, KeyHash, WebhookSecret, keys_match};
@@ -44,6 +44,7 @@ pub struct Ports {
     pub outbox: Arc<dyn Outbox>,
     pub recipients: Arc<dyn Recipients>,
     pub rates: Arc<dyn RateLimits>,
+    pub referrals: Arc<dyn Referrals>,
     pub sms: Arc<dyn SmsSender>,
     pub events: Arc<dyn EventPublisher>,
     pub clock: Arc<dyn Clock>,
@@ -64,6 +65,7 @@ impl Ports {
             + Outbox
             + Recipients
             + RateLimits
+            + Referrals
             + 'static,
     {
         Self {
@@ -73,7 +75,8 @@ impl Ports {
             program: store.clone(),
             outbox: store.clone(),
             recipients: store.clone(),
-            rates: store,
+            rates: store.clone(),
+            referrals: store,
             sms,
             events,
             clock,
@@ -108,6 +111,10 @@ impl Vouch {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.ports.clock.now()
+    }
+
+    pub(crate) fn ip_hasher(&self) -> &IpHasher {
+        &self.config.ip_hasher
     }
 
     /// A business, from the cache when it was read in the last [`SETTINGS_CACHE_TTL`].
@@ -271,7 +278,9 @@ impl Vouch {
                     })?;
                 Ok((participant, false))
             }
-            Ran::Duplicate => Err(anyhow::anyhow!("a manual enrolment has no delivery id").into()),
+            Ran::Duplicate | Ran::Repeat { .. } => {
+                Err(anyhow::anyhow!("a manual enrolment has no delivery id").into())
+            }
         }
     }
 

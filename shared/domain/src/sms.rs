@@ -331,6 +331,15 @@ pub fn local_day(zone: Zone, now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&zone.tz()).date_naive()
 }
 
+/// When the business's next local day starts.
+pub fn next_local_midnight(zone: Zone, now: DateTime<Utc>) -> DateTime<Utc> {
+    let tomorrow = local_day(zone, now) + Duration::days(1);
+    tomorrow
+        .and_hms_opt(0, 0, 0)
+        .and_then(|midnight| zone.tz().from_local_datetime(&midnight).earliest())
+        .map_or(now + Duration::days(1), |local| local.with_timezone(&Utc))
+}
+
 /// What an inbound text asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keyword {

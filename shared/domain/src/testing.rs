@@ -21,7 +21,11 @@ use crate::ports::{
     SendResult, SmsSender,
 };
 use crate::ports::{Rate, RateLimits, window};
-use crate::program::{IndexEntry, Job, Lead, LoadKeys, Plan, Refusal, SendGuard, Snapshot};
+use crate::program::{
+    IndexEntry, Job, LEAD_REPEAT_WINDOW, Lead, LoadKeys, Plan, Refusal, SendGuard, Snapshot,
+};
+use crate::ports::Referrals;
+use crate::referral::{Referral, SearchEntry, Status as ReferralStatus, search_text};
 use crate::secrets::KeyHash;
 use crate::settings::Settings;
 use crate::sms::{Message, Purpose, Reason, Status};
@@ -45,6 +49,10 @@ struct State {
     recipients: HashMap<Phone, Recipient>,
     outbox: BTreeMap<String, DomainEvent>,
     rates: HashMap<(String, i64), u32>,
+    referrals: BTreeMap<(BusinessId, String), Referral>,
+    lead_keys: HashMap<(BusinessId, String), (String, DateTime<Utc>)>,
+    counters: HashMap<(BusinessId, String), u32>,
+    search: BTreeMap<(BusinessId, String), SearchEntry>,
 }
 
 fn index_key(entry: &IndexEntry) -> (String, &CustomerId) {
@@ -357,6 +365,26 @@ impl State {
                 });
             }
         }
+        let b = |key: &String| (business.clone(), key.clone());
+        for (key, _, expires) in &plan.lead_keys {
+            let now = *expires - LEAD_REPEAT_WINDOW;
+            if self.lead_keys.get(&b(key)).is_some_and(|(_, until)| *until > now) {
+                return Some(Refusal::Changed);
+            }
+        }
+        for counter in &plan.counters {
+            if self.counters.get(&b(&counter.key)).copied().unwrap_or(0) != counter.seen {
+                return Some(Refusal::Changed);
+            }
+        }
+        for delta in &plan.stats {
+            if !self
+                .participants
+                .contains_key(&(business.clone(), delta.customer_id.clone()))
+            {
+                return Some(Refusal::Changed);
+            }
+        }
         plan.sends
             .iter()
             .find_map(|guard| self.cap_refusal(business, guard))
@@ -372,6 +400,30 @@ impl ProgramStore for InMemoryStore {
                 .as_ref()
                 .map_or(&keys.customer_id, |c| &c.customer_id)
                 .clone();
+            let referrer_id = keys.referrer.clone().or_else(|| {
+                keys.referral_parties
+                    .then(|| {
+                        contact
+                            .as_ref()
+                            .and_then(|c| c.referral.as_ref())
+                            .and_then(|r| r.referrer_id().cloned())
+                    })
+                    .flatten()
+            });
+            let b = |key: &String| (business.clone(), key.clone());
+            let candidates = match &keys.mention {
+                Some(text) => {
+                    let prefix = format!("NAME#{}", search_text(text));
+                    s.search
+                        .range(b(&prefix)..)
+                        .take_while(|((id, key), _)| id == business && key.starts_with(&prefix))
+                        .map(|(_, entry)| entry.clone())
+                        .filter(|entry| entry.enrolled)
+                        .take(10)
+                        .collect()
+                }
+                None => Vec::new(),
+            };
             Snapshot {
                 phone_owner: keys
                     .phone
@@ -392,6 +444,24 @@ impl ProgramStore for InMemoryStore {
                 } else {
                     None
                 },
+                referrer: referrer_id.and_then(|id| s.resolve(business, &id)),
+                click: keys.click.and_then(|id| s.clicks.get(&id).cloned()),
+                recent_lead: keys
+                    .lead_keys
+                    .iter()
+                    .find_map(|key| s.lead_keys.get(&b(key)).cloned()),
+                counters: keys
+                    .counters
+                    .iter()
+                    .filter_map(|key| s.counters.get(&b(key)).map(|n| (key.clone(), *n)))
+                    .collect(),
+                candidates,
+                closed_counts: s
+                    .participants
+                    .iter()
+                    .filter(|((b, _), _)| b == business)
+                    .map(|((_, id), p)| (id.clone(), p.stats.closed))
+                    .collect(),
                 contact,
             }
         })
@@ -451,6 +521,34 @@ impl ProgramStore for InMemoryStore {
             }
             for event in &plan.events {
                 s.outbox.insert(event.event_id.clone(), event.clone());
+            }
+            let b = |key: &String| (business.clone(), key.clone());
+            for (key, lead_id, expires) in &plan.lead_keys {
+                s.lead_keys.insert(b(key), (lead_id.clone(), *expires));
+            }
+            for counter in &plan.counters {
+                s.counters.insert(b(&counter.key), counter.seen + 1);
+            }
+            for referral in &plan.referrals {
+                s.referrals
+                    .insert(b(&referral.referral_id), referral.clone());
+            }
+            for delta in &plan.stats {
+                if let Some(p) = s
+                    .participants
+                    .get_mut(&(business.clone(), delta.customer_id.clone()))
+                {
+                    p.stats.referrals = p.stats.referrals.saturating_add_signed(delta.referrals);
+                    p.stats.closed = p.stats.closed.saturating_add_signed(delta.closed);
+                }
+            }
+            if let Some(update) = &plan.search {
+                for key in &update.remove {
+                    s.search.remove(&b(key));
+                }
+                for key in &update.put {
+                    s.search.insert(b(key), update.entry.clone());
+                }
             }
             Ok(())
         })
@@ -712,5 +810,86 @@ impl RateLimits for InMemoryStore {
                 Rate::Allowed
             }
         })
+    }
+}
+
+#[async_trait]
+impl Referrals for InMemoryStore {
+    async fn referral(&self, business: &BusinessId, id: &str) -> anyhow::Result<Option<Referral>> {
+        self.with(|s| s.referrals.get(&(business.clone(), id.to_owned())).cloned())
+    }
+
+    async fn referrals(
+        &self,
+        business: &BusinessId,
+        status: Option<ReferralStatus>,
+        limit: u32,
+        after: Option<&str>,
+    ) -> anyhow::Result<(Vec<Referral>, Option<String>)> {
+        self.with(|s| {
+            let mut items: Vec<Referral> = s
+                .referrals
+                .iter()
+                .rev()
+                .filter(|((b, id), r)| {
+                    b == business
+                        && after.is_none_or(|a| id.as_str() < a)
+                        && status.is_none_or(|st| r.status == st)
+                })
+                .map(|(_, r)| r.clone())
+                .take(limit as usize + 1)
+                .collect();
+            let next = (items.len() > limit as usize).then(|| {
+                items.truncate(limit as usize);
+                items.last().map(|r| r.referral_id.clone())
+            });
+            (items, next.flatten())
+        })
+    }
+
+    async fn referrals_by(
+        &self,
+        business: &BusinessId,
+        referrer: &CustomerId,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Referral>> {
+        self.with(|s| {
+            s.referrals
+                .iter()
+                .rev()
+                .filter(|((b, _), r)| b == business && r.referrer_id() == Some(referrer))
+                .map(|(_, r)| r.clone())
+                .take(limit as usize)
+                .collect()
+        })
+    }
+
+    async fn search(
+        &self,
+        business: &BusinessId,
+        prefix: &str,
+        limit: u32,
+    ) -> anyhow::Result<Vec<SearchEntry>> {
+        self.with(|s| {
+            s.search
+                .range((business.clone(), prefix.to_owned())..)
+                .take_while(|((b, key), _)| b == business && key.starts_with(prefix))
+                .map(|(_, entry)| entry.clone())
+                .take(limit as usize)
+                .collect()
+        })
+    }
+}
+
+impl InMemoryStore {
+    pub fn referrals_of(&self, business: &BusinessId) -> Vec<Referral> {
+        self.with(|s| {
+            s.referrals
+                .iter()
+                .filter(|((b, _), _)| b == business)
+                .map(|(_, r)| r.clone())
+                .collect()
+        })
+        .unwrap_or_default()
     }
 }

@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/participants/{customer_id}", get(participant))
         .route("/api/admin/settings", get(settings).put(replace_settings))
         .route("/api/admin/messages", get(messages))
+        .merge(crate::referrals::routes())
         .route("/openapi.json", get(|| async { Json(openapi::document()) }))
 }
 
@@ -135,7 +136,7 @@ pub struct ParticipantDetail {
     /// How many referrals are attributed (the list's `referrals` count).
     pub referral_count: u64,
     /// The participant's referrals, newest first.
-    pub referrals: Vec<Value>,
+    pub referrals: Vec<crate::referrals::ReferralView>,
     pub rewards: Vec<Value>,
 }
 
@@ -263,10 +264,14 @@ impl AppState {
         participant: &Participant,
     ) -> ApiResult<ParticipantDetail> {
         let vip_after = self.vip_after(business).await?;
+        let referrals = self
+            .vouch
+            .referrals_by(business, &participant.customer_id)
+            .await?;
         Ok(ParticipantDetail {
             summary: self.summary(headers, participant, vip_after).await,
             referral_count: participant.stats.referrals,
-            referrals: Vec::new(),
+            referrals: referrals.into_iter().map(Into::into).collect(),
             rewards: Vec::new(),
         })
     }

@@ -86,6 +86,9 @@ impl IntoResponse for ApiError {
                         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                     response
                 }
+                Error::Forbidden(message) => {
+                    body(StatusCode::FORBIDDEN, "forbidden", message, None)
+                }
                 Error::NotFound(what) => body(
                     StatusCode::NOT_FOUND,
                     "not_found",

@@ -6,8 +6,10 @@ pub mod common;
 pub mod error;
 pub mod extract;
 pub mod inbound;
+pub mod leads;
 pub mod links;
 pub mod openapi;
+pub mod referrals;
 pub mod state;
 pub mod webhooks;
 

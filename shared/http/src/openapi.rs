@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{admin, common, error, links, webhooks};
+use crate::{admin, common, error, leads, links, referrals, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +15,9 @@ use crate::{admin, common, error, links, webhooks};
         admin::list_participants, admin::enrol, admin::participant,
         admin::settings, admin::replace_settings, admin::messages,
         webhooks::standard, webhooks::housecall_pro,
+        leads::submit,
+        referrals::list, referrals::attribute, referrals::approve, referrals::reject,
+        referrals::remove, referrals::customers,
     ),
     components(schemas(
         error::ErrorBody, error::ErrorDetail, common::Health, links::ReferralCardView,
@@ -22,7 +25,10 @@ use crate::{admin, common, error, links, webhooks};
         admin::ParticipantDetail, admin::ParticipantPage,
         vouch_domain::settings::Settings, vouch_domain::services::EnrolRequest,
         vouch_domain::services::CustomerInput, admin::MessageView, admin::MessagePage,
-        webhooks::Received,
+        webhooks::Received, leads::LeadCreated,
+        referrals::ReferralView, referrals::ReferralPage, referrals::LeadView,
+        referrals::AttributeRequest, referrals::ApproveRequest, referrals::CustomerView,
+        referrals::CustomerPage,
     )),
     modifiers(&Security),
 )]

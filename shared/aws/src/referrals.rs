@@ -1,0 +1,304 @@
+//! Referral records, repeat-submission keys, lead rate counters and the customer search index.
+//!
+//! | item | PK | SK | GSI |
+//! |---|---|---|---|
+//! | referral | `BIZ#{b}` | `REFERRAL#{id}` | GSI1 `BIZ#{b}#REFERRALS` / `{id}`; GSI2 `BIZ#{b}#REFERRALS#{status}` / `{id}` |
+//! | referral by referrer | `BIZ#{b}` | `REFBY#{referrer}#{id}` | |
+//! | repeat key (TTL) | `BIZ#{b}` | `LEADKEY#{phone or email}` | |
+//! | lead counter (TTL) | `BIZ#{b}` | `LEADS#IP#{hash}#{hour}` / `LEADS#CODE#{code}#{day}` | |
+//! | search entry | `BIZ#{b}` | `NAME#{first last}#{id}` / `NAME#{last first}#{id}` / `TEL#{e164}#{id}` | |
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Update};
+use serde::{Deserialize, Serialize};
+use serde_dynamo::{from_item, to_item};
+
+use vouch_domain::ids::{BusinessId, CustomerId};
+use vouch_domain::ports::Referrals;
+use vouch_domain::program::{LEAD_REPEAT_WINDOW, Plan};
+use vouch_domain::referral::{Referral, SearchEntry, Status};
+
+use crate::program::{Role, Tx, keyed, n, s};
+use crate::store::{DynamoStore, business_pk, participant_sk};
+use crate::table::{GSI1, GSI2};
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct LeadKeyItem {
+    pub lead_id: String,
+    pub expires_at: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct CounterItem {
+    #[serde(default)]
+    pub count: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ReferralItem {
+    #[serde(flatten)]
+    referral: Referral,
+}
+
+fn referrals_pk(business: &BusinessId) -> String {
+    format!("BIZ#{business}#REFERRALS")
+}
+
+fn by_status_pk(business: &BusinessId, status: Status) -> String {
+    format!("BIZ#{business}#REFERRALS#{}", status.as_str())
+}
+
+fn referral_sk(id: &str) -> String {
+    format!("REFERRAL#{id}")
+}
+
+fn by_referrer_prefix(referrer: &CustomerId) -> String {
+    format!("REFBY#{referrer}#")
+}
+
+fn referral_items(business: &BusinessId, referral: &Referral) -> anyhow::Result<Vec<super::store::Item>> {
+    let pk = business_pk(business);
+    let body: super::store::Item = to_item(ReferralItem {
+        referral: referral.clone(),
+    })?;
+    let mut main = keyed(pk.clone(), referral_sk(&referral.referral_id), body.clone(), "referral");
+    main.insert(GSI1.partition_key.into(), s(referrals_pk(business)));
+    main.insert(GSI1.sort_key.into(), s(referral.referral_id.clone()));
+    main.insert(
+        GSI2.partition_key.into(),
+        s(by_status_pk(business, referral.status)),
+    );
+    main.insert(GSI2.sort_key.into(), s(referral.referral_id.clone()));
+    let mut items = vec![main];
+    if let Some(referrer) = referral.referrer_id() {
+        items.push(keyed(
+            pk,
+            format!("{}{}", by_referrer_prefix(referrer), referral.referral_id),
+            body,
+            "referral_by_referrer",
+        ));
+    }
+    Ok(items)
+}
+
+impl DynamoStore {
+    /// Adds a plan's referral records, repeat keys, counters, totals and search entries.
+    pub(crate) fn commit_referrals(
+        &self,
+        tx: &mut Tx<'_>,
+        business: &BusinessId,
+        plan: &Plan,
+    ) -> anyhow::Result<()> {
+        let pk = business_pk(business);
+        for (key, lead_id, expires) in &plan.lead_keys {
+            let now = *expires - LEAD_REPEAT_WINDOW;
+            let item = keyed(
+                pk.clone(),
+                key.clone(),
+                to_item(LeadKeyItem {
+                    lead_id: lead_id.clone(),
+                    expires_at: expires.timestamp(),
+                })?,
+                "lead_key",
+            );
+            tx.put(
+                item,
+                Some((
+                    "attribute_not_exists(PK) OR expires_at <= :now",
+                    vec![(":now", n(now.timestamp()))],
+                )),
+                Role::Changed,
+            )?;
+        }
+        for counter in &plan.counters {
+            let condition = if counter.seen == 0 {
+                "attribute_not_exists(#count) OR #count = :seen"
+            } else {
+                "#count = :seen"
+            };
+            let update = Update::builder()
+                .key("PK", s(pk.clone()))
+                .key("SK", s(counter.key.clone()))
+                .update_expression("ADD #count :one SET expires_at = :expires, kind = :kind")
+                .condition_expression(condition)
+                .expression_attribute_names("#count", "count")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":seen", n(counter.seen))
+                .expression_attribute_values(":kind", s("lead_counter"))
+                .expression_attribute_values(":expires", n(counter.expires_at.timestamp()));
+            tx.update(update, Role::Changed)?;
+        }
+        for referral in &plan.referrals {
+            for item in referral_items(business, referral)? {
+                tx.put(item, None, Role::Plain)?;
+            }
+        }
+        for delta in &plan.stats {
+            let mut update = Update::builder()
+                .key("PK", s(pk.clone()))
+                .key("SK", s(participant_sk(&delta.customer_id)))
+                .expression_attribute_values(":referrals", n(delta.referrals));
+            update = match delta.closed_was.filter(|_| delta.closed != 0) {
+                Some(was) => {
+                    let now = was.saturating_add_signed(delta.closed);
+                    update
+                        .update_expression(
+                            "ADD referrals :referrals SET closed = :closed, GSI2SK = :sort",
+                        )
+                        .condition_expression("attribute_exists(PK) AND closed = :was")
+                        .expression_attribute_values(":was", n(was))
+                        .expression_attribute_values(":closed", n(now))
+                        .expression_attribute_values(
+                            ":sort",
+                            s(format!("{now:010}#{}", delta.customer_id)),
+                        )
+                }
+                None => update
+                    .update_expression("ADD referrals :referrals, closed :closed")
+                    .condition_expression("attribute_exists(PK)")
+                    .expression_attribute_values(":closed", n(delta.closed)),
+            };
+            tx.update(update, Role::Changed)?;
+        }
+        if let Some(search) = &plan.search {
+            for key in &search.remove {
+                tx.delete(pk.clone(), key.clone())?;
+            }
+            for key in &search.put {
+                tx.put(
+                    keyed(pk.clone(), key.clone(), to_item(&search.entry)?, "search"),
+                    None,
+                    Role::Plain,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Search entries whose key starts with `prefix`.
+    pub(crate) async fn search_prefix(
+        &self,
+        business: &BusinessId,
+        prefix: &str,
+        limit: u32,
+    ) -> anyhow::Result<Vec<SearchEntry>> {
+        let output = self
+            .dynamodb()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(business_pk(business)))
+            .expression_attribute_values(":prefix", s(prefix))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .context("Query (search)")?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| Ok(from_item::<_, SearchEntry>(item)?))
+            .collect()
+    }
+}
+
+fn referrals_of(items: Option<Vec<super::store::Item>>) -> anyhow::Result<Vec<Referral>> {
+    items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|item| Ok(from_item::<_, ReferralItem>(item)?.referral))
+        .collect()
+}
+
+#[async_trait]
+impl Referrals for DynamoStore {
+    async fn referral(&self, business: &BusinessId, id: &str) -> anyhow::Result<Option<Referral>> {
+        let output = self
+            .dynamodb()
+            .get_item()
+            .table_name(self.table())
+            .key("PK", s(business_pk(business)))
+            .key("SK", s(referral_sk(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .context("GetItem (referral)")?;
+        Ok(referrals_of(output.item.map(|i| vec![i]))?.pop())
+    }
+
+    async fn referrals(
+        &self,
+        business: &BusinessId,
+        status: Option<Status>,
+        limit: u32,
+        after: Option<&str>,
+    ) -> anyhow::Result<(Vec<Referral>, Option<String>)> {
+        let (index, gsi_pk) = match status {
+            Some(status) => (GSI2, by_status_pk(business, status)),
+            None => (GSI1, referrals_pk(business)),
+        };
+        let start = after.map(|id| {
+            HashMap::from([
+                ("PK".to_owned(), s(business_pk(business))),
+                ("SK".to_owned(), s(referral_sk(id))),
+                (index.partition_key.to_owned(), s(gsi_pk.clone())),
+                (index.sort_key.to_owned(), s(id)),
+            ])
+        });
+        let output = self
+            .dynamodb()
+            .query()
+            .table_name(self.table())
+            .index_name(index.name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", index.partition_key)
+            .expression_attribute_values(":pk", AttributeValue::S(gsi_pk.clone()))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .context("Query (referrals)")?;
+        let mut items = referrals_of(output.items)?;
+        let has_more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next = items
+            .last()
+            .filter(|_| has_more)
+            .map(|r| r.referral_id.clone());
+        Ok((items, next))
+    }
+
+    async fn referrals_by(
+        &self,
+        business: &BusinessId,
+        referrer: &CustomerId,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Referral>> {
+        let output = self
+            .dynamodb()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(business_pk(business)))
+            .expression_attribute_values(":prefix", s(by_referrer_prefix(referrer)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .context("Query (referrals by referrer)")?;
+        referrals_of(output.items)
+    }
+
+    async fn search(
+        &self,
+        business: &BusinessId,
+        prefix: &str,
+        limit: u32,
+    ) -> anyhow::Result<Vec<SearchEntry>> {
+        self.search_prefix(business, prefix, limit).await
+    }
+}

@@ -1,0 +1,327 @@
+//! Referrals: who brought a lead in, how we know, and what staff and the rules decided.
+//!
+//! A referral is about one lead (the referred person) and at most one referrer. The lead's
+//! contact carries its current referral, so every change to it is decided from the contact and
+//! committed with the contact's version: the first valid attribution wins, and a qualification
+//! or a reversal happens once.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::contact::{Email, Phone};
+use crate::ids::CustomerId;
+use crate::money::Money;
+
+/// How the lead named its referrer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The referral link (code and click id) carried into the website form.
+    Link,
+    /// A code typed into the website form.
+    Code,
+    /// A dispatcher recorded the referrer in the field-service software.
+    Dispatcher,
+    /// A free-text name: candidates for staff to confirm, never paid automatically.
+    Mention,
+    /// Staff attributed the lead.
+    Manual,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Link => "link",
+            Source::Code => "code",
+            Source::Dispatcher => "dispatcher",
+            Source::Mention => "mention",
+            Source::Manual => "manual",
+        }
+    }
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Attributed; waiting for the lead's job to qualify.
+    Pending,
+    /// Held for staff: a mention, or a fraud signal.
+    NeedsReview,
+    /// The lead's job qualified; the reward is due.
+    Qualified,
+    /// The reward was issued.
+    Rewarded,
+    /// Refused by a rule or by staff.
+    Rejected,
+    /// Staff removed the attribution, or the qualifying job was canceled.
+    Reversed,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::Pending,
+        Status::NeedsReview,
+        Status::Qualified,
+        Status::Rewarded,
+        Status::Rejected,
+        Status::Reversed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::NeedsReview => "needs_review",
+            Status::Qualified => "qualified",
+            Status::Rewarded => "rewarded",
+            Status::Rejected => "rejected",
+            Status::Reversed => "reversed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// Still standing: a later attribution of the same lead is a duplicate.
+    pub fn is_active(self) -> bool {
+        !matches!(self, Status::Rejected | Status::Reversed)
+    }
+
+    /// Counted in the referrer's totals (staff or the rules accepted it).
+    pub fn is_accepted(self) -> bool {
+        matches!(
+            self,
+            Status::Pending | Status::Qualified | Status::Rewarded
+        )
+    }
+
+    /// Counted as a closed referral.
+    pub fn is_closed(self) -> bool {
+        matches!(self, Status::Qualified | Status::Rewarded)
+    }
+}
+
+/// Why a referral was rejected or held, or what happened to it later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Flag {
+    /// Rejected: the lead is the referrer (same customer, phone or email).
+    SelfReferral,
+    /// Rejected: the lead was already a customer.
+    ExistingCustomer,
+    /// Rejected: the lead was already attributed.
+    Duplicate,
+    /// Held: more leads for the code today than the business's review threshold.
+    Velocity,
+    /// Held: the lead came from an address the referrer used themselves.
+    SharedIp,
+    /// Held: the lead's email is at a disposable-mail domain.
+    DisposableEmail,
+    /// Held: only a name was mentioned.
+    Mention,
+    /// Held: the named referrer is not enrolled in the program.
+    NotParticipant,
+    /// Staff decided.
+    ApprovedByStaff,
+    RejectedByStaff,
+    /// Staff attributed the lead to someone else.
+    Reattributed,
+    /// Staff deleted the attribution.
+    Deleted,
+    /// The qualifying job was canceled before the reward.
+    JobCanceled,
+}
+
+impl Flag {
+    /// Flags that reject a referral outright.
+    pub fn rejects(self) -> bool {
+        matches!(
+            self,
+            Flag::SelfReferral | Flag::ExistingCustomer | Flag::Duplicate
+        )
+    }
+}
+
+/// A person on either side of a referral, as staff see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Person {
+    #[schema(value_type = String)]
+    pub customer_id: CustomerId,
+    pub name: String,
+}
+
+/// The referred person, with what fraud rules and matching need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadSide {
+    pub customer_id: CustomerId,
+    pub name: String,
+    pub phone: Option<Phone>,
+    pub email: Option<Email>,
+}
+
+/// One decision in a referral's history, for staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Decision {
+    pub at: DateTime<Utc>,
+    pub status: Status,
+    pub reason: String,
+}
+
+/// A referral and everything decided about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Referral {
+    pub referral_id: String,
+    pub lead_id: Option<String>,
+    pub lead: LeadSide,
+    pub referrer: Option<Person>,
+    /// For a mention: enrolled customers whose name matches, for staff to choose from.
+    #[serde(default)]
+    pub candidates: Vec<Person>,
+    pub source: Source,
+    pub status: Status,
+    #[serde(default)]
+    pub flags: Vec<Flag>,
+    /// What was named, for staff: the code or the free-text mention.
+    #[serde(default)]
+    pub named: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub qualified_at: Option<DateTime<Utc>>,
+    pub job_id: Option<String>,
+    pub invoice_total_cents: Option<Money>,
+    #[serde(default)]
+    pub history: Vec<Decision>,
+}
+
+impl Referral {
+    /// Moves to `status`, recording why.
+    pub fn decide(&mut self, status: Status, reason: &str, at: DateTime<Utc>) {
+        self.status = status;
+        self.updated_at = at;
+        self.history.push(Decision {
+            at,
+            status,
+            reason: reason.to_owned(),
+        });
+    }
+
+    pub fn referrer_id(&self) -> Option<&CustomerId> {
+        self.referrer.as_ref().map(|p| &p.customer_id)
+    }
+}
+
+/// The first job of a contact that met the program's qualifying rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QualifyingJob {
+    pub job_id: String,
+    pub invoice_total_cents: Option<Money>,
+    pub at: DateTime<Utc>,
+}
+
+/// Domains of throwaway mailboxes; a lead from one is held for staff, never rejected.
+const DISPOSABLE_DOMAINS: &[&str] = &[
+    "10minutemail.com",
+    "33mail.com",
+    "dispostable.com",
+    "fakeinbox.com",
+    "getnada.com",
+    "guerrillamail.com",
+    "guerrillamail.net",
+    "mailinator.com",
+    "maildrop.cc",
+    "mailnesia.com",
+    "mintemail.com",
+    "mohmal.com",
+    "sharklasers.com",
+    "spamgourmet.com",
+    "temp-mail.org",
+    "tempmail.com",
+    "tempmailo.com",
+    "throwawaymail.com",
+    "trashmail.com",
+    "yopmail.com",
+];
+
+pub fn is_disposable(email: &Email) -> bool {
+    let domain = email.domain().to_ascii_lowercase();
+    DISPOSABLE_DOMAINS
+        .iter()
+        .any(|d| domain == *d || domain.ends_with(&format!(".{d}")))
+}
+
+/// Normalises a name for the search index and for matching mentions: lower case, single spaces,
+/// letters, digits, apostrophes and hyphens only.
+pub fn search_text(raw: &str) -> String {
+    raw.split_whitespace()
+        .map(|word| {
+            word.chars()
+                .filter(|c| c.is_alphanumeric() || *c == '\'' || *c == '-')
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A contact as the customer search shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchEntry {
+    pub customer_id: CustomerId,
+    pub name: String,
+    pub phone: Option<Phone>,
+    pub enrolled: bool,
+}
+
+impl SearchEntry {
+    /// The index keys a contact is found under: its name both ways round and its phone.
+    pub fn keys(&self, first: &str, last: Option<&str>) -> Vec<String> {
+        let first = search_text(first);
+        let mut keys = Vec::new();
+        match last.map(search_text).filter(|l| !l.is_empty()) {
+            Some(last) => {
+                keys.push(format!("NAME#{first} {last}#{}", self.customer_id));
+                keys.push(format!("NAME#{last} {first}#{}", self.customer_id));
+            }
+            None => keys.push(format!("NAME#{first}#{}", self.customer_id)),
+        }
+        if let Some(phone) = &self.phone {
+            keys.push(format!("TEL#{phone}#{}", self.customer_id));
+        }
+        keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disposable_domains_and_their_subdomains_are_recognised() {
+        let email = |raw: &str| Email::parse(raw).unwrap();
+        assert!(is_disposable(&email("x@mailinator.com")));
+        assert!(is_disposable(&email("x@eu.yopmail.com")));
+        assert!(!is_disposable(&email("x@gmail.com")));
+        assert!(!is_disposable(&email("x@notmailinator.com")));
+    }
+
+    #[test]
+    fn search_text_folds_case_punctuation_and_spacing() {
+        assert_eq!(search_text("  Maria   GARCIA, "), "maria garcia");
+        assert_eq!(search_text("O'Neil-Smith"), "o'neil-smith");
+        assert_eq!(search_text("..."), "");
+    }
+
+    #[test]
+    fn statuses_round_trip_and_classify() {
+        for status in Status::ALL {
+            assert_eq!(Status::parse(status.as_str()), Some(status));
+        }
+        assert!(Status::NeedsReview.is_active() && !Status::NeedsReview.is_accepted());
+        assert!(Status::Qualified.is_closed() && !Status::Pending.is_closed());
+        assert!(!Status::Reversed.is_active());
+    }
+}

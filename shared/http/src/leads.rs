@@ -1,0 +1,184 @@
+//! The lead-intake function's route: `POST /api/leads`, the website's contact form, as JSON from
+//! a script or as a plain HTML form post.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa::ToSchema;
+use vouch_domain::Error;
+use vouch_domain::ids::BusinessId;
+use vouch_domain::leads::{Submission, origin_allowed};
+
+use crate::common;
+use crate::error::ApiError;
+use crate::extract::{client_ip, read_body};
+use crate::state::AppState;
+
+/// Largest lead body accepted.
+pub const LEAD_LIMIT: usize = 16 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    common::finish(routes(&state)).with_state(state)
+}
+
+/// The route with its CORS policy: a browser script may post from the business's own origins.
+/// A preflight carries no body, so a script names the business in the query as well
+/// (`/api/leads?business_id=acme`); plain form posts need no CORS at all.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let vouch = state.vouch.clone();
+    let cors = CorsLayer::new()
+        .allow_methods([Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(600))
+        .allow_origin(AllowOrigin::async_predicate(
+            move |origin: HeaderValue, parts: &axum::http::request::Parts| {
+                let vouch = vouch.clone();
+                let business = business_in_query(parts.uri.query());
+                async move {
+                    let (Some(id), Ok(origin)) = (business, origin.to_str()) else {
+                        return false;
+                    };
+                    match vouch.business(&id).await {
+                        Ok(Some(business)) => origin_allowed(&business, origin),
+                        _ => false,
+                    }
+                }
+            },
+        ));
+    Router::new().route("/api/leads", post(submit).layer(cors))
+}
+
+fn business_in_query(query: Option<&str>) -> Option<BusinessId> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query?)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == "business_id")
+        .and_then(|(_, v)| BusinessId::parse(&v).ok())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadCreated {
+    /// The same id for a repeated submission by the same person within 24 hours.
+    pub lead_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Json,
+    Form,
+}
+
+/// A lead from the website form.
+#[utoipa::path(
+    post, path = "/api/leads", tag = "public",
+    params(("business_id" = Option<String>, Query, description = "For browser scripts: lets the CORS preflight find the business's allowed origins")),
+    request_body(content = Object, description = "JSON or application/x-www-form-urlencoded: business_id (unless ref), name, phone and/or email, message, ref, vclid, referred_by, sms_consent, website (honeypot: leave empty). Unknown fields are ignored.",
+                 content_type = "application/json"),
+    responses(
+        (status = 201, body = LeadCreated, description = "JSON request"),
+        (status = 303, description = "Form post: to the business's thank_you_url"),
+        (status = 200, description = "Form post without a thank_you_url: a thank-you page"),
+        (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody, description = "Posted from an origin the business does not allow"),
+        (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody, description = "Too many leads from this address or for this code; see Retry-After"),
+    )
+)]
+pub async fn submit(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let (parts, body) = request.into_parts();
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let kind = if content_type.starts_with("application/x-www-form-urlencoded") {
+        Kind::Form
+    } else {
+        Kind::Json
+    };
+    let result = async {
+        let bytes = read_body(body, LEAD_LIMIT).await?;
+        let fields = parse_fields(&content_type, &bytes)?;
+        let submission = Submission {
+            fields,
+            ip: client_ip(&parts),
+            origin: parts
+                .headers
+                .get(header::ORIGIN)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        };
+        let link_base = state.link_base(&parts.headers);
+        Ok::<_, ApiError>(state.vouch.submit_lead(submission, &link_base).await?)
+    }
+    .await;
+    match (kind, result) {
+        (Kind::Json, Ok(receipt)) => (
+            StatusCode::CREATED,
+            Json(LeadCreated {
+                lead_id: receipt.lead_id,
+            }),
+        )
+            .into_response(),
+        (Kind::Form, Ok(receipt)) => match receipt.thank_you_url {
+            Some(url) => Redirect::to(url.as_str()).into_response(),
+            None => Html(THANK_YOU).into_response(),
+        },
+        (Kind::Form, Err(ApiError::Domain(Error::Validation(fields)))) => {
+            let items: String = fields
+                .iter()
+                .map(|(field, reason)| {
+                    format!("<li>{}: {}</li>", escape(field), escape(reason))
+                })
+                .collect();
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Html(format!(
+                    "<!doctype html><meta charset=utf-8><title>Please check the form</title>\
+                     <h1>Please check the form</h1><ul>{items}</ul>\
+                     <p>Go back, correct these and send it again.</p>"
+                )),
+            )
+                .into_response()
+        }
+        (_, Err(err)) => err.into_response(),
+    }
+}
+
+const THANK_YOU: &str = "<!doctype html><meta charset=utf-8><title>Thank you</title>\
+<h1>Thank you!</h1><p>We received your request and will be in touch soon.</p>";
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn parse_fields(content_type: &str, bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
+            .map_err(|err| Error::BadRequest(format!("the form body is malformed: {err}")))?;
+        return Ok(pairs
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect());
+    }
+    if !(content_type.is_empty() || content_type.starts_with("application/json")) {
+        return Err(Error::BadRequest(
+            "send application/json or application/x-www-form-urlencoded".into(),
+        )
+        .into());
+    }
+    match serde_json::from_slice(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Error::BadRequest("the body must be a JSON object".into()).into()),
+        Err(err) => Err(Error::BadRequest(format!("the body is not valid JSON: {err}")).into()),
+    }
+}
