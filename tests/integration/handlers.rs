@@ -73,6 +73,9 @@ async fn fake() -> Fake {
         review_at: None,
         enrolled: false,
         origin: Default::default(),
+        referral: None,
+        qualifying_job: None,
+        ip_hashes: Vec::new(),
     };
     let participant = Participant::enrol(
         &contact,

@@ -41,6 +41,9 @@ fn participant(business: &str, customer: &str, code: &str) -> Participant {
         review_at: None,
         enrolled: false,
         origin: Default::default(),
+        referral: None,
+        qualifying_job: None,
+        ip_hashes: Vec::new(),
     };
     Participant::enrol(&contact, ReferralCode::parse(code).unwrap(), Utc::now())
 }

@@ -91,8 +91,11 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// Records a reason unless the field already has one.
     fn note(&mut self, name: &str, reason: &str) {
-        self.errors.insert(name.into(), reason.into());
+        self.errors
+            .entry(name.into())
+            .or_insert_with(|| reason.into());
     }
 }
 
@@ -511,16 +514,4 @@ pub enum Review {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_split_into_first_and_rest() {
-        let (first, last) = split_name("Maria de la Cruz").unwrap();
-        assert_eq!(first.as_str(), "Maria");
-        assert_eq!(last.unwrap().as_str(), "de la Cruz");
-        let (first, last) = split_name("Cher").unwrap();
-        assert_eq!(first.as_str(), "Cher");
-        assert!(last.is_none());
-    }
-}
+mod tests;

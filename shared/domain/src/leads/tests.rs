@@ -1,0 +1,873 @@
+//! Leads over the in-memory fakes: the form, attribution, every fraud rule, review,
+//! qualification and staff changes.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::events::{LEAD_ATTRIBUTED, REFERRAL_QUALIFIED, REFERRAL_REVERSED};
+use crate::flows::Receipt;
+use crate::participant::Participant;
+use crate::ports::Referrals;
+use crate::referral::{Flag, Source};
+use crate::secrets::{IpHasher, WebhookSecret};
+use crate::services::{
+    ClickOutcome, CustomerInput, EnrolRequest, Ports, ServiceConfig, Visit,
+};
+use crate::sms::Purpose;
+use crate::testing::{FakeEvents, FakeSms, InMemoryStore, ManualClock};
+use crate::webhook::{self, Delivery};
+
+const LINKS: &str = "https://go.example";
+const FRIEND_IP: [u8; 4] = [198, 51, 100, 7];
+
+struct World {
+    store: Arc<InMemoryStore>,
+    events: Arc<FakeEvents>,
+    clock: Arc<ManualClock>,
+    vouch: Vouch,
+    secret: WebhookSecret,
+    business: BusinessId,
+}
+
+/// Acme in Chicago at 11:00 local, with `extra` settings.
+async fn world_with(extra: Value) -> World {
+    let store = Arc::new(InMemoryStore::default());
+    let events = Arc::new(FakeEvents::default());
+    let clock = Arc::new(ManualClock::at(
+        Utc.with_ymd_and_hms(2026, 11, 23, 17, 0, 0).unwrap(),
+    ));
+    let vouch = Vouch::new(
+        Ports::new(
+            store.clone(),
+            Arc::new(FakeSms::default()),
+            events.clone(),
+            clock.clone(),
+        ),
+        ServiceConfig {
+            operator_key: Some("op".into()),
+            ip_hasher: IpHasher::new(b"k"),
+        },
+    );
+    let mut doc = json!({"business_id": "acme", "name": "Acme Plumbing", "time_zone": "America/Chicago",
+                         "landing_url": "https://acme.example/refer", "thank_you_url": "https://acme.example/thanks",
+                         "allowed_origins": ["https://www.acme.example"]});
+    if let (Some(doc), Some(extra)) = (doc.as_object_mut(), extra.as_object()) {
+        doc.extend(extra.clone());
+    }
+    let created = vouch.create_business(Some("op"), &doc).await.unwrap();
+    World {
+        store,
+        events,
+        clock,
+        vouch,
+        secret: WebhookSecret::parse(&created.webhook_secret).unwrap(),
+        business: BusinessId::parse("acme").unwrap(),
+    }
+}
+
+async fn world() -> World {
+    world_with(json!({})).await
+}
+
+fn ip(octets: [u8; 4]) -> Option<IpAddr> {
+    Some(IpAddr::from(octets))
+}
+
+impl World {
+    /// Maria Garcia (cus_1, +1 512-555-0123), enrolled by staff.
+    async fn referrer(&self) -> Participant {
+        self.enrol("cus_1", "Maria", "Garcia", "512-555-0123").await
+    }
+
+    async fn enrol(&self, id: &str, first: &str, last: &str, phone: &str) -> Participant {
+        let request = EnrolRequest {
+            customer: Some(CustomerInput {
+                id: id.into(),
+                first_name: first.into(),
+                last_name: Some(last.into()),
+                phone: Some(phone.into()),
+                email: None,
+                sms_consent: Some(true),
+            }),
+            customer_id: None,
+            send_invitation: false,
+        };
+        self.vouch
+            .enrol(&self.business, request, LINKS)
+            .await
+            .unwrap()
+            .0
+    }
+
+    async fn submit_from(&self, fields: Value, from: Option<IpAddr>) -> Result<LeadReceipt> {
+        let Value::Object(fields) = fields else {
+            panic!("fields must be an object")
+        };
+        self.vouch
+            .submit_lead(
+                Submission {
+                    fields,
+                    ip: from,
+                    origin: Some("https://www.acme.example".into()),
+                },
+                LINKS,
+            )
+            .await
+    }
+
+    async fn submit(&self, fields: Value) -> Result<LeadReceipt> {
+        self.submit_from(fields, ip(FRIEND_IP)).await
+    }
+
+    async fn deliver(&self, id: &str, body: &Value) -> Result<Receipt> {
+        let body = body.to_string();
+        let now = self.vouch.now().timestamp();
+        let signature = webhook::sign(&self.secret, id, now, body.as_bytes());
+        let timestamp = now.to_string();
+        self.vouch
+            .webhook(
+                "acme",
+                Delivery {
+                    id: Some(id),
+                    timestamp: Some(&timestamp),
+                    signature: Some(&signature),
+                    body: body.as_bytes(),
+                },
+                LINKS,
+            )
+            .await
+    }
+
+    fn referrals(&self) -> Vec<Referral> {
+        self.store.referrals_of(&self.business)
+    }
+
+    fn only_referral(&self) -> Referral {
+        let all = self.referrals();
+        assert_eq!(all.len(), 1, "{all:#?}");
+        all.into_iter().next().unwrap()
+    }
+
+    fn events_of(&self, kind: &str) -> usize {
+        self.events
+            .published()
+            .iter()
+            .filter(|e| e.detail_type == kind)
+            .count()
+    }
+
+    fn messages_of(&self, purpose: Purpose) -> Vec<crate::sms::Message> {
+        self.store
+            .messages()
+            .into_iter()
+            .filter(|m| m.purpose == purpose)
+            .collect()
+    }
+
+    async fn stats(&self, id: &str) -> crate::participant::Stats {
+        self.vouch
+            .participant(&self.business, id)
+            .await
+            .unwrap()
+            .stats
+    }
+}
+
+fn friend(code: &str) -> Value {
+    json!({"business_id": "acme", "name": "Dana Smith", "phone": "(512) 555-0188",
+           "email": "dana@example.com", "ref": code, "message": "Leaking water heater"})
+}
+
+fn field_errors(result: Result<LeadReceipt>) -> FieldErrors {
+    match result {
+        Err(Error::Validation(fields)) => fields,
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------- the form
+
+#[tokio::test]
+async fn a_lead_with_a_code_is_attributed_and_the_referrer_thanked() {
+    let w = world().await;
+    let maria = w.referrer().await;
+    let receipt = w.submit(friend(&maria.code.to_string().to_lowercase())).await.unwrap();
+    assert_eq!(receipt.thank_you_url.unwrap().as_str(), "https://acme.example/thanks");
+
+    let referral = w.only_referral();
+    assert_eq!(referral.status, Status::Pending);
+    assert_eq!(referral.source, Source::Code);
+    assert_eq!(referral.referrer_id().map(CustomerId::as_str), Some("cus_1"));
+    assert_eq!(referral.lead_id.as_deref(), Some(receipt.lead_id.as_str()));
+    assert_eq!(w.stats("cus_1").await.referrals, 1);
+    assert_eq!(w.events_of(LEAD_ATTRIBUTED), 1);
+    let acks = w.messages_of(Purpose::Acknowledgment);
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].to.as_ref().unwrap().as_e164(), "+15125550123");
+    assert!(acks[0].body.contains("Dana"), "{}", acks[0].body);
+    // The lead's own number is never texted.
+    assert!(
+        w.store
+            .messages()
+            .iter()
+            .all(|m| m.to.as_ref().map(Phone::as_e164) != Some("+15125550188"))
+    );
+    let lead = &w.store.leads()[0];
+    assert_eq!(lead.message.as_deref(), Some("Leaking water heater"));
+}
+
+#[tokio::test]
+async fn a_lead_carrying_its_click_id_is_a_link_referral() {
+    let w = world().await;
+    let maria = w.referrer().await;
+    let code = maria.code.to_string();
+    let ClickOutcome::Redirect { location, .. } = w
+        .vouch
+        .click(Visit {
+            code: &code,
+            channel: Some("sms"),
+            user_agent: Some("Mozilla/5.0"),
+            ip: ip(FRIEND_IP),
+            countable: true,
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("expected a redirect")
+    };
+    let vclid = location
+        .query_pairs()
+        .find(|(k, _)| k == "vclid")
+        .unwrap()
+        .1
+        .into_owned();
+    let mut fields = friend(&code);
+    fields["vclid"] = json!(vclid);
+    w.submit(fields).await.unwrap();
+    assert_eq!(w.only_referral().source, Source::Link);
+}
+
+#[tokio::test]
+async fn a_lead_may_name_only_the_code_and_the_business_follows() {
+    let w = world().await;
+    let maria = w.referrer().await;
+    let mut fields = friend(maria.code.as_str());
+    fields.as_object_mut().unwrap().remove("business_id");
+    w.submit(fields).await.unwrap();
+    assert_eq!(w.only_referral().status, Status::Pending);
+}
+
+#[tokio::test]
+async fn every_bad_field_gets_its_own_reason_and_nothing_is_stored() {
+    let w = world().await;
+    let errors = field_errors(
+        w.submit(json!({"business_id": "acme", "name": "", "phone": "12", "email": "nope",
+                        "message": "x".repeat(MAX_MESSAGE_CHARS + 1), "sms_consent": "maybe"}))
+            .await,
+    );
+    for field in ["name", "phone", "email", "message", "sms_consent"] {
+        assert!(errors.contains_key(field), "{field}: {errors:?}");
+    }
+    let errors = field_errors(w.submit(json!({"business_id": "acme", "name": "Dana"})).await);
+    assert!(errors.contains_key("phone") && errors.contains_key("email"));
+    let errors = field_errors(w.submit(json!({"name": "Dana", "phone": "5125550188"})).await);
+    assert_eq!(errors["business_id"], "is required");
+    let errors = field_errors(
+        w.submit(json!({"business_id": "nobody-here", "name": "Dana", "phone": "5125550188"}))
+            .await,
+    );
+    assert_eq!(errors["business_id"], "is not a known business");
+    let errors = field_errors(
+        w.submit(json!({"business_id": "Bad Id!", "name": "Dana", "phone": "5125550188"}))
+            .await,
+    );
+    assert!(errors.contains_key("business_id"));
+    let errors = field_errors(
+        w.submit(json!({"business_id": "acme", "name": 7, "phone": ["5125550188"]}))
+            .await,
+    );
+    assert_eq!(errors["name"], "must be a string");
+    assert_eq!(errors["phone"], "must be a string");
+    assert!(w.store.leads().is_empty());
+    assert!(w.referrals().is_empty());
+}
+
+#[tokio::test]
+async fn a_filled_honeypot_is_answered_as_success_and_stores_nothing() {
+    let w = world().await;
+    let maria = w.referrer().await;
+    let mut fields = friend(maria.code.as_str());
+    fields["website"] = json!("http://spam.example");
+    let receipt = w.submit(fields).await.unwrap();
+    assert_eq!(receipt.lead_id.len(), 26);
+    assert!(w.store.leads().is_empty());
+    assert!(w.referrals().is_empty());
+    // Even a bot's garbage gets the same answer.
+    let receipt = w
+        .submit(json!({"website": "x", "name": 1, "business_id": "no such"}))
+        .await
+        .unwrap();
+    assert_eq!(receipt.lead_id.len(), 26);
+}
+
+#[tokio::test]
+async fn a_repeat_within_a_day_gets_the_same_lead_id_and_changes_nothing() {
+    let w = world().await;
+    let maria = w.referrer().await;
+    let first = w.submit(friend(maria.code.as_str())).await.unwrap();
+    w.clock.advance(Duration::hours(3));
+    let again = w.submit(friend(maria.code.as_str())).await.unwrap();
+    assert_eq!(first.lead_id, again.lead_id);
+    // By email alone, too.
+    let again = w
+        .submit(json!({"business_id": "acme", "name": "Dana Smith", "email": "DANA@example.com"}))
+        .await
+        .unwrap();
+    assert_eq!(first.lead_id, again.lead_id);
+    assert_eq!(w.store.leads().len(), 1);
+    assert_eq!(w.stats("cus_1").await.referrals, 1);
+
+    // A day later it is a new lead, and a second attribution of the same person is a duplicate.
+    w.clock.advance(Duration::hours(22));
+    let later = w.submit(friend(maria.code.as_str())).await.unwrap();
+    assert_ne!(later.lead_id, first.lead_id);
+    let rejected: Vec<_> = w
+        .referrals()
+        .into_iter()
+        .filter(|r| r.status == Status::Rejected)
+        .collect();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].flags, vec![Flag::Duplicate]);
+    assert_eq!(w.stats("cus_1").await.referrals, 1);
+    assert_eq!(w.messages_of(Purpose::Acknowledgment).len(), 1);
+}
+
+#[tokio::test]
+async fn a_foreign_origin_may_not_post_leads() {
+    let w = world().await;
+    let Value::Object(fields) = friend("ABCD2345") else {
+        unreachable!()
+    };
+    let result = w
+        .vouch
+        .submit_lead(
+            Submission {
+                fields,
+                ip: ip(FRIEND_IP),
+                origin: Some("https://evil.example".into()),
+            },
+            LINKS,
+        )
+        .await;
+    assert!(matches!(result, Err(Error::Forbidden(_))), "{result:?}");
+    assert!(w.store.leads().is_empty());
+}
+
+// ---------------------------------------------------------------- fraud rules
+
+#[tokio::test]
+async fn referring_yourself_is_rejected_by_phone_or_email() {
+    let w = world().await;
+    let maria = w.referrer().await;
+    w.submit(json!({"business_id": "acme", "name": "Maria G", "phone": "+1 512 555 0123", "ref": maria.code.as_str()}))
+        .await
+        .unwrap();
+    let referral = w.only_referral();
+    assert_eq!(referral.status, Status::Rejected);
+    assert_eq!(referral.flags, vec![Flag::SelfReferral]);
+    assert_eq!(w.stats("cus_1").await.referrals, 0);
+    assert!(w.messages_of(Purpose::Acknowledgment).is_empty());
+    assert_eq!(referral.history.last().unwrap().reason, "self_referral");
+}
+
+#[tokio::test]
+async fn an_existing_customer_is_not_a_new_referral() {
+    let w = world().await;
+    let maria = w.referrer().await;
+    // Dana is already a customer of the software, with a finished job.
+    w.deliver("d1", &json!({"type": "customer.upserted", "timestamp": "2026-11-23T16:00:00Z",
+        "data": {"customer": {"id": "cus_9", "first_name": "Dana", "phone": "512-555-0188"}}}))
+        .await
+        .unwrap();
+    w.submit(friend(maria.code.as_str())).await.unwrap();
+    let referral = w.only_referral();
+    assert_eq!(referral.status, Status::Rejected);
+    assert_eq!(referral.flags, vec![Flag::ExistingCustomer]);
+    assert_eq!(referral.lead.customer_id.as_str(), "cus_9");
+}
+
+#[tokio::test]
+async fn many_leads_for_one_code_in_a_day_are_held_then_refused() {
+    let w = world_with(json!({"limits": {"leads_per_ip_per_hour": 100, "leads_per_code_per_day": 4,
+                                         "review_when_leads_per_code_per_day_over": 2}}))
+    .await;
+    let maria = w.referrer().await;
+    for n in 0..4 {
+        w.submit(json!({"business_id": "acme", "name": format!("Friend {n}"),
+                        "phone": format!("512-555-01{}", 50 + n), "ref": maria.code.as_str()}))
+            .await
+            .unwrap();
+    }
+    let mut statuses: Vec<(String, Status, Vec<Flag>)> = w
+        .referrals()
+        .into_iter()
+        .map(|r| (r.lead.name, r.status, r.flags))
+        .collect();
+    statuses.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(statuses[0].1, Status::Pending);
+    assert_eq!(statuses[1].1, Status::Pending);
+    assert_eq!(statuses[2].1, Status::NeedsReview);
+    assert_eq!(statuses[2].2, vec![Flag::Velocity]);
+    assert_eq!(statuses[3].1, Status::NeedsReview);
+    let fifth = w
+        .submit(json!({"business_id": "acme", "name": "Friend five", "phone": "512-555-0199", "ref": maria.code.as_str()}))
+        .await;
+    let Err(Error::RateLimited { retry_after_secs }) = fifth else {
+        panic!("expected 429, got {fifth:?}")
+    };
+    // Until midnight in Chicago: 11:00 local, so 13 hours.
+    assert_eq!(retry_after_secs, 13 * 3600);
+    assert_eq!(w.referrals().len(), 4);
+}
+
+#[tokio::test]
+async fn one_address_is_limited_per_hour() {
+    let w = world_with(json!({"limits": {"leads_per_ip_per_hour": 2, "leads_per_code_per_day": 20,
+                                         "review_when_leads_per_code_per_day_over": 5}}))
+    .await;
+    for n in 0..2 {
+        w.submit(json!({"business_id": "acme", "name": "Someone", "phone": format!("512-555-01{}", 60 + n)}))
+            .await
+            .unwrap();
+    }
+    let third = w
+        .submit(json!({"business_id": "acme", "name": "Someone", "phone": "512-555-0170"}))
+        .await;
+    assert!(matches!(third, Err(Error::RateLimited { .. })), "{third:?}");
+    // Another address is not affected, and the window passes.
+    w.submit_from(
+        json!({"business_id": "acme", "name": "Other", "phone": "512-555-0171"}),
+        ip([192, 0, 2, 1]),
+    )
+    .await
+    .unwrap();
+    w.clock.advance(Duration::hours(1));
+    w.submit(json!({"business_id": "acme", "name": "Someone", "phone": "512-555-0170"}))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_lead_from_the_referrers_own_address_is_held_not_rejected() {
+    let w = world().await;
+    // Maria came in through the website herself, from her home address, and became a participant.
+    w.submit_from(
+        json!({"business_id": "acme", "name": "Maria Garcia", "phone": "512-555-0123"}),
+        ip([203, 0, 113, 50]),
+    )
+    .await
+    .unwrap();
+    let maria_id = w.store.leads()[0].customer_id.clone();
+    let maria = w
+        .vouch
+        .enrol(
+            &w.business,
+            EnrolRequest {
+                customer_id: Some(maria_id.to_string()),
+                customer: None,
+                send_invitation: false,
+            },
+            LINKS,
+        )
+        .await
+        .unwrap()
+        .0;
+    w.submit_from(friend(maria.code.as_str()), ip([203, 0, 113, 50]))
+        .await
+        .unwrap();
+    let held = w
+        .referrals()
+        .into_iter()
+        .find(|r| r.referrer.is_some())
+        .unwrap();
+    assert_eq!(held.status, Status::NeedsReview);
+    assert_eq!(held.flags, vec![Flag::SharedIp]);
+    assert!(w.messages_of(Purpose::Acknowledgment).is_empty());
+}
+
+#[tokio::test]
+async fn a_disposable_email_is_held_for_review() {
+    let w = world().await;
+    let maria = w.referrer().await;
+    w.submit(json!({"business_id": "acme", "name": "Dana", "email": "dana@mailinator.com", "ref": maria.code.as_str()}))
+        .await
+        .unwrap();
+    let referral = w.only_referral();
+    assert_eq!(referral.status, Status::NeedsReview);
+    assert_eq!(referral.flags, vec![Flag::DisposableEmail]);
+}
+
+// ---------------------------------------------------------------- mentions and staff
+
+#[tokio::test]
+async fn a_mention_waits_for_staff_with_candidates_and_approval_attributes_it() {
+    let w = world().await;
+    w.referrer().await;
+    w.enrol("cus_2", "Mario", "Rossi", "512-555-0124").await;
+    w.submit(json!({"business_id": "acme", "name": "Dana Smith", "phone": "512-555-0188",
+                    "referred_by": "maria garcia"}))
+        .await
+        .unwrap();
+    let referral = w.only_referral();
+    assert_eq!(referral.status, Status::NeedsReview);
+    assert_eq!(referral.source, Source::Mention);
+    assert_eq!(referral.flags, vec![Flag::Mention]);
+    assert!(referral.referrer.is_none());
+    let candidates: Vec<&str> = referral
+        .candidates
+        .iter()
+        .map(|c| c.customer_id.as_str())
+        .collect();
+    assert_eq!(candidates, vec!["cus_1"]);
+    assert_eq!(w.stats("cus_1").await.referrals, 0);
+
+    // Approving a mention needs the referrer.
+    let missing = w
+        .vouch
+        .review_referral(&w.business, &referral.referral_id, Review::Approve { referrer: None })
+        .await;
+    assert!(matches!(missing, Err(Error::Validation(_))), "{missing:?}");
+    let approved = w
+        .vouch
+        .review_referral(
+            &w.business,
+            &referral.referral_id,
+            Review::Approve {
+                referrer: Some("cus_1".into()),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(approved.status, Status::Pending);
+    assert_eq!(approved.referrer_id().map(CustomerId::as_str), Some("cus_1"));
+    assert_eq!(w.stats("cus_1").await.referrals, 1);
+    assert_eq!(w.messages_of(Purpose::Acknowledgment).len(), 1);
+    // Approving again is a conflict.
+    let again = w
+        .vouch
+        .review_referral(&w.business, &referral.referral_id, Review::Approve { referrer: None })
+        .await;
+    assert!(matches!(again, Err(Error::Conflict { .. })), "{again:?}");
+}
+
+#[tokio::test]
+async fn staff_reject_a_held_referral() {
+    let w = world().await;
+    w.submit(json!({"business_id": "acme", "name": "Dana", "phone": "512-555-0188", "referred_by": "someone"}))
+        .await
+        .unwrap();
+    let id = w.only_referral().referral_id;
+    let rejected = w
+        .vouch
+        .review_referral(&w.business, &id, Review::Reject)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rejected.status, Status::Rejected);
+    assert!(rejected.flags.contains(&Flag::RejectedByStaff));
+    let unknown = w
+        .vouch
+        .review_referral(&w.business, "01JAAAAAAAAAAAAAAAAAAAAAAA", Review::Reject)
+        .await;
+    assert!(matches!(unknown, Err(Error::NotFound("referral"))));
+}
+
+#[tokio::test]
+async fn a_dispatcher_naming_the_referrer_attributes_the_phone_in_lead() {
+    let w = world().await;
+    w.referrer().await;
+    w.deliver("d1", &json!({"type": "lead.created", "timestamp": "2026-11-23T16:00:00Z",
+        "data": {"customer": {"id": "cus_7", "first_name": "Dana", "phone": "512-555-0188"}, "referrer_customer_id": "cus_1"}}))
+        .await
+        .unwrap();
+    let referral = w.only_referral();
+    assert_eq!(referral.source, Source::Dispatcher);
+    assert_eq!(referral.status, Status::Pending);
+    assert_eq!(referral.lead.customer_id.as_str(), "cus_7");
+    // The software sending the same customer again changes nothing about it.
+    w.deliver("d2", &json!({"type": "customer.upserted", "timestamp": "2026-11-23T16:05:00Z",
+        "data": {"customer": {"id": "cus_7", "first_name": "Dana", "last_name": "Smith"}}}))
+        .await
+        .unwrap();
+    assert_eq!(w.only_referral().status, Status::Pending);
+}
+
+#[tokio::test]
+async fn manual_attribution_needs_override_to_replace_and_reverses_the_old_one() {
+    let w = world().await;
+    let maria = w.referrer().await;
+    w.enrol("cus_2", "Mario", "Rossi", "512-555-0124").await;
+    w.submit(friend(maria.code.as_str())).await.unwrap();
+    let lead = w.only_referral().lead.customer_id.to_string();
+
+    let conflict = w.vouch.attribute(&w.business, &lead, "cus_2", false).await;
+    assert!(matches!(conflict, Err(Error::Conflict { code: "already_attributed", .. })));
+    let replaced = w.vouch.attribute(&w.business, &lead, "cus_2", true).await.unwrap();
+    assert_eq!(replaced.source, Source::Manual);
+    assert_eq!(replaced.referrer_id().map(CustomerId::as_str), Some("cus_2"));
+    assert_eq!(w.stats("cus_1").await.referrals, 0);
+    assert_eq!(w.stats("cus_2").await.referrals, 1);
+    let old = w
+        .referrals()
+        .into_iter()
+        .find(|r| r.referrer_id().map(CustomerId::as_str) == Some("cus_1"))
+        .unwrap();
+    assert_eq!(old.status, Status::Reversed);
+    assert_eq!(w.events_of(REFERRAL_REVERSED), 1);
+
+    let not_enrolled = w.vouch.attribute(&w.business, &lead, &lead, true).await;
+    assert!(matches!(not_enrolled, Err(Error::Validation(_))), "{not_enrolled:?}");
+    let no_lead = w.vouch.attribute(&w.business, "cus_404", "cus_2", false).await;
+    assert!(matches!(no_lead, Err(Error::NotFound("customer"))), "{no_lead:?}");
+}
+
+#[tokio::test]
+async fn deleting_an_attribution_reverses_it_once() {
+    let w = world().await;
+    let maria = w.referrer().await;
+    w.submit(friend(maria.code.as_str())).await.unwrap();
+    let id = w.only_referral().referral_id;
+    w.vouch
+        .review_referral(&w.business, &id, Review::Delete)
+        .await
+        .unwrap();
+    w.vouch
+        .review_referral(&w.business, &id, Review::Delete)
+        .await
+        .unwrap();
+    let referral = w.only_referral();
+    assert_eq!(referral.status, Status::Reversed);
+    assert!(referral.flags.contains(&Flag::Deleted));
+    assert_eq!(w.events_of(REFERRAL_REVERSED), 1);
+    assert_eq!(w.stats("cus_1").await.referrals, 0);
+}
+
+#[tokio::test]
+async fn deleting_a_rejected_referral_is_a_conflict() {
+    let w = world().await;
+    let maria = w.referrer().await;
+    w.submit(json!({"business_id": "acme", "name": "Maria", "phone": "512-555-0123", "ref": maria.code.as_str()}))
+        .await
+        .unwrap();
+    let id = w.only_referral().referral_id;
+    let result = w.vouch.review_referral(&w.business, &id, Review::Delete).await;
+    assert!(matches!(result, Err(Error::Conflict { .. })), "{result:?}");
+}
+
+#[tokio::test]
+async fn customers_are_found_by_either_name_or_phone() {
+    let w = world().await;
+    w.referrer().await;
+    w.enrol("cus_2", "Mario", "Rossi", "512-555-0124").await;
+    let names = |found: Vec<SearchEntry>| -> Vec<String> {
+        found.into_iter().map(|e| e.name).collect()
+    };
+    assert_eq!(
+        names(w.vouch.search_customers(&w.business, "garc").await.unwrap()),
+        vec!["Maria Garcia"]
+    );
+    assert_eq!(
+        names(w.vouch.search_customers(&w.business, "MAR").await.unwrap()),
+        vec!["Maria Garcia", "Mario Rossi"]
+    );
+    assert_eq!(
+        names(w.vouch.search_customers(&w.business, "(512) 555-0124").await.unwrap()),
+        vec!["Mario Rossi"]
+    );
+    assert_eq!(
+        names(w.vouch.search_customers(&w.business, "512555").await.unwrap()).len(),
+        2
+    );
+    assert!(matches!(
+        w.vouch.search_customers(&w.business, "x").await,
+        Err(Error::Validation(_))
+    ));
+}
+
+// ---------------------------------------------------------------- qualification
+
+fn job_event(customer: &str, status: &str, at: &str, total: Option<i64>) -> Value {
+    let mut job = json!({"id": "job_9", "customer_id": customer, "status": status});
+    if let Some(total) = total {
+        job["invoice_total_cents"] = json!(total);
+    }
+    json!({"type": "job.status_changed", "timestamp": at, "data": {"job": job}})
+}
+
+/// Maria refers Dana through the form; the software then sends Dana as cus_9 (same phone).
+async fn referred_customer(w: &World) {
+    let maria = w.referrer().await;
+    w.submit(friend(maria.code.as_str())).await.unwrap();
+    w.deliver("u1", &json!({"type": "customer.upserted", "timestamp": "2026-11-23T17:00:00Z",
+        "data": {"customer": {"id": "cus_9", "first_name": "Dana", "last_name": "Smith", "phone": "512-555-0188"}}}))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_softwares_customer_is_the_website_lead_and_their_invoice_qualifies_the_referral() {
+    let w = world().await;
+    referred_customer(&w).await;
+    let referral = w.only_referral();
+    assert_eq!(referral.status, Status::Pending);
+    w.deliver("j1", &job_event("cus_9", "completed", "2026-11-24T15:00:00Z", None))
+        .await
+        .unwrap();
+    assert_eq!(w.only_referral().status, Status::Pending);
+    w.deliver("j2", &job_event("cus_9", "invoiced", "2026-11-24T16:00:00Z", Some(42000)))
+        .await
+        .unwrap();
+    let referral = w.only_referral();
+    assert_eq!(referral.status, Status::Qualified);
+    assert_eq!(referral.job_id.as_deref(), Some("job_9"));
+    assert_eq!(referral.invoice_total_cents.map(|m| m.cents()), Some(42000));
+    assert_eq!(w.events_of(REFERRAL_QUALIFIED), 1);
+    assert_eq!(w.stats("cus_1").await.closed, 1);
+    w.deliver("j3", &job_event("cus_9", "paid", "2026-11-25T16:00:00Z", None))
+        .await
+        .unwrap();
+    assert_eq!(w.events_of(REFERRAL_QUALIFIED), 1);
+}
+
+#[tokio::test]
+async fn a_small_invoice_does_not_qualify() {
+    let w = world_with(json!({"minimum_invoice_cents": 10000})).await;
+    referred_customer(&w).await;
+    w.deliver("j1", &job_event("cus_9", "invoiced", "2026-11-24T16:00:00Z", Some(9999)))
+        .await
+        .unwrap();
+    assert_eq!(w.only_referral().status, Status::Pending);
+    assert_eq!(w.events_of(REFERRAL_QUALIFIED), 0);
+}
+
+#[tokio::test]
+async fn a_canceled_job_voids_a_qualified_referral() {
+    let w = world().await;
+    referred_customer(&w).await;
+    w.deliver("j1", &job_event("cus_9", "invoiced", "2026-11-24T16:00:00Z", Some(42000)))
+        .await
+        .unwrap();
+    w.deliver("j2", &job_event("cus_9", "canceled", "2026-11-24T18:00:00Z", None))
+        .await
+        .unwrap();
+    let referral = w.only_referral();
+    assert_eq!(referral.status, Status::Reversed);
+    assert!(referral.flags.contains(&Flag::JobCanceled));
+    assert_eq!(w.events_of(REFERRAL_REVERSED), 1);
+    assert_eq!(w.stats("cus_1").await.closed, 0);
+}
+
+#[tokio::test]
+async fn progress_texts_follow_the_friends_job_when_enabled() {
+    let w = world_with(json!({"sms": {"send_progress": true}})).await;
+    referred_customer(&w).await;
+    w.deliver("j1", &job_event("cus_9", "dispatched", "2026-11-24T15:00:00Z", None))
+        .await
+        .unwrap();
+    w.deliver("j1b", &job_event("cus_9", "dispatched", "2026-11-24T15:00:00Z", None))
+        .await
+        .unwrap();
+    w.deliver("j2", &job_event("cus_9", "completed", "2026-11-24T16:00:00Z", None))
+        .await
+        .unwrap();
+    let progress = w.messages_of(Purpose::Progress);
+    assert_eq!(progress.len(), 2, "{progress:#?}");
+    assert!(progress.iter().all(|m| m.to.as_ref().unwrap().as_e164() == "+15125550123"));
+    assert!(progress.iter().any(|m| m.body.contains("on its way")));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+    /// Whatever the order and repetition of the friend's job events, the referral qualifies
+    /// once, and only when a qualifying status is among them.
+    #[test]
+    fn qualification_happens_once_whatever_the_order(
+        picks in proptest::collection::vec((0usize..4, any::<bool>()), 1..10)
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let w = world().await;
+            referred_customer(&w).await;
+            let statuses = [
+                ("dispatched", "2026-11-24T14:00:00Z", None),
+                ("completed", "2026-11-24T15:00:00Z", None),
+                ("invoiced", "2026-11-24T16:00:00Z", Some(42000)),
+                ("paid", "2026-11-24T17:00:00Z", None),
+            ];
+            let mut qualifying = false;
+            for (i, (pick, repeat)) in picks.iter().enumerate() {
+                let (status, at, total) = statuses[*pick];
+                qualifying |= *pick >= 2;
+                let id = format!("job-{pick}");
+                w.deliver(&id, &job_event("cus_9", status, at, total)).await.unwrap();
+                if *repeat {
+                    w.deliver(&format!("again-{i}"), &job_event("cus_9", status, at, total)).await.unwrap();
+                }
+            }
+            let referral = w.only_referral();
+            prop_assert_eq!(w.events_of(REFERRAL_QUALIFIED), usize::from(qualifying));
+            prop_assert_eq!(referral.status == Status::Qualified, qualifying);
+            prop_assert_eq!(w.stats("cus_1").await.closed, u64::from(qualifying));
+            Ok(())
+        })?;
+    }
+}
+
+#[tokio::test]
+async fn the_referral_list_filters_by_status_and_pages() {
+    let w = world().await;
+    let maria = w.referrer().await;
+    for n in 0..3 {
+        w.submit_from(
+            json!({"business_id": "acme", "name": "Friend", "phone": format!("512-555-01{}", 40 + n), "ref": maria.code.as_str()}),
+            ip([192, 0, 2, n]),
+        )
+        .await
+        .unwrap();
+    }
+    w.submit(json!({"business_id": "acme", "name": "Dana", "phone": "512-555-0188", "referred_by": "x"}))
+        .await
+        .unwrap();
+    let (page, next) = w.vouch.referrals(&w.business, None, Some(2), None).await.unwrap();
+    assert_eq!(page.len(), 2);
+    let (rest, end) = w
+        .vouch
+        .referrals(&w.business, None, Some(2), next.as_deref())
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 2);
+    assert!(end.is_none());
+    let (held, _) = w
+        .vouch
+        .referrals(&w.business, Some("needs_review"), None, None)
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    assert!(matches!(
+        w.vouch.referrals(&w.business, Some("bogus"), None, None).await,
+        Err(Error::Validation(_))
+    ));
+    let by = w
+        .store
+        .referrals_by(&w.business, &CustomerId::parse("cus_1").unwrap(), 10)
+        .await
+        .unwrap();
+    assert_eq!(by.len(), 3);
+}
