@@ -9,6 +9,7 @@ mod harness;
 mod admin_api;
 mod click_path;
 mod handlers;
+mod leads;
 mod store;
 mod sweep;
 mod template;

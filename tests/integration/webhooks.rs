@@ -12,7 +12,7 @@ use vouch_domain::webhook;
 use crate::harness::{Reply, TestApp, send, spawn_app, texts_containing};
 
 /// Sends a Standard Webhooks delivery signed `now`.
-async fn deliver(
+pub(crate) async fn deliver(
     app: &TestApp,
     business: &str,
     secret: &str,

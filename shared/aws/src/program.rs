@@ -76,7 +76,7 @@ const EVENTS: &str = "OUTBOX#EVENTS";
 enum CustomerRecord {
     Contact {
         #[serde(flatten)]
-        contact: Contact,
+        contact: Box<Contact>,
     },
     Alias {
         canonical: CustomerId,
@@ -364,7 +364,7 @@ fn event_item(event: &DomainEvent) -> anyhow::Result<Item> {
 }
 
 impl DynamoStore {
-    async fn batch_get(
+    pub(crate) async fn batch_get(
         &self,
         keys: Vec<(String, String)>,
     ) -> anyhow::Result<HashMap<(String, String), Item>> {
@@ -427,7 +427,9 @@ impl ProgramStore for DynamoStore {
             .as_ref()
             .map(|j| (pk.clone(), format!("JOB#{j}")));
         let referrer_key = keys.referrer.as_ref().map(|r| (pk.clone(), contact_sk(r)));
-        let click_key = keys.click.map(|id| (format!("CLICK#{id}"), "#CLICK".to_owned()));
+        let click_key = keys
+            .click
+            .map(|id| (format!("CLICK#{id}"), "#CLICK".to_owned()));
         let lead_keys: Vec<(String, String)> = keys
             .lead_keys
             .iter()
@@ -448,7 +450,9 @@ impl ProgramStore for DynamoStore {
         first.dedup();
         let mut found = self.batch_get(first).await?;
         let candidates = match &keys.mention {
-            Some(text) => self.search_prefix(business, &format!("NAME#{}", search_text(text)), 10).await?
+            Some(text) => self
+                .search_prefix(business, &format!("NAME#{}", search_text(text)), 10)
+                .await?
                 .into_iter()
                 .filter(|entry| entry.enrolled)
                 .collect(),
@@ -490,7 +494,7 @@ impl ProgramStore for DynamoStore {
         }
         let (mut contact, canonical) = match found.remove(&customer_key) {
             Some(item) => match from_item::<_, CustomerRecord>(item)? {
-                CustomerRecord::Contact { contact } => (Some(contact), None),
+                CustomerRecord::Contact { contact } => (Some(*contact), None),
                 CustomerRecord::Alias { canonical } => (None, Some(canonical)),
             },
             None => (None, None),
@@ -498,7 +502,7 @@ impl ProgramStore for DynamoStore {
         let (mut referrer, referrer_canonical) =
             match referrer_key.as_ref().and_then(|k| found.remove(k)) {
                 Some(item) => match from_item::<_, CustomerRecord>(item)? {
-                    CustomerRecord::Contact { contact } => (Some(contact), None),
+                    CustomerRecord::Contact { contact } => (Some(*contact), None),
                     CustomerRecord::Alias { canonical } => (None, Some(canonical)),
                 },
                 None => (None, None),
@@ -552,13 +556,15 @@ impl ProgramStore for DynamoStore {
             None => None,
         };
         note_closed(&mut more)?;
-        let contact_in = |more: &HashMap<(String, String), Item>, id: &Option<CustomerId>| -> anyhow::Result<Option<Contact>> {
+        let contact_in = |more: &HashMap<(String, String), Item>,
+                          id: &Option<CustomerId>|
+         -> anyhow::Result<Option<Contact>> {
             match id
                 .as_ref()
                 .and_then(|c| more.get(&(pk.clone(), contact_sk(c))).cloned())
             {
                 Some(item) => match from_item::<_, CustomerRecord>(item)? {
-                    CustomerRecord::Contact { contact } => Ok(Some(contact)),
+                    CustomerRecord::Contact { contact } => Ok(Some(*contact)),
                     CustomerRecord::Alias { .. } => Ok(None),
                 },
                 None => Ok(None),
@@ -575,7 +581,10 @@ impl ProgramStore for DynamoStore {
         if keys.referrer.is_none() {
             let id = referral_referrer(&contact);
             referrer = contact_in(&more, &id)?;
-            if referrer.is_none() && canonical.is_some() && let Some(id) = &id {
+            if referrer.is_none()
+                && canonical.is_some()
+                && let Some(id) = &id
+            {
                 // The contact was behind an alias: its referrer is a third read.
                 let mut third = self
                     .batch_get(vec![
@@ -622,7 +631,7 @@ impl ProgramStore for DynamoStore {
                 pk.clone(),
                 contact_sk(&contact.customer_id),
                 to_item(CustomerRecord::Contact {
-                    contact: contact.clone(),
+                    contact: Box::new(contact.clone()),
                 })?,
                 "contact",
             );

@@ -59,12 +59,20 @@ fn by_referrer_prefix(referrer: &CustomerId) -> String {
     format!("REFBY#{referrer}#")
 }
 
-fn referral_items(business: &BusinessId, referral: &Referral) -> anyhow::Result<Vec<super::store::Item>> {
+fn referral_items(
+    business: &BusinessId,
+    referral: &Referral,
+) -> anyhow::Result<Vec<super::store::Item>> {
     let pk = business_pk(business);
     let body: super::store::Item = to_item(ReferralItem {
         referral: referral.clone(),
     })?;
-    let mut main = keyed(pk.clone(), referral_sk(&referral.referral_id), body.clone(), "referral");
+    let mut main = keyed(
+        pk.clone(),
+        referral_sk(&referral.referral_id),
+        body.clone(),
+        "referral",
+    );
     main.insert(GSI1.partition_key.into(), s(referrals_pk(business)));
     main.insert(GSI1.sort_key.into(), s(referral.referral_id.clone()));
     main.insert(

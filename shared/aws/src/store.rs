@@ -165,6 +165,18 @@ struct BusinessItem {
     version: u64,
 }
 
+impl BusinessItem {
+    fn into_domain(self) -> Business {
+        Business {
+            id: self.business_id,
+            settings: self.settings,
+            webhook_secret: self.webhook_secret,
+            created_at: self.created_at,
+            version: self.version,
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct AdminKeyItem {
     #[serde(rename = "PK")]
@@ -401,13 +413,28 @@ impl Businesses for DynamoStore {
 
     async fn get(&self, id: &BusinessId) -> anyhow::Result<Option<Business>> {
         let item: Option<BusinessItem> = self.get_as(business_pk(id), BUSINESS_SK, true).await?;
-        Ok(item.map(|item| Business {
-            id: item.business_id,
-            settings: item.settings,
-            webhook_secret: item.webhook_secret,
-            created_at: item.created_at,
-            version: item.version,
-        }))
+        Ok(item.map(BusinessItem::into_domain))
+    }
+
+    async fn get_with_referrer(
+        &self,
+        id: &BusinessId,
+        code: &ReferralCode,
+    ) -> anyhow::Result<(Option<Business>, Option<Referrer>)> {
+        let business_key = (business_pk(id), BUSINESS_SK.to_owned());
+        let code_key = (code_pk(code), CODE_SK.to_owned());
+        let mut found = self
+            .batch_get(vec![business_key.clone(), code_key.clone()])
+            .await?;
+        let business = match found.remove(&business_key) {
+            Some(item) => Some(from_item::<_, BusinessItem>(item)?.into_domain()),
+            None => None,
+        };
+        let referrer = match found.remove(&code_key) {
+            Some(item) => Some(from_item::<_, CodeItem>(item)?.referrer),
+            None => None,
+        };
+        Ok((business, referrer))
     }
 
     async fn id_for_admin_key(&self, key: &KeyHash) -> anyhow::Result<Option<BusinessId>> {

@@ -31,7 +31,9 @@ const EVENT_GRACE: Duration = Duration::minutes(1);
 pub enum Ran {
     Duplicate,
     /// A website lead repeated within the repeat window: nothing was written.
-    Repeat { lead_id: String },
+    Repeat {
+        lead_id: String,
+    },
     Done {
         contact: Option<Box<Contact>>,
         /// The participant enrolled by this command, if it enrolled one.

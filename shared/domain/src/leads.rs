@@ -15,9 +15,7 @@ use crate::error::{Error, FieldErrors, Result};
 use crate::flows::Ran;
 use crate::ids::{BusinessId, ClickId, CustomerId};
 use crate::ports::window;
-use crate::program::{
-    Command, CustomerDetails, Named, NewLead, RateWindow, StaffAction, WebVisit,
-};
+use crate::program::{Command, CustomerDetails, Named, NewLead, RateWindow, StaffAction, WebVisit};
 use crate::referral::{Referral, SearchEntry, Status, search_text};
 use crate::services::{DEFAULT_PAGE, MAX_PAGE, Vouch};
 use crate::sms::{local_day, next_local_midnight};
@@ -56,8 +54,10 @@ impl<'a> Fields<'a> {
             Some(Value::String(raw)) => {
                 let trimmed = raw.trim();
                 if trimmed.chars().count() > max_chars {
-                    self.errors
-                        .insert(name.into(), format!("must be at most {max_chars} characters"));
+                    self.errors.insert(
+                        name.into(),
+                        format!("must be at most {max_chars} characters"),
+                    );
                     None
                 } else {
                     (!trimmed.is_empty()).then(|| trimmed.to_owned())
@@ -116,7 +116,10 @@ fn split_name(full: &str) -> std::result::Result<(PersonName, Option<PersonName>
 /// Origins a business's form may be posted from: its allowed origins and those of its own pages.
 pub fn origin_allowed(business: &Business, origin: &str) -> bool {
     let settings = &business.settings;
-    settings.allowed_origins.iter().any(|o| o.as_str() == origin)
+    settings
+        .allowed_origins
+        .iter()
+        .any(|o| o.as_str() == origin)
         || std::iter::once(&settings.landing_url)
             .chain(settings.thank_you_url.iter())
             .any(|page| page.url().origin().ascii_serialization() == origin)
@@ -130,32 +133,50 @@ impl Vouch {
         code: Option<&str>,
     ) -> Result<(Arc<Business>, Option<(ReferralCode, CustomerId)>)> {
         let named = match business_id {
-            Some(raw) => Some(
-                BusinessId::parse(raw).map_err(|e| Error::field("business_id", e.reason()))?,
-            ),
+            Some(raw) => {
+                Some(BusinessId::parse(raw).map_err(|e| Error::field("business_id", e.reason()))?)
+            }
             None => None,
         };
-        let mut referrer = None;
-        if let Some(code) = code.and_then(|c| ReferralCode::parse(c).ok())
-            && let Some(found) = self.ports.participants.referrer(&code).await?
-            && named.as_ref().is_none_or(|id| *id == found.business_id)
-        {
-            referrer = Some((code, found));
-        }
+        let code = code.and_then(|c| ReferralCode::parse(c).ok());
+        let (business, found) = match (&named, &code) {
+            // Neither cached: one read for both.
+            (Some(id), Some(code)) if !self.is_cached(id) => {
+                let (business, found) = self.ports.businesses.get_with_referrer(id, code).await?;
+                (business.map(|b| self.remember(b)), found)
+            }
+            (_, Some(code)) => (None, self.ports.participants.referrer(code).await?),
+            (_, None) => (None, None),
+        };
+        let referrer = match (code, found) {
+            (Some(code), Some(found))
+                if named.as_ref().is_none_or(|id| *id == found.business_id) =>
+            {
+                Some((code, found))
+            }
+            _ => None,
+        };
         let business_id = match (named, &referrer) {
             (Some(id), _) => id,
             (None, Some((_, found))) => found.business_id.clone(),
             (None, None) => return Err(Error::field("business_id", "is required")),
         };
-        let business = self
-            .business(&business_id)
-            .await?
-            .ok_or_else(|| Error::field("business_id", "is not a known business"))?;
+        let business = match business {
+            Some(business) => business,
+            None => self
+                .business(&business_id)
+                .await?
+                .ok_or_else(|| Error::field("business_id", "is not a known business"))?,
+        };
         Ok((business, referrer.map(|(code, r)| (code, r.customer_id))))
     }
 
     /// `POST /api/leads`: the website's contact form.
-    pub async fn submit_lead(&self, submission: Submission, link_base: &str) -> Result<LeadReceipt> {
+    pub async fn submit_lead(
+        &self,
+        submission: Submission,
+        link_base: &str,
+    ) -> Result<LeadReceipt> {
         let mut fields = Fields {
             fields: &submission.fields,
             errors: FieldErrors::new(),
@@ -177,7 +198,11 @@ impl Vouch {
             }
             Err(err) => return Err(err),
         };
-        let thank_you_url = business.settings.thank_you_url.as_ref().map(|u| u.url().clone());
+        let thank_you_url = business
+            .settings
+            .thank_you_url
+            .as_ref()
+            .map(|u| u.url().clone());
         if honeypot.is_some() {
             tracing::info!(business_id = %business.id, "honeypot filled; nothing stored");
             return Ok(LeadReceipt {
@@ -250,8 +275,7 @@ impl Vouch {
                 let window = RateWindow {
                     key: format!("LEADS#CODE#{code}#{day}"),
                     limit: settings.limits.leads_per_code_per_day,
-                    retry_after_secs: u64::try_from((next - now).num_seconds().max(1))
-                        .unwrap_or(1),
+                    retry_after_secs: u64::try_from((next - now).num_seconds().max(1)).unwrap_or(1),
                     expires_at: now + Duration::days(2),
                 };
                 (
@@ -481,10 +505,7 @@ impl Vouch {
             match Phone::parse(query, business.settings.country) {
                 Ok(phone) => format!("TEL#{phone}"),
                 Err(_) if query.starts_with('+') => format!("TEL#+{digits}"),
-                Err(_) => format!(
-                    "TEL#+{}{digits}",
-                    business.settings.country.calling_code()
-                ),
+                Err(_) => format!("TEL#+{}{digits}", business.settings.country.calling_code()),
             }
         } else {
             let text = search_text(query);

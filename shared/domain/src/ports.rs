@@ -43,6 +43,12 @@ pub trait Businesses: Send + Sync {
     /// Creates the business and its admin key together, unless the id is taken.
     async fn create(&self, business: &Business, admin_key: &KeyHash) -> anyhow::Result<Written>;
     async fn get(&self, id: &BusinessId) -> anyhow::Result<Option<Business>>;
+    /// A business and the participant holding `code` (in any business), read together.
+    async fn get_with_referrer(
+        &self,
+        id: &BusinessId,
+        code: &ReferralCode,
+    ) -> anyhow::Result<(Option<Business>, Option<Referrer>)>;
     async fn id_for_admin_key(&self, key: &KeyHash) -> anyhow::Result<Option<BusinessId>>;
     /// Replaces the settings if the business is still at `read_version`, bumping the version.
     async fn save_settings(

@@ -9,21 +9,21 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::click::Click;
 use crate::code::ReferralCode;
 use crate::contact::{Email, PersonName, Phone};
-use crate::click::Click;
 use crate::events::{
     DomainEvent, LEAD_ATTRIBUTED, LEAD_CREATED, PARTICIPANT_ENROLLED, REFERRAL_QUALIFIED,
     REFERRAL_REVERSED,
 };
 use crate::ids::{BusinessId, ClickId, CustomerId};
+use crate::money::Money;
+use crate::participant::{Contact, Origin, Participant};
 use crate::referral::{
     Flag, LeadSide, Person, QualifyingJob, Referral, SearchEntry, Source, Status as RefStatus,
     is_disposable,
 };
 use crate::secrets::IpHash;
-use crate::money::Money;
-use crate::participant::{Contact, Origin, Participant};
 use crate::settings::{QualifyingStatus, RewardType, Settings};
 use crate::sms::{Draft, Message, Purpose, Reason, local_day};
 use crate::webhook::{DEDUPE_DAYS, JobStatus};
@@ -470,7 +470,9 @@ pub enum Rejection {
     UnknownCustomer,
     /// The same person submitted within [`LEAD_REPEAT_WINDOW`]: this is their lead.
     RepeatLead(String),
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     /// The action does not fit the referral's state.
     Conflict(&'static str, String),
     Invalid(&'static str, &'static str),
@@ -818,11 +820,7 @@ fn transition(
         let referrals = accepted(Some(to)) - accepted(from);
         let closed = closed(Some(to)) - closed(from);
         if referrals != 0 || closed != 0 {
-            match plan
-                .stats
-                .iter_mut()
-                .find(|d| d.customer_id == referrer_id)
-            {
+            match plan.stats.iter_mut().find(|d| d.customer_id == referrer_id) {
                 Some(delta) => {
                     delta.referrals += referrals;
                     delta.closed += closed;
@@ -1006,7 +1004,11 @@ fn take_lead(
             flags.push(Flag::SelfReferral);
         } else if is_customer {
             flags.push(Flag::ExistingCustomer);
-        } else if contact.referral.as_ref().is_some_and(|r| r.status.is_active()) {
+        } else if contact
+            .referral
+            .as_ref()
+            .is_some_and(|r| r.status.is_active())
+        {
             flags.push(Flag::Duplicate);
         }
         if let (Some(web), Some(referrer)) = (web, chosen) {
@@ -1054,14 +1056,19 @@ fn take_lead(
             qualified_at: None,
             job_id: None,
             invoice_total_cents: None,
-        history: Vec::new(),
+            history: Vec::new(),
         };
         let reason = if flags.is_empty() {
             "attributed".to_owned()
         } else {
             flags
                 .iter()
-                .map(|f| serde_json::to_value(f).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
+                .map(|f| {
+                    serde_json::to_value(f)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -1248,15 +1255,17 @@ fn staff(
         )),
     };
     let chosen = |id: &CustomerId| {
-        let referrer = snapshot
-            .referrer
-            .as_ref()
-            .filter(|r| r.enrolled)
-            .ok_or(Rejection::Invalid(
-                "referrer_customer_id",
-                "is not enrolled in the program",
-            ))?;
-        if is_self(referrer, contact, None) || referrer.customer_id == *id && *id == contact.customer_id
+        let referrer =
+            snapshot
+                .referrer
+                .as_ref()
+                .filter(|r| r.enrolled)
+                .ok_or(Rejection::Invalid(
+                    "referrer_customer_id",
+                    "is not enrolled in the program",
+                ))?;
+        if is_self(referrer, contact, None)
+            || referrer.customer_id == *id && *id == contact.customer_id
         {
             return Err(Rejection::Invalid(
                 "referrer_customer_id",
@@ -1275,7 +1284,14 @@ fn staff(
                         "the lead is already attributed; send override to replace it".into(),
                     ));
                 }
-                transition(plan, &mut old, RefStatus::Reversed, "reattributed", None, ctx);
+                transition(
+                    plan,
+                    &mut old,
+                    RefStatus::Reversed,
+                    "reattributed",
+                    None,
+                    ctx,
+                );
                 old.flags.push(Flag::Reattributed);
                 plan.referrals.push(old);
             }
@@ -1357,7 +1373,14 @@ fn staff(
                 ));
             }
             referral.flags.push(Flag::RejectedByStaff);
-            transition(plan, &mut referral, RefStatus::Rejected, "rejected by staff", None, ctx);
+            transition(
+                plan,
+                &mut referral,
+                RefStatus::Rejected,
+                "rejected by staff",
+                None,
+                ctx,
+            );
             plan.referrals.push(referral.clone());
             contact.referral = Some(referral);
         }
@@ -1375,7 +1398,14 @@ fn staff(
                 _ => {}
             }
             referral.flags.push(Flag::Deleted);
-            transition(plan, &mut referral, RefStatus::Reversed, "deleted by staff", None, ctx);
+            transition(
+                plan,
+                &mut referral,
+                RefStatus::Reversed,
+                "deleted by staff",
+                None,
+                ctx,
+            );
             plan.referrals.push(referral.clone());
             contact.referral = Some(referral);
         }

@@ -92,10 +92,7 @@ impl Status {
 
     /// Counted in the referrer's totals (staff or the rules accepted it).
     pub fn is_accepted(self) -> bool {
-        matches!(
-            self,
-            Status::Pending | Status::Qualified | Status::Rewarded
-        )
+        matches!(self, Status::Pending | Status::Qualified | Status::Rewarded)
     }
 
     /// Counted as a closed referral.

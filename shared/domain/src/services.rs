@@ -131,6 +131,17 @@ impl Vouch {
         Ok(Some(business))
     }
 
+    pub(crate) fn is_cached(&self, id: &BusinessId) -> bool {
+        self.cache.get(id, self.now()).is_some()
+    }
+
+    /// Puts a business read elsewhere into the cache.
+    pub(crate) fn remember(&self, business: Business) -> Arc<Business> {
+        let business = Arc::new(business);
+        self.cache.put(business.clone(), self.now());
+        business
+    }
+
     // ---------------------------------------------------------------- operator
 
     /// `POST /api/operator/businesses`.

@@ -15,6 +15,7 @@ use crate::contact::Phone;
 use crate::events::DomainEvent;
 use crate::ids::{BusinessId, ClickId, CustomerId};
 use crate::participant::{Contact, Participant, ParticipantSort, Referrer};
+use crate::ports::Referrals;
 use crate::ports::{Businesses, Clicks, Clock, Page, Participants, Position, Written};
 use crate::ports::{
     EventPublisher, Finish, MessageFilter, Outbox, ProgramStore, Recipient, Recipients, SendError,
@@ -24,7 +25,6 @@ use crate::ports::{Rate, RateLimits, window};
 use crate::program::{
     IndexEntry, Job, LEAD_REPEAT_WINDOW, Lead, LoadKeys, Plan, Refusal, SendGuard, Snapshot,
 };
-use crate::ports::Referrals;
 use crate::referral::{Referral, SearchEntry, Status as ReferralStatus, search_text};
 use crate::secrets::KeyHash;
 use crate::settings::Settings;
@@ -131,6 +131,14 @@ impl Businesses for InMemoryStore {
 
     async fn get(&self, id: &BusinessId) -> anyhow::Result<Option<Business>> {
         self.with(|s| s.businesses.get(id).cloned())
+    }
+
+    async fn get_with_referrer(
+        &self,
+        id: &BusinessId,
+        code: &ReferralCode,
+    ) -> anyhow::Result<(Option<Business>, Option<Referrer>)> {
+        self.with(|s| (s.businesses.get(id).cloned(), s.codes.get(code).cloned()))
     }
 
     async fn id_for_admin_key(&self, key: &KeyHash) -> anyhow::Result<Option<BusinessId>> {
@@ -368,7 +376,11 @@ impl State {
         let b = |key: &String| (business.clone(), key.clone());
         for (key, _, expires) in &plan.lead_keys {
             let now = *expires - LEAD_REPEAT_WINDOW;
-            if self.lead_keys.get(&b(key)).is_some_and(|(_, until)| *until > now) {
+            if self
+                .lead_keys
+                .get(&b(key))
+                .is_some_and(|(_, until)| *until > now)
+            {
                 return Some(Refusal::Changed);
             }
         }

@@ -51,7 +51,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                 }
             },
         ));
-    Router::new().route("/api/leads", post(submit).layer(cors))
+    // The OPTIONS route exists so a preflight reaches the CORS layer; the layer answers it.
+    Router::new().route(
+        "/api/leads",
+        post(submit)
+            .options(|| async { StatusCode::NO_CONTENT })
+            .layer(cors),
+    )
 }
 
 fn business_in_query(query: Option<&str>) -> Option<BusinessId> {
@@ -133,9 +139,7 @@ pub async fn submit(State(state): State<AppState>, request: Request<Body>) -> Re
         (Kind::Form, Err(ApiError::Domain(Error::Validation(fields)))) => {
             let items: String = fields
                 .iter()
-                .map(|(field, reason)| {
-                    format!("<li>{}: {}</li>", escape(field), escape(reason))
-                })
+                .map(|(field, reason)| format!("<li>{}: {}</li>", escape(field), escape(reason)))
                 .collect();
             (
                 StatusCode::UNPROCESSABLE_ENTITY,

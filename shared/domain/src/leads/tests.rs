@@ -15,9 +15,7 @@ use crate::participant::Participant;
 use crate::ports::Referrals;
 use crate::referral::{Flag, Source};
 use crate::secrets::{IpHasher, WebhookSecret};
-use crate::services::{
-    ClickOutcome, CustomerInput, EnrolRequest, Ports, ServiceConfig, Visit,
-};
+use crate::services::{ClickOutcome, CustomerInput, EnrolRequest, Ports, ServiceConfig, Visit};
 use crate::sms::Purpose;
 use crate::testing::{FakeEvents, FakeSms, InMemoryStore, ManualClock};
 use crate::webhook::{self, Delivery};
@@ -196,13 +194,22 @@ fn field_errors(result: Result<LeadReceipt>) -> FieldErrors {
 async fn a_lead_with_a_code_is_attributed_and_the_referrer_thanked() {
     let w = world().await;
     let maria = w.referrer().await;
-    let receipt = w.submit(friend(&maria.code.to_string().to_lowercase())).await.unwrap();
-    assert_eq!(receipt.thank_you_url.unwrap().as_str(), "https://acme.example/thanks");
+    let receipt = w
+        .submit(friend(&maria.code.to_string().to_lowercase()))
+        .await
+        .unwrap();
+    assert_eq!(
+        receipt.thank_you_url.unwrap().as_str(),
+        "https://acme.example/thanks"
+    );
 
     let referral = w.only_referral();
     assert_eq!(referral.status, Status::Pending);
     assert_eq!(referral.source, Source::Code);
-    assert_eq!(referral.referrer_id().map(CustomerId::as_str), Some("cus_1"));
+    assert_eq!(
+        referral.referrer_id().map(CustomerId::as_str),
+        Some("cus_1")
+    );
     assert_eq!(referral.lead_id.as_deref(), Some(receipt.lead_id.as_str()));
     assert_eq!(w.stats("cus_1").await.referrals, 1);
     assert_eq!(w.events_of(LEAD_ATTRIBUTED), 1);
@@ -266,16 +273,24 @@ async fn a_lead_may_name_only_the_code_and_the_business_follows() {
 async fn every_bad_field_gets_its_own_reason_and_nothing_is_stored() {
     let w = world().await;
     let errors = field_errors(
-        w.submit(json!({"business_id": "acme", "name": "", "phone": "12", "email": "nope",
-                        "message": "x".repeat(MAX_MESSAGE_CHARS + 1), "sms_consent": "maybe"}))
-            .await,
+        w.submit(
+            json!({"business_id": "acme", "name": "", "phone": "12", "email": "nope",
+                        "message": "x".repeat(MAX_MESSAGE_CHARS + 1), "sms_consent": "maybe"}),
+        )
+        .await,
     );
     for field in ["name", "phone", "email", "message", "sms_consent"] {
         assert!(errors.contains_key(field), "{field}: {errors:?}");
     }
-    let errors = field_errors(w.submit(json!({"business_id": "acme", "name": "Dana"})).await);
+    let errors = field_errors(
+        w.submit(json!({"business_id": "acme", "name": "Dana"}))
+            .await,
+    );
     assert!(errors.contains_key("phone") && errors.contains_key("email"));
-    let errors = field_errors(w.submit(json!({"name": "Dana", "phone": "5125550188"})).await);
+    let errors = field_errors(
+        w.submit(json!({"name": "Dana", "phone": "5125550188"}))
+            .await,
+    );
     assert_eq!(errors["business_id"], "is required");
     let errors = field_errors(
         w.submit(json!({"business_id": "nobody-here", "name": "Dana", "phone": "5125550188"}))
@@ -390,10 +405,13 @@ async fn an_existing_customer_is_not_a_new_referral() {
     let w = world().await;
     let maria = w.referrer().await;
     // Dana is already a customer of the software, with a finished job.
-    w.deliver("d1", &json!({"type": "customer.upserted", "timestamp": "2026-11-23T16:00:00Z",
-        "data": {"customer": {"id": "cus_9", "first_name": "Dana", "phone": "512-555-0188"}}}))
-        .await
-        .unwrap();
+    w.deliver(
+        "d1",
+        &json!({"type": "customer.upserted", "timestamp": "2026-11-23T16:00:00Z",
+        "data": {"customer": {"id": "cus_9", "first_name": "Dana", "phone": "512-555-0188"}}}),
+    )
+    .await
+    .unwrap();
     w.submit(friend(maria.code.as_str())).await.unwrap();
     let referral = w.only_referral();
     assert_eq!(referral.status, Status::Rejected);
@@ -403,8 +421,10 @@ async fn an_existing_customer_is_not_a_new_referral() {
 
 #[tokio::test]
 async fn many_leads_for_one_code_in_a_day_are_held_then_refused() {
-    let w = world_with(json!({"limits": {"leads_per_ip_per_hour": 100, "leads_per_code_per_day": 4,
-                                         "review_when_leads_per_code_per_day_over": 2}}))
+    let w = world_with(
+        json!({"limits": {"leads_per_ip_per_hour": 100, "leads_per_code_per_day": 4,
+                                         "review_when_leads_per_code_per_day_over": 2}}),
+    )
     .await;
     let maria = w.referrer().await;
     for n in 0..4 {
@@ -437,8 +457,10 @@ async fn many_leads_for_one_code_in_a_day_are_held_then_refused() {
 
 #[tokio::test]
 async fn one_address_is_limited_per_hour() {
-    let w = world_with(json!({"limits": {"leads_per_ip_per_hour": 2, "leads_per_code_per_day": 20,
-                                         "review_when_leads_per_code_per_day_over": 5}}))
+    let w = world_with(
+        json!({"limits": {"leads_per_ip_per_hour": 2, "leads_per_code_per_day": 20,
+                                         "review_when_leads_per_code_per_day_over": 5}}),
+    )
     .await;
     for n in 0..2 {
         w.submit(json!({"business_id": "acme", "name": "Someone", "phone": format!("512-555-01{}", 60 + n)}))
@@ -519,10 +541,12 @@ async fn a_mention_waits_for_staff_with_candidates_and_approval_attributes_it() 
     let w = world().await;
     w.referrer().await;
     w.enrol("cus_2", "Mario", "Rossi", "512-555-0124").await;
-    w.submit(json!({"business_id": "acme", "name": "Dana Smith", "phone": "512-555-0188",
-                    "referred_by": "maria garcia"}))
-        .await
-        .unwrap();
+    w.submit(
+        json!({"business_id": "acme", "name": "Dana Smith", "phone": "512-555-0188",
+                    "referred_by": "maria garcia"}),
+    )
+    .await
+    .unwrap();
     let referral = w.only_referral();
     assert_eq!(referral.status, Status::NeedsReview);
     assert_eq!(referral.source, Source::Mention);
@@ -539,7 +563,11 @@ async fn a_mention_waits_for_staff_with_candidates_and_approval_attributes_it() 
     // Approving a mention needs the referrer.
     let missing = w
         .vouch
-        .review_referral(&w.business, &referral.referral_id, Review::Approve { referrer: None })
+        .review_referral(
+            &w.business,
+            &referral.referral_id,
+            Review::Approve { referrer: None },
+        )
         .await;
     assert!(matches!(missing, Err(Error::Validation(_))), "{missing:?}");
     let approved = w
@@ -555,13 +583,20 @@ async fn a_mention_waits_for_staff_with_candidates_and_approval_attributes_it() 
         .unwrap()
         .unwrap();
     assert_eq!(approved.status, Status::Pending);
-    assert_eq!(approved.referrer_id().map(CustomerId::as_str), Some("cus_1"));
+    assert_eq!(
+        approved.referrer_id().map(CustomerId::as_str),
+        Some("cus_1")
+    );
     assert_eq!(w.stats("cus_1").await.referrals, 1);
     assert_eq!(w.messages_of(Purpose::Acknowledgment).len(), 1);
     // Approving again is a conflict.
     let again = w
         .vouch
-        .review_referral(&w.business, &referral.referral_id, Review::Approve { referrer: None })
+        .review_referral(
+            &w.business,
+            &referral.referral_id,
+            Review::Approve { referrer: None },
+        )
         .await;
     assert!(matches!(again, Err(Error::Conflict { .. })), "{again:?}");
 }
@@ -601,10 +636,13 @@ async fn a_dispatcher_naming_the_referrer_attributes_the_phone_in_lead() {
     assert_eq!(referral.status, Status::Pending);
     assert_eq!(referral.lead.customer_id.as_str(), "cus_7");
     // The software sending the same customer again changes nothing about it.
-    w.deliver("d2", &json!({"type": "customer.upserted", "timestamp": "2026-11-23T16:05:00Z",
-        "data": {"customer": {"id": "cus_7", "first_name": "Dana", "last_name": "Smith"}}}))
-        .await
-        .unwrap();
+    w.deliver(
+        "d2",
+        &json!({"type": "customer.upserted", "timestamp": "2026-11-23T16:05:00Z",
+        "data": {"customer": {"id": "cus_7", "first_name": "Dana", "last_name": "Smith"}}}),
+    )
+    .await
+    .unwrap();
     assert_eq!(w.only_referral().status, Status::Pending);
 }
 
@@ -617,10 +655,23 @@ async fn manual_attribution_needs_override_to_replace_and_reverses_the_old_one()
     let lead = w.only_referral().lead.customer_id.to_string();
 
     let conflict = w.vouch.attribute(&w.business, &lead, "cus_2", false).await;
-    assert!(matches!(conflict, Err(Error::Conflict { code: "already_attributed", .. })));
-    let replaced = w.vouch.attribute(&w.business, &lead, "cus_2", true).await.unwrap();
+    assert!(matches!(
+        conflict,
+        Err(Error::Conflict {
+            code: "already_attributed",
+            ..
+        })
+    ));
+    let replaced = w
+        .vouch
+        .attribute(&w.business, &lead, "cus_2", true)
+        .await
+        .unwrap();
     assert_eq!(replaced.source, Source::Manual);
-    assert_eq!(replaced.referrer_id().map(CustomerId::as_str), Some("cus_2"));
+    assert_eq!(
+        replaced.referrer_id().map(CustomerId::as_str),
+        Some("cus_2")
+    );
     assert_eq!(w.stats("cus_1").await.referrals, 0);
     assert_eq!(w.stats("cus_2").await.referrals, 1);
     let old = w
@@ -632,9 +683,18 @@ async fn manual_attribution_needs_override_to_replace_and_reverses_the_old_one()
     assert_eq!(w.events_of(REFERRAL_REVERSED), 1);
 
     let not_enrolled = w.vouch.attribute(&w.business, &lead, &lead, true).await;
-    assert!(matches!(not_enrolled, Err(Error::Validation(_))), "{not_enrolled:?}");
-    let no_lead = w.vouch.attribute(&w.business, "cus_404", "cus_2", false).await;
-    assert!(matches!(no_lead, Err(Error::NotFound("customer"))), "{no_lead:?}");
+    assert!(
+        matches!(not_enrolled, Err(Error::Validation(_))),
+        "{not_enrolled:?}"
+    );
+    let no_lead = w
+        .vouch
+        .attribute(&w.business, "cus_404", "cus_2", false)
+        .await;
+    assert!(
+        matches!(no_lead, Err(Error::NotFound("customer"))),
+        "{no_lead:?}"
+    );
 }
 
 #[tokio::test]
@@ -666,7 +726,10 @@ async fn deleting_a_rejected_referral_is_a_conflict() {
         .await
         .unwrap();
     let id = w.only_referral().referral_id;
-    let result = w.vouch.review_referral(&w.business, &id, Review::Delete).await;
+    let result = w
+        .vouch
+        .review_referral(&w.business, &id, Review::Delete)
+        .await;
     assert!(matches!(result, Err(Error::Conflict { .. })), "{result:?}");
 }
 
@@ -675,9 +738,8 @@ async fn customers_are_found_by_either_name_or_phone() {
     let w = world().await;
     w.referrer().await;
     w.enrol("cus_2", "Mario", "Rossi", "512-555-0124").await;
-    let names = |found: Vec<SearchEntry>| -> Vec<String> {
-        found.into_iter().map(|e| e.name).collect()
-    };
+    let names =
+        |found: Vec<SearchEntry>| -> Vec<String> { found.into_iter().map(|e| e.name).collect() };
     assert_eq!(
         names(w.vouch.search_customers(&w.business, "garc").await.unwrap()),
         vec!["Maria Garcia"]
@@ -687,11 +749,22 @@ async fn customers_are_found_by_either_name_or_phone() {
         vec!["Maria Garcia", "Mario Rossi"]
     );
     assert_eq!(
-        names(w.vouch.search_customers(&w.business, "(512) 555-0124").await.unwrap()),
+        names(
+            w.vouch
+                .search_customers(&w.business, "(512) 555-0124")
+                .await
+                .unwrap()
+        ),
         vec!["Mario Rossi"]
     );
     assert_eq!(
-        names(w.vouch.search_customers(&w.business, "512555").await.unwrap()).len(),
+        names(
+            w.vouch
+                .search_customers(&w.business, "512555")
+                .await
+                .unwrap()
+        )
+        .len(),
         2
     );
     assert!(matches!(
@@ -726,22 +799,31 @@ async fn the_softwares_customer_is_the_website_lead_and_their_invoice_qualifies_
     referred_customer(&w).await;
     let referral = w.only_referral();
     assert_eq!(referral.status, Status::Pending);
-    w.deliver("j1", &job_event("cus_9", "completed", "2026-11-24T15:00:00Z", None))
-        .await
-        .unwrap();
+    w.deliver(
+        "j1",
+        &job_event("cus_9", "completed", "2026-11-24T15:00:00Z", None),
+    )
+    .await
+    .unwrap();
     assert_eq!(w.only_referral().status, Status::Pending);
-    w.deliver("j2", &job_event("cus_9", "invoiced", "2026-11-24T16:00:00Z", Some(42000)))
-        .await
-        .unwrap();
+    w.deliver(
+        "j2",
+        &job_event("cus_9", "invoiced", "2026-11-24T16:00:00Z", Some(42000)),
+    )
+    .await
+    .unwrap();
     let referral = w.only_referral();
     assert_eq!(referral.status, Status::Qualified);
     assert_eq!(referral.job_id.as_deref(), Some("job_9"));
     assert_eq!(referral.invoice_total_cents.map(|m| m.cents()), Some(42000));
     assert_eq!(w.events_of(REFERRAL_QUALIFIED), 1);
     assert_eq!(w.stats("cus_1").await.closed, 1);
-    w.deliver("j3", &job_event("cus_9", "paid", "2026-11-25T16:00:00Z", None))
-        .await
-        .unwrap();
+    w.deliver(
+        "j3",
+        &job_event("cus_9", "paid", "2026-11-25T16:00:00Z", None),
+    )
+    .await
+    .unwrap();
     assert_eq!(w.events_of(REFERRAL_QUALIFIED), 1);
 }
 
@@ -749,9 +831,12 @@ async fn the_softwares_customer_is_the_website_lead_and_their_invoice_qualifies_
 async fn a_small_invoice_does_not_qualify() {
     let w = world_with(json!({"minimum_invoice_cents": 10000})).await;
     referred_customer(&w).await;
-    w.deliver("j1", &job_event("cus_9", "invoiced", "2026-11-24T16:00:00Z", Some(9999)))
-        .await
-        .unwrap();
+    w.deliver(
+        "j1",
+        &job_event("cus_9", "invoiced", "2026-11-24T16:00:00Z", Some(9999)),
+    )
+    .await
+    .unwrap();
     assert_eq!(w.only_referral().status, Status::Pending);
     assert_eq!(w.events_of(REFERRAL_QUALIFIED), 0);
 }
@@ -760,12 +845,18 @@ async fn a_small_invoice_does_not_qualify() {
 async fn a_canceled_job_voids_a_qualified_referral() {
     let w = world().await;
     referred_customer(&w).await;
-    w.deliver("j1", &job_event("cus_9", "invoiced", "2026-11-24T16:00:00Z", Some(42000)))
-        .await
-        .unwrap();
-    w.deliver("j2", &job_event("cus_9", "canceled", "2026-11-24T18:00:00Z", None))
-        .await
-        .unwrap();
+    w.deliver(
+        "j1",
+        &job_event("cus_9", "invoiced", "2026-11-24T16:00:00Z", Some(42000)),
+    )
+    .await
+    .unwrap();
+    w.deliver(
+        "j2",
+        &job_event("cus_9", "canceled", "2026-11-24T18:00:00Z", None),
+    )
+    .await
+    .unwrap();
     let referral = w.only_referral();
     assert_eq!(referral.status, Status::Reversed);
     assert!(referral.flags.contains(&Flag::JobCanceled));
@@ -777,18 +868,31 @@ async fn a_canceled_job_voids_a_qualified_referral() {
 async fn progress_texts_follow_the_friends_job_when_enabled() {
     let w = world_with(json!({"sms": {"send_progress": true}})).await;
     referred_customer(&w).await;
-    w.deliver("j1", &job_event("cus_9", "dispatched", "2026-11-24T15:00:00Z", None))
-        .await
-        .unwrap();
-    w.deliver("j1b", &job_event("cus_9", "dispatched", "2026-11-24T15:00:00Z", None))
-        .await
-        .unwrap();
-    w.deliver("j2", &job_event("cus_9", "completed", "2026-11-24T16:00:00Z", None))
-        .await
-        .unwrap();
+    w.deliver(
+        "j1",
+        &job_event("cus_9", "dispatched", "2026-11-24T15:00:00Z", None),
+    )
+    .await
+    .unwrap();
+    w.deliver(
+        "j1b",
+        &job_event("cus_9", "dispatched", "2026-11-24T15:00:00Z", None),
+    )
+    .await
+    .unwrap();
+    w.deliver(
+        "j2",
+        &job_event("cus_9", "completed", "2026-11-24T16:00:00Z", None),
+    )
+    .await
+    .unwrap();
     let progress = w.messages_of(Purpose::Progress);
     assert_eq!(progress.len(), 2, "{progress:#?}");
-    assert!(progress.iter().all(|m| m.to.as_ref().unwrap().as_e164() == "+15125550123"));
+    assert!(
+        progress
+            .iter()
+            .all(|m| m.to.as_ref().unwrap().as_e164() == "+15125550123")
+    );
     assert!(progress.iter().any(|m| m.body.contains("on its way")));
 }
 
@@ -842,10 +946,16 @@ async fn the_referral_list_filters_by_status_and_pages() {
         .await
         .unwrap();
     }
-    w.submit(json!({"business_id": "acme", "name": "Dana", "phone": "512-555-0188", "referred_by": "x"}))
+    w.submit(
+        json!({"business_id": "acme", "name": "Dana", "phone": "512-555-0188", "referred_by": "x"}),
+    )
+    .await
+    .unwrap();
+    let (page, next) = w
+        .vouch
+        .referrals(&w.business, None, Some(2), None)
         .await
         .unwrap();
-    let (page, next) = w.vouch.referrals(&w.business, None, Some(2), None).await.unwrap();
     assert_eq!(page.len(), 2);
     let (rest, end) = w
         .vouch
@@ -861,7 +971,9 @@ async fn the_referral_list_filters_by_status_and_pages() {
         .unwrap();
     assert_eq!(held.len(), 1);
     assert!(matches!(
-        w.vouch.referrals(&w.business, Some("bogus"), None, None).await,
+        w.vouch
+            .referrals(&w.business, Some("bogus"), None, None)
+            .await,
         Err(Error::Validation(_))
     ));
     let by = w
