@@ -20,7 +20,7 @@ use vouch_domain::secrets::{IpHasher, KeyHash, WebhookSecret};
 use vouch_domain::services::{Ports, ServiceConfig, Vouch};
 use vouch_domain::settings::Settings;
 use vouch_domain::testing::{FakeEvents, FakeSms, InMemoryStore, ManualClock};
-use vouch_http::{AppState, Web, admin, links};
+use vouch_http::{AppState, Web, admin, leads, links};
 
 struct Fake {
     store: Arc<InMemoryStore>,
@@ -82,8 +82,11 @@ async fn fake() -> Fake {
         ReferralCode::parse("ABCD2345").unwrap(),
         Utc::now(),
     );
+    let mut contact = contact;
+    contact.enrolled = true;
     let plan = Plan {
         participant: Some(participant),
+        contact: Some((contact, None)),
         ..Plan::default()
     };
     store
@@ -273,4 +276,23 @@ async fn given_an_sns_inbound_stop_then_the_number_is_opted_out() {
             .unwrap();
     use vouch_domain::ports::Recipients;
     assert!(fake.store.recipient(&phone).await.unwrap().opted_out);
+}
+
+#[tokio::test]
+async fn given_a_form_post_event_then_the_lead_is_attributed_and_thanked_with_a_page() {
+    let fake = fake().await;
+    let router = leads::router(AppState::new(fake.vouch.clone(), Web::default()));
+
+    let (status, headers, body) = invoke(router, "lead-form.json").await;
+
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    let leads = fake.store.leads();
+    assert_eq!(leads.len(), 1);
+    let expected = IpHasher::new(b"fixture-ip-key").hash("198.51.100.20".parse().unwrap());
+    assert_eq!(leads[0].ip_hash.as_deref(), Some(expected.as_str()));
+    let referrals = fake.store.referrals_of(&BusinessId::parse("acme").unwrap());
+    assert_eq!(referrals.len(), 1);
+    assert_eq!(referrals[0].status, vouch_domain::referral::Status::Pending);
+    assert_eq!(referrals[0].referrer_id().map(CustomerId::as_str), Some("cus_1"));
 }

@@ -968,6 +968,10 @@ fn take_lead(
                 (Some(_), true) => Source::Link,
                 (Some(_), false) => Source::Code,
             };
+            if referrer.is_none() {
+                // The code's holder has no contact record to pay: staff decide.
+                flags.push(Flag::NotParticipant);
+            }
             (Some(source), Some(code.to_string()), referrer, Vec::new())
         }
         Named::Customer(id) => {

@@ -12,6 +12,8 @@ use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use vouch_http::{AppState, admin, common, inbound, leads, links, webhooks};
 
+pub mod site;
+
 /// Every function's routes on one router, as API Gateway would route them in AWS, plus the
 /// local stand-ins for what AWS triggers (`/_local/...`).
 pub fn router(state: AppState) -> Router {
@@ -19,7 +21,8 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(webhooks::routes())
         .merge(leads::routes(&state))
-        .merge(inbound::local_routes());
+        .merge(inbound::local_routes())
+        .merge(site::routes());
     common::finish(routes).with_state(state)
 }
 

@@ -53,8 +53,9 @@ async fn main() -> anyhow::Result<()> {
                 "business_id": DEMO_BUSINESS,
                 "name": "Demo Plumbing",
                 "time_zone": "America/Chicago",
-                "landing_url": "https://demo-plumbing.example/refer",
-                "thank_you_url": "https://demo-plumbing.example/thanks",
+                // The local stand-in for the business's website, with its contact form.
+                "landing_url": format!("http://127.0.0.1:{port}/_local/site/{DEMO_BUSINESS}"),
+                "thank_you_url": format!("http://127.0.0.1:{port}/_local/site/{DEMO_BUSINESS}/thanks"),
                 "allowed_origins": [format!("http://127.0.0.1:{port}")],
                 // Narrower than the default 21:00-08:00 so the demo texts at most hours.
                 "sms": {"quiet_start": "23:00", "quiet_end": "06:00"}
@@ -99,10 +100,14 @@ async fn main() -> anyhow::Result<()> {
          \n  sent texts       {emulator}/moto-api/data.json (sns.SMS)\
          \n  quiet hours      23:00-06:00 America/Chicago (texts then are deferred; the sweep sends them)\
          \n\nTry:\
+         \n  open {base}/r/{code} in a browser: the demo site's plain form sends a lead credited to Maria\
          \n  curl -i {base}/r/{code}\
          \n  curl -i -A 'facebookexternalhit/1.1' {base}/r/{code}\
          \n  curl -s {base}/api/public/referrals/{code}\
          \n  curl -s -H 'Authorization: Bearer {key}' {base}/api/admin/participants\
+         \n  curl -s -H 'Authorization: Bearer {key}' {base}/api/admin/referrals\
+         \n  curl -s -X POST {base}/api/leads -H 'Content-Type: application/json' \\\
+         \n       -d '{{\"business_id\": \"{business}\", \"name\": \"Dana Smith\", \"phone\": \"512-555-0188\", \"ref\": \"{code}\"}}'\
          \n  curl -s -X POST {base}/api/admin/participants -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\
          \n       -d '{{\"customer\": {{\"id\": \"cust-2\", \"first_name\": \"Sam\", \"last_name\": \"Lee\", \"phone\": \"512-555-0102\"}}}}'\
          \n  curl -s -X POST {base}/api/operator/businesses -H 'Authorization: Bearer {operator_key}' -H 'Content-Type: application/json' \\\
