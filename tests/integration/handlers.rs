@@ -286,7 +286,12 @@ async fn given_a_form_post_event_then_the_lead_is_attributed_and_thanked_with_a_
     let (status, headers, body) = invoke(router, "lead-form.json").await;
 
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let leads = fake.store.leads();
     assert_eq!(leads.len(), 1);
     let expected = IpHasher::new(b"fixture-ip-key").hash("198.51.100.20".parse().unwrap());
@@ -294,5 +299,8 @@ async fn given_a_form_post_event_then_the_lead_is_attributed_and_thanked_with_a_
     let referrals = fake.store.referrals_of(&BusinessId::parse("acme").unwrap());
     assert_eq!(referrals.len(), 1);
     assert_eq!(referrals[0].status, vouch_domain::referral::Status::Pending);
-    assert_eq!(referrals[0].referrer_id().map(CustomerId::as_str), Some("cus_1"));
+    assert_eq!(
+        referrals[0].referrer_id().map(CustomerId::as_str),
+        Some("cus_1")
+    );
 }
