@@ -298,7 +298,11 @@ impl Referrals for DynamoStore {
             .send()
             .await
             .context("Query (referrals by referrer)")?;
-        referrals_of(output.items)
+        // An id containing '#' could share another's prefix: keep only this referrer's.
+        Ok(referrals_of(output.items)?
+            .into_iter()
+            .filter(|r| r.referrer_id() == Some(referrer))
+            .collect())
     }
 
     async fn search(

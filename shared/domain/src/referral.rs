@@ -288,6 +288,8 @@ impl SearchEntry {
         if let Some(phone) = &self.phone {
             keys.push(format!("TEL#{phone}#{}", self.customer_id));
         }
+        // "Cher Cher" is one key, not two.
+        keys.dedup();
         keys
     }
 }
@@ -310,6 +312,25 @@ mod tests {
         assert_eq!(search_text("  Maria   GARCIA, "), "maria garcia");
         assert_eq!(search_text("O'Neil-Smith"), "o'neil-smith");
         assert_eq!(search_text("..."), "");
+    }
+
+    #[test]
+    fn a_contact_is_found_under_both_name_orders_and_its_phone() {
+        let entry = SearchEntry {
+            customer_id: CustomerId::parse("c1").unwrap(),
+            name: "Maria Garcia".into(),
+            phone: Some(Phone::parse("+15125550123", crate::contact::Country::US).unwrap()),
+            enrolled: true,
+        };
+        assert_eq!(
+            entry.keys("Maria", Some("Garcia")),
+            vec![
+                "NAME#maria garcia#c1",
+                "NAME#garcia maria#c1",
+                "TEL#+15125550123#c1"
+            ]
+        );
+        assert_eq!(entry.keys("Cher", Some("Cher")).len(), 2);
     }
 
     #[test]
