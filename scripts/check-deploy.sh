@@ -9,7 +9,7 @@ rustup target add aarch64-unknown-linux-gnu >/dev/null
 sam validate --lint --template-file infra/template.yaml --region us-east-1
 # One cargo run for every function shares the dependency build and links in parallel; sam build's
 # own per-function cargo-lambda runs then find everything fresh.
-cargo lambda build --release --arm64 -p link-click -p lead-intake -p admin-api -p job-webhook -p sms-inbound -p scheduler
+cargo lambda build --release --arm64 -p link-click -p lead-intake -p admin-api -p job-webhook -p sms-inbound -p scheduler -p reward-issuer
 sam build --beta-features --template-file infra/template.yaml --build-dir .aws-sam/build
 status=0
 for function in LinkClickFunction AdminApiFunction JobWebhookFunction SmsInboundFunction SchedulerFunction; do

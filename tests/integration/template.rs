@@ -80,6 +80,7 @@ fn every_function_is_an_arm64_cargo_lambda_build_of_its_crate() {
         ("LinkClickFunction", "link-click"),
         ("LeadIntakeFunction", "lead-intake"),
         ("AdminApiFunction", "admin-api"),
+        ("RewardIssuerFunction", "reward-issuer"),
     ];
     for (logical, binary) in functions {
         let function = &doc["Resources"][logical];

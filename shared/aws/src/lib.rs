@@ -5,6 +5,7 @@ pub mod counter;
 pub mod messaging;
 pub mod program;
 pub mod referrals;
+pub mod rewards;
 pub mod store;
 pub mod table;
 pub mod telemetry;

@@ -268,41 +268,72 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    fn guard(&mut self, business: &BusinessId, guard: &SendGuard) -> anyhow::Result<()> {
-        let expires = (guard.day + Duration::days(3))
+    /// Caps and opt-out checks for texts going out together: one counter update per number
+    /// (a transaction may touch an item once), one for the business, one check per number.
+    fn guards(&mut self, business: &BusinessId, guards: &[SendGuard]) -> anyhow::Result<()> {
+        let Some(first) = guards.first() else {
+            return Ok(());
+        };
+        let expires = (first.day + Duration::days(3))
             .and_hms_opt(0, 0, 0)
             .map_or(0, |t| t.and_utc().timestamp());
-        let cap = |sk: String, cap: u32| {
+        let cap = |sk: String, cap: u32, count: u32| {
+            // More texts at once than the cap allows can never pass: refused like a reached cap
+            // (the domain then defers one and tries again).
+            let condition = if count <= cap {
+                "attribute_not_exists(#count) OR #count <= :room"
+            } else {
+                "#count <= :room"
+            };
             Update::builder()
                 .key("PK", s(business_pk(business)))
                 .key("SK", s(sk))
-                .update_expression("ADD #count :one SET expires_at = :expires")
-                .condition_expression("attribute_not_exists(#count) OR #count < :cap")
+                .update_expression("ADD #count :n SET expires_at = :expires")
+                .condition_expression(condition)
                 .expression_attribute_names("#count", "count")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":cap", n(cap))
+                .expression_attribute_values(":n", n(count))
+                .expression_attribute_values(":room", n(i64::from(cap) - i64::from(count)))
                 .expression_attribute_values(":expires", n(expires))
         };
-        self.update(
-            cap(cap_sk(guard.day, Some(&guard.phone)), guard.per_number),
-            Role::CapNumber(guard.message_id.clone()),
-        )?;
-        self.update(
-            cap(cap_sk(guard.day, None), guard.per_business),
-            Role::CapAll(guard.message_id.clone()),
-        )?;
-        let (pk, sk) = recipient_key(&guard.phone);
-        let check = ConditionCheck::builder()
-            .table_name(self.table)
-            .key("PK", s(pk))
-            .key("SK", s(sk))
-            .condition_expression("attribute_not_exists(PK) OR opted_out = :no")
-            .expression_attribute_values(":no", AttributeValue::Bool(false))
-            .build()
-            .context("ConditionCheck")?;
-        self.items
-            .push(TransactWriteItem::builder().condition_check(check).build());
-        self.roles.push(Role::Recipient(guard.message_id.clone()));
+        let mut by_phone: Vec<(&SendGuard, u32)> = Vec::new();
+        for guard in guards {
+            let counts = u32::from(guard.counts);
+            match by_phone.iter_mut().find(|(g, _)| g.phone == guard.phone) {
+                Some((_, count)) => *count += counts,
+                None => by_phone.push((guard, counts)),
+            }
+        }
+        for (guard, count) in by_phone.iter().filter(|(_, count)| *count > 0) {
+            self.update(
+                cap(
+                    cap_sk(guard.day, Some(&guard.phone)),
+                    guard.per_number,
+                    *count,
+                ),
+                Role::CapNumber(guard.message_id.clone()),
+            )?;
+        }
+        let total = u32::try_from(guards.iter().filter(|g| g.counts).count()).unwrap_or(u32::MAX);
+        if total > 0 {
+            self.update(
+                cap(cap_sk(first.day, None), first.per_business, total),
+                Role::CapAll(first.message_id.clone()),
+            )?;
+        }
+        for (guard, _) in &by_phone {
+            let (pk, sk) = recipient_key(&guard.phone);
+            let check = ConditionCheck::builder()
+                .table_name(self.table)
+                .key("PK", s(pk))
+                .key("SK", s(sk))
+                .condition_expression("attribute_not_exists(PK) OR opted_out = :no")
+                .expression_attribute_values(":no", AttributeValue::Bool(false))
+                .build()
+                .context("ConditionCheck")?;
+            self.items
+                .push(TransactWriteItem::builder().condition_check(check).build());
+            self.roles.push(Role::Recipient(guard.message_id.clone()));
+        }
         Ok(())
     }
 
@@ -448,6 +479,7 @@ impl ProgramStore for DynamoStore {
         first.extend(lead_keys.iter().cloned());
         first.sort();
         first.dedup();
+        let read_first = first.clone();
         let mut found = self.batch_get(first).await?;
         let candidates = match &keys.mention {
             Some(text) => self
@@ -507,12 +539,12 @@ impl ProgramStore for DynamoStore {
                 },
                 None => (None, None),
             };
-        let mut closed_counts = HashMap::new();
+        let mut read_participants = HashMap::new();
         let mut note_closed = |found: &mut HashMap<(String, String), Item>| -> anyhow::Result<()> {
             for ((p, sk), item) in found.iter() {
                 if *p == pk && sk.starts_with("PART#") {
                     let participant = from_item::<_, ParticipantItem>(item.clone())?.into_domain();
-                    closed_counts.insert(participant.customer_id, participant.stats.closed);
+                    read_participants.insert(participant.customer_id.clone(), participant);
                 }
             }
             Ok(())
@@ -550,7 +582,16 @@ impl ProgramStore for DynamoStore {
         }
         second.sort();
         second.dedup();
+        // Whatever the first read already covered (found or known absent) is not read again.
+        second.retain(|key| !read_first.contains(key));
         let mut more = self.batch_get(second).await?;
+        for key in &read_first {
+            if (key.1.starts_with("CUST#") || key.1.starts_with("PART#"))
+                && let Some(item) = found.get(key)
+            {
+                more.entry(key.clone()).or_insert_with(|| item.clone());
+            }
+        }
         let participant = match more.remove(&(pk.clone(), participant_sk(&participant_of))) {
             Some(item) => Some(from_item::<_, ParticipantItem>(item)?.into_domain()),
             None => None,
@@ -607,7 +648,7 @@ impl ProgramStore for DynamoStore {
             recent_lead,
             counters,
             candidates,
-            closed_counts,
+            participants: read_participants,
         })
     }
 
@@ -706,9 +747,7 @@ impl ProgramStore for DynamoStore {
             );
             tx.put_new(guard, Role::Guard(message.purpose, message.subject.clone()))?;
         }
-        for guard in &plan.sends {
-            tx.guard(business, guard)?;
-        }
+        tx.guards(business, &plan.sends)?;
         if let Some(lead) = &plan.lead {
             tx.put_new(
                 keyed(
@@ -724,6 +763,7 @@ impl ProgramStore for DynamoStore {
             tx.put_new(event_item(event)?, Role::Plain)?;
         }
         self.commit_referrals(&mut tx, business, plan)?;
+        self.commit_rewards(&mut tx, business, plan)?;
         tx.send(self).await
     }
 
@@ -858,7 +898,7 @@ impl Outbox for DynamoStore {
             .expression_attribute_values(":read_due", to_attr(&message.due_at));
         tx.update(update, Role::Changed)?;
         if let Some(guard) = guard {
-            tx.guard(&message.business_id, guard)?;
+            tx.guards(&message.business_id, std::slice::from_ref(guard))?;
         }
         tx.send(self).await
     }

@@ -145,30 +145,63 @@ impl DynamoStore {
             }
         }
         for delta in &plan.stats {
+            let mut add = vec![
+                "referrals :referrals",
+                "rewards_earned_cents :earned",
+                "rewards_pending_cents :pending",
+            ];
+            let mut set = Vec::new();
+            let mut conditions = vec!["attribute_exists(PK)".to_owned()];
             let mut update = Update::builder()
                 .key("PK", s(pk.clone()))
                 .key("SK", s(participant_sk(&delta.customer_id)))
-                .expression_attribute_values(":referrals", n(delta.referrals));
-            update = match delta.closed_was.filter(|_| delta.closed != 0) {
+                .expression_attribute_values(":referrals", n(delta.referrals))
+                .expression_attribute_values(":earned", n(delta.earned_cents))
+                .expression_attribute_values(":pending", n(delta.pending_cents));
+            match delta.closed_was.filter(|_| delta.closed != 0) {
                 Some(was) => {
                     let now = was.saturating_add_signed(delta.closed);
-                    update
-                        .update_expression(
-                            "ADD referrals :referrals SET closed = :closed, GSI2SK = :sort",
-                        )
-                        .condition_expression("attribute_exists(PK) AND closed = :was")
+                    set.push("closed = :closed");
+                    set.push("GSI2SK = :sort");
+                    conditions.push("closed = :was".into());
+                    update = update
                         .expression_attribute_values(":was", n(was))
                         .expression_attribute_values(":closed", n(now))
                         .expression_attribute_values(
                             ":sort",
                             s(format!("{now:010}#{}", delta.customer_id)),
-                        )
+                        );
                 }
-                None => update
-                    .update_expression("ADD referrals :referrals, closed :closed")
-                    .condition_expression("attribute_exists(PK)")
-                    .expression_attribute_values(":closed", n(delta.closed)),
-            };
+                None => {
+                    add.push("closed :closed");
+                    update = update.expression_attribute_values(":closed", n(delta.closed));
+                }
+            }
+            if let Some(bump) = &delta.year {
+                set.push("rewarded_year = :year");
+                set.push("rewarded_in_year = :in_year");
+                update = update
+                    .expression_attribute_values(":year", n(bump.year))
+                    .expression_attribute_values(":in_year", n(bump.count()));
+                match bump.was {
+                    (None, _) => conditions.push("attribute_not_exists(rewarded_year)".into()),
+                    (Some(year), count) => {
+                        conditions.push(
+                            "rewarded_year = :was_year AND rewarded_in_year = :was_count".into(),
+                        );
+                        update = update
+                            .expression_attribute_values(":was_year", n(year))
+                            .expression_attribute_values(":was_count", n(count));
+                    }
+                }
+            }
+            let mut expression = format!("ADD {}", add.join(", "));
+            if !set.is_empty() {
+                expression.push_str(&format!(" SET {}", set.join(", ")));
+            }
+            update = update
+                .update_expression(expression)
+                .condition_expression(conditions.join(" AND "));
             tx.update(update, Role::Changed)?;
         }
         if let Some(search) = &plan.search {

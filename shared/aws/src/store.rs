@@ -30,6 +30,7 @@ use vouch_domain::contact::{PersonName, Phone};
 use vouch_domain::ids::{BusinessId, ClickId, CustomerId};
 use vouch_domain::participant::{Participant, ParticipantSort, Referrer, Stats};
 use vouch_domain::ports::{Businesses, Clicks, Page, Participants, Position, Written};
+use vouch_domain::reward::RewardOverride;
 use vouch_domain::secrets::{IpHash, KeyHash, WebhookSecret};
 use vouch_domain::settings::Settings;
 
@@ -233,6 +234,12 @@ pub(crate) struct ParticipantItem {
     rewards_earned_cents: i64,
     #[serde(default)]
     rewards_pending_cents: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rewarded_year: Option<i32>,
+    #[serde(default)]
+    rewarded_in_year: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reward_override: Option<RewardOverride>,
 }
 
 impl ParticipantItem {
@@ -270,6 +277,9 @@ impl ParticipantItem {
             closed: p.stats.closed,
             rewards_earned_cents: p.stats.rewards_earned_cents,
             rewards_pending_cents: p.stats.rewards_pending_cents,
+            rewarded_year: p.stats.rewarded_year,
+            rewarded_in_year: p.stats.rewarded_in_year,
+            reward_override: p.reward_override.clone(),
         }
     }
 
@@ -300,7 +310,10 @@ impl ParticipantItem {
                 closed: self.closed,
                 rewards_earned_cents: self.rewards_earned_cents,
                 rewards_pending_cents: self.rewards_pending_cents,
+                rewarded_year: self.rewarded_year,
+                rewarded_in_year: self.rewarded_in_year,
             },
+            reward_override: self.reward_override,
         }
     }
 }
@@ -488,6 +501,38 @@ impl Participants for DynamoStore {
             .get_as(business_pk(business), &participant_sk(customer), true)
             .await?;
         Ok(item.map(ParticipantItem::into_domain))
+    }
+
+    async fn set_reward_override(
+        &self,
+        business: &BusinessId,
+        customer: &CustomerId,
+        own: Option<&RewardOverride>,
+    ) -> anyhow::Result<Written> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", AttributeValue::S(business_pk(business)))
+            .key("SK", AttributeValue::S(participant_sk(customer)))
+            .condition_expression("attribute_exists(PK)");
+        let update = match own {
+            Some(own) => update
+                .update_expression("SET reward_override = :own")
+                .expression_attribute_values(":own", serde_dynamo::to_attribute_value(own)?),
+            None => update.update_expression("REMOVE reward_override"),
+        };
+        match update.send().await {
+            Ok(_) => Ok(Written::Applied),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Written::Refused)
+            }
+            Err(err) => Err(err).context("UpdateItem (reward override)"),
+        }
     }
 
     async fn referrer(&self, code: &ReferralCode) -> anyhow::Result<Option<Referrer>> {

@@ -58,6 +58,9 @@ pub const LEAD_CREATED: &str = "lead.created";
 pub const LEAD_ATTRIBUTED: &str = "lead.attributed";
 pub const REFERRAL_QUALIFIED: &str = "referral.qualified";
 pub const REFERRAL_REVERSED: &str = "referral.reversed";
+pub const REWARD_ISSUED: &str = "reward.issued";
+pub const REWARD_REDEEMED: &str = "reward.redeemed";
+pub const REWARD_REVERSED: &str = "reward.reversed";
 
 #[cfg(test)]
 mod tests {

@@ -56,6 +56,8 @@ pub struct Sweep {
     pub suppressed: u32,
     pub failed: u32,
     pub events_published: u32,
+    /// Held rewards whose hold ended, looked at.
+    pub rewards_released: u32,
 }
 
 /// An inbound text, as SNS delivers it.
@@ -90,9 +92,35 @@ impl Vouch {
             let plan = match decide(command, &snapshot, &ctx) {
                 Ok(plan) => plan,
                 Err(Rejection::RepeatLead(lead_id)) => return Ok(Ran::Repeat { lead_id }),
+                Err(Rejection::Unchanged) => {
+                    return Ok(Ran::Done {
+                        contact: snapshot.contact.map(Box::new),
+                        participant: None,
+                        lead_id: None,
+                    });
+                }
                 Err(rejection) => return Err(rejected(rejection)),
             };
-            match self.ports.program.commit(&business.id, &plan).await? {
+            let committed = match self.ports.program.commit(&business.id, &plan).await {
+                Ok(outcome) => outcome,
+                Err(err) => {
+                    // The outcome is unknown (a timeout, a lost answer): read again. If the
+                    // contact is exactly as planned, the write landed; otherwise retry later.
+                    let landed = match self.ports.program.load(&business.id, &keys).await {
+                        Ok(again) => {
+                            plan.contact.is_some()
+                                && again.contact == plan.contact.as_ref().map(|(c, _)| c.clone())
+                        }
+                        Err(_) => false,
+                    };
+                    if !landed {
+                        return Err(err.into());
+                    }
+                    tracing::info!(business_id = %business.id, "a commit that reported an error had landed");
+                    Ok(())
+                }
+            };
+            match committed {
                 Ok(()) => {
                     self.dispatch(business, &plan).await;
                     return Ok(Ran::Done {
@@ -138,10 +166,18 @@ impl Vouch {
             tracing::warn!(business_id = %business.id, "publishing events failed; the outbox keeps them");
             finish.pending = made;
         }
-        if !finish.is_empty()
-            && let Err(err) = self.ports.program.finish(&business.id, &finish).await
-        {
-            tracing::warn!(business_id = %business.id, error = ?err, "recording sends failed; the scheduler will reconcile");
+        if !finish.is_empty() {
+            // Recording that a text went out is retried at once: if it never lands, the
+            // scheduler would take the text for stuck and send it again.
+            for attempt in 1..=3 {
+                match self.ports.program.finish(&business.id, &finish).await {
+                    Ok(()) => break,
+                    Err(err) if attempt == 3 => {
+                        tracing::warn!(business_id = %business.id, error = ?err, "recording sends failed; the scheduler will reconcile");
+                    }
+                    Err(_) => {}
+                }
+            }
         }
         finish.outcomes
     }
@@ -313,9 +349,12 @@ impl Vouch {
 
     /// Sends what is due (deferred messages whose window opened, queued ones stuck) and
     /// publishes outbox events left behind.
-    pub async fn sweep(&self) -> Result<Sweep> {
+    pub async fn sweep(&self, link_base: &str) -> Result<Sweep> {
         let now = self.now();
-        let mut sweep = Sweep::default();
+        let mut sweep = Sweep {
+            rewards_released: self.release_rewards(link_base).await?,
+            ..Sweep::default()
+        };
         for message in self.ports.outbox.due_messages(now, 100).await? {
             self.sweep_message(message, now, &mut sweep).await?;
         }
@@ -392,6 +431,8 @@ impl Vouch {
             day: local_day(settings.time_zone, now),
             per_number: settings.sms.daily_cap_per_number,
             per_business: settings.sms.daily_cap_per_business,
+            // A stuck queued text was counted when it was queued; a deferred one was not.
+            counts: message.status != Status::Queued,
         });
         match self
             .ports
@@ -480,6 +521,10 @@ fn rejected(rejection: Rejection) -> Error {
         Rejection::RateLimited { retry_after_secs } => Error::RateLimited { retry_after_secs },
         Rejection::Conflict(code, message) => Error::Conflict { code, message },
         Rejection::Invalid(field, reason) => Error::field(field, reason),
+        Rejection::Unchanged => Error::Conflict {
+            code: "unchanged",
+            message: "nothing to change".into(),
+        },
     }
 }
 
@@ -802,13 +847,13 @@ mod tests {
         );
         assert!(w.sms.sent().is_empty());
 
-        assert_eq!(w.vouch.sweep().await.unwrap().sent, 0, "still night");
+        assert_eq!(w.vouch.sweep(LINKS).await.unwrap().sent, 0, "still night");
         w.clock.advance(Duration::hours(11)); // 14:00 UTC = 08:00 Chicago
-        let sweep = w.vouch.sweep().await.unwrap();
+        let sweep = w.vouch.sweep(LINKS).await.unwrap();
         assert_eq!(sweep.sent, 1);
         assert_eq!(w.invitations()[0].status, Status::Sent);
         assert_eq!(w.sms.sent().len(), 1);
-        assert_eq!(w.vouch.sweep().await.unwrap().sent, 0, "sent once");
+        assert_eq!(w.vouch.sweep(LINKS).await.unwrap().sent, 0, "sent once");
     }
 
     #[tokio::test]
@@ -887,6 +932,7 @@ mod tests {
                 day: local_day(business.settings.time_zone, w.vouch.now()),
                 per_number: 3,
                 per_business: 500,
+                counts: true,
             };
             let plan = Plan {
                 sends: vec![guard],
@@ -902,7 +948,7 @@ mod tests {
         );
         assert!(w.sms.sent().is_empty());
         w.clock.advance(Duration::days(1));
-        assert_eq!(w.vouch.sweep().await.unwrap().sent, 1);
+        assert_eq!(w.vouch.sweep(LINKS).await.unwrap().sent, 1);
     }
 
     #[tokio::test]
@@ -913,7 +959,7 @@ mod tests {
         assert_eq!(w.store.outbox_events().len(), 2);
         w.events.set_failing(false);
         w.clock.advance(Duration::minutes(2));
-        assert_eq!(w.vouch.sweep().await.unwrap().events_published, 2);
+        assert_eq!(w.vouch.sweep(LINKS).await.unwrap().events_published, 2);
         assert!(w.store.outbox_events().is_empty());
         let kinds: Vec<String> = w
             .events
@@ -936,7 +982,7 @@ mod tests {
         w.happy_customer(5).await;
         assert_eq!(w.invitations()[0].status, Status::Queued);
         w.clock.advance(Duration::minutes(3));
-        assert_eq!(w.vouch.sweep().await.unwrap().sent, 1);
+        assert_eq!(w.vouch.sweep(LINKS).await.unwrap().sent, 1);
         assert_eq!(w.invitations()[0].status, Status::Sent);
         assert_eq!(w.sms.sent().len(), 1);
     }

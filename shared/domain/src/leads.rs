@@ -443,7 +443,11 @@ impl Vouch {
         self.staff_command(
             business_id,
             lead,
-            StaffAction::Attribute { referrer, replace },
+            StaffAction::Attribute {
+                referrer,
+                replace,
+                referral_id: ulid::Ulid::new().to_string(),
+            },
         )
         .await?
         .ok_or_else(|| anyhow::anyhow!("an attribution left no referral").into())
@@ -535,4 +539,4 @@ pub enum Review {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -17,6 +17,8 @@ pub mod participant;
 pub mod ports;
 pub mod program;
 pub mod referral;
+pub mod reward;
+pub mod rewards;
 pub mod secrets;
 pub mod services;
 pub mod settings;

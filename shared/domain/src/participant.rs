@@ -11,6 +11,7 @@ use crate::code::ReferralCode;
 use crate::contact::{Email, PersonName, Phone, display_name, full_name};
 use crate::ids::{BusinessId, CustomerId};
 use crate::referral::{QualifyingJob, Referral};
+use crate::reward::RewardOverride;
 
 /// A person the business knows, keyed by the field-service software's customer id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +115,11 @@ pub struct Stats {
     pub closed: u64,
     pub rewards_earned_cents: i64,
     pub rewards_pending_cents: i64,
+    /// Rewards counted in `rewarded_year` (for `max_rewards_per_year`).
+    #[serde(default)]
+    pub rewarded_year: Option<i32>,
+    #[serde(default)]
+    pub rewarded_in_year: u32,
 }
 
 /// An enrolled customer and their permanent code.
@@ -127,6 +133,9 @@ pub struct Participant {
     pub phone: Option<Phone>,
     pub enrolled_at: DateTime<Utc>,
     pub stats: Stats,
+    /// The participant's own reward, replacing the program's tiers.
+    #[serde(default)]
+    pub reward_override: Option<RewardOverride>,
 }
 
 impl Participant {
@@ -140,6 +149,7 @@ impl Participant {
             phone: contact.phone.clone(),
             enrolled_at: now,
             stats: Stats::default(),
+            reward_override: None,
         }
     }
 

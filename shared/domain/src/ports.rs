@@ -13,6 +13,7 @@ use crate::ids::{BusinessId, CustomerId};
 use crate::participant::{Participant, ParticipantSort, Referrer};
 use crate::program::{LoadKeys, Plan, Refusal, SendGuard, Snapshot};
 use crate::referral::{Referral, SearchEntry, Status as ReferralStatus};
+use crate::reward::{LedgerEntry, Reward, RewardOverride, RewardStatus};
 use crate::secrets::KeyHash;
 use crate::settings::Settings;
 use crate::sms::{Message, Reason, Status};
@@ -68,6 +69,13 @@ pub trait Participants: Send + Sync {
     ) -> anyhow::Result<Option<Participant>>;
     /// Resolves a code across all businesses.
     async fn referrer(&self, code: &ReferralCode) -> anyhow::Result<Option<Referrer>>;
+    /// Sets or clears the participant's own reward; refused if there is no such participant.
+    async fn set_reward_override(
+        &self,
+        business: &BusinessId,
+        customer: &CustomerId,
+        own: Option<&RewardOverride>,
+    ) -> anyhow::Result<Written>;
     async fn list(
         &self,
         business: &BusinessId,
@@ -285,4 +293,62 @@ pub trait Referrals: Send + Sync {
         prefix: &str,
         limit: u32,
     ) -> anyhow::Result<Vec<SearchEntry>>;
+}
+
+// ---------------------------------------------------------------- rewards
+
+#[async_trait]
+pub trait Rewards: Send + Sync {
+    async fn reward(&self, business: &BusinessId, id: &str) -> anyhow::Result<Option<Reward>>;
+    /// Newest first; `after` is the last reward id of the previous page.
+    async fn rewards(
+        &self,
+        business: &BusinessId,
+        status: Option<RewardStatus>,
+        limit: u32,
+        after: Option<&str>,
+    ) -> anyhow::Result<(Vec<Reward>, Option<String>)>;
+    /// A customer's rewards, newest first.
+    async fn rewards_of(
+        &self,
+        business: &BusinessId,
+        customer: &CustomerId,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Reward>>;
+    /// A participant's service-credit ledger, oldest first.
+    async fn ledger(
+        &self,
+        business: &BusinessId,
+        customer: &CustomerId,
+    ) -> anyhow::Result<Vec<LedgerEntry>>;
+    /// Held rewards whose hold ended by `now`, across businesses.
+    async fn due_rewards(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<(BusinessId, Reward)>>;
+}
+
+/// Fulfils gift cards. The default is manual: staff buy the card and mark the reward issued.
+#[async_trait]
+pub trait GiftCards: Send + Sync {
+    /// Whether cards are issued by a provider without staff.
+    fn automatic(&self) -> bool;
+    /// Issues a card for the reward; returns the provider's reference.
+    async fn issue(&self, reward: &Reward) -> anyhow::Result<String>;
+}
+
+/// No provider configured: every gift card waits for staff.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ManualGiftCards;
+
+#[async_trait]
+impl GiftCards for ManualGiftCards {
+    fn automatic(&self) -> bool {
+        false
+    }
+
+    async fn issue(&self, _reward: &Reward) -> anyhow::Result<String> {
+        anyhow::bail!("gift cards are fulfilled by staff: no provider is configured")
+    }
 }

@@ -3,6 +3,10 @@
 //! commits in one transaction, conditional on what the snapshot saw. Enrolment and the
 //! invitation therefore happen exactly once whatever the order or repetition of deliveries.
 
+mod rewarding;
+
+pub use rewarding::RewardAction;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -23,6 +27,7 @@ use crate::referral::{
     Flag, LeadSide, Person, QualifyingJob, Referral, SearchEntry, Source, Status as RefStatus,
     is_disposable,
 };
+use crate::reward::{LedgerEntry, Reward};
 use crate::secrets::IpHash;
 use crate::settings::{QualifyingStatus, RewardType, Settings};
 use crate::sms::{Draft, Message, Purpose, Reason, local_day};
@@ -143,6 +148,8 @@ pub enum StaffAction {
     Attribute {
         referrer: CustomerId,
         replace: bool,
+        /// The new referral's id, drawn once for the command.
+        referral_id: String,
     },
     /// Accept a held referral, naming the referrer when it has none (a mention).
     Approve {
@@ -182,6 +189,13 @@ pub enum Command {
         customer_id: CustomerId,
         action: StaffAction,
     },
+    /// A reward of the referral of the lead `customer_id` (the issuer, the scheduler, staff).
+    Reward {
+        customer_id: CustomerId,
+        action: RewardAction,
+        /// The referrer, when the trigger names them (read with everything else).
+        referrer: Option<CustomerId>,
+    },
     /// Staff enrol a customer regardless of the satisfaction rule.
     Enrol {
         customer_id: CustomerId,
@@ -201,6 +215,7 @@ impl Command {
             Command::Job { customer_id, .. }
             | Command::Review { customer_id, .. }
             | Command::Staff { customer_id, .. }
+            | Command::Reward { customer_id, .. }
             | Command::Enrol { customer_id, .. } => customer_id,
         }
     }
@@ -212,7 +227,7 @@ impl Command {
                 customer: details, ..
             }) => Some(details),
             Command::Job { customer, .. } | Command::Enrol { customer, .. } => customer.as_ref(),
-            Command::Review { .. } | Command::Staff { .. } => None,
+            Command::Review { .. } | Command::Staff { .. } | Command::Reward { .. } => None,
         }
     }
 
@@ -228,7 +243,10 @@ impl Command {
                 _ => None,
             },
             participant: matches!(self, Command::Enrol { .. }),
-            referral_parties: matches!(self, Command::Job { .. } | Command::Staff { .. }),
+            referral_parties: matches!(
+                self,
+                Command::Job { .. } | Command::Staff { .. } | Command::Reward { .. }
+            ),
             referrer: None,
             click: None,
             lead_keys: Vec::new(),
@@ -264,6 +282,10 @@ impl Command {
                         referrer: Some(referrer),
                         ..
                     },
+                ..
+            } => keys.referrer = Some(referrer.clone()),
+            Command::Reward {
+                referrer: Some(referrer),
                 ..
             } => keys.referrer = Some(referrer.clone()),
             _ => {}
@@ -327,8 +349,9 @@ pub struct Snapshot {
     pub counters: HashMap<String, u32>,
     /// Enrolled contacts whose name matches the mention.
     pub candidates: Vec<SearchEntry>,
-    /// Closed counts of the referrers read (the named one and the current referral's).
-    pub closed_counts: HashMap<CustomerId, u64>,
+    /// The participant records of the referrers read (the named one and the current
+    /// referral's), as read.
+    pub participants: HashMap<CustomerId, Participant>,
 }
 
 /// A new contact-match index entry: phone or email → contact.
@@ -346,6 +369,9 @@ pub struct SendGuard {
     pub day: NaiveDate,
     pub per_number: u32,
     pub per_business: u32,
+    /// Whether this send counts against the caps now (false for a resend of a text counted
+    /// when it was queued).
+    pub counts: bool,
 }
 
 /// Everything one command changes, committed together or not at all.
@@ -374,6 +400,15 @@ pub struct Plan {
     pub stats: Vec<StatsDelta>,
     /// The contact's entries in the customer search.
     pub search: Option<SearchUpdate>,
+    /// Reward records to write.
+    pub rewards: Vec<Reward>,
+    /// Service-credit ledger entries to add (each at most once).
+    pub ledger: Vec<LedgerEntry>,
+    /// Discount codes to claim (unique).
+    pub discount_codes: Vec<String>,
+    /// Held rewards for the scheduler to release, and reward ids it is done with.
+    pub reward_due: Vec<Reward>,
+    pub reward_done: Vec<String>,
     pub events: Vec<DomainEvent>,
 }
 
@@ -394,6 +429,28 @@ pub struct StatsDelta {
     pub closed: i64,
     /// The participant's closed count as read, when it was (orders the closed-sorted list).
     pub closed_was: Option<u64>,
+    pub earned_cents: i64,
+    pub pending_cents: i64,
+    /// One more reward counted in `year` (for `max_rewards_per_year`).
+    pub year: Option<YearBump>,
+}
+
+/// A reward counted against the yearly cap, conditional on the counter as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YearBump {
+    pub year: i32,
+    /// The (year, count) read.
+    pub was: (Option<i32>, u32),
+}
+
+impl YearBump {
+    /// The count after this bump.
+    pub fn count(&self) -> u32 {
+        match self.was {
+            (Some(year), count) if year == self.year => count + 1,
+            _ => 1,
+        }
+    }
 }
 
 /// Search entries to drop and the entry to (re)write under `put`.
@@ -476,6 +533,8 @@ pub enum Rejection {
     /// The action does not fit the referral's state.
     Conflict(&'static str, String),
     Invalid(&'static str, &'static str),
+    /// Nothing to do (a repeated or outdated trigger).
+    Unchanged,
 }
 
 /// The reward a referrer earns for their `ordinal`-th closed referral, in words (`$25 account credit`).
@@ -725,6 +784,9 @@ pub fn decide(
             take_lead(&mut plan, &mut contact, lead, is_customer, snapshot, ctx);
         }
         Command::Staff { action, .. } => staff(&mut plan, &mut contact, action, snapshot, ctx)?,
+        Command::Reward { action, .. } => {
+            rewarding::act(&mut plan, &mut contact, action, snapshot, ctx)?;
+        }
         Command::Enrol {
             send_invitation: send,
             ..
@@ -792,7 +854,11 @@ pub fn decide(
         plan.search = update.map(|(entry, put)| SearchUpdate { remove, put, entry });
     }
     for delta in &mut plan.stats {
-        delta.closed_was = snapshot.closed_counts.get(&delta.customer_id).copied();
+        let read = snapshot.participants.get(&delta.customer_id);
+        delta.closed_was = read.map(|p| p.stats.closed);
+        if let (Some(bump), Some(read)) = (&mut delta.year, read) {
+            bump.was = (read.stats.rewarded_year, read.stats.rewarded_in_year);
+        }
     }
     contact.version += 1;
     contact.updated_at = ctx.now;
@@ -820,19 +886,11 @@ fn transition(
         let referrals = accepted(Some(to)) - accepted(from);
         let closed = closed(Some(to)) - closed(from);
         if referrals != 0 || closed != 0 {
-            match plan.stats.iter_mut().find(|d| d.customer_id == referrer_id) {
-                Some(delta) => {
-                    delta.referrals += referrals;
-                    delta.closed += closed;
-                }
-                None => plan.stats.push(StatsDelta {
-                    customer_id: referrer_id,
-                    referrals,
-                    closed,
-                    closed_was: None,
-                }),
-            }
+            add_stats(plan, &referrer_id, referrals, closed, 0, 0);
         }
+    }
+    if to == RefStatus::Reversed {
+        rewarding::reverse(plan, referral, reason, ctx);
     }
     let ids = json!({
         "referral_id": referral.referral_id,
@@ -857,7 +915,7 @@ fn transition(
                 referral,
                 Purpose::Acknowledgment,
                 referral.referral_id.clone(),
-                None,
+                &BTreeMap::new(),
                 ctx,
             ));
         }
@@ -878,13 +936,41 @@ fn transition(
     }
 }
 
+/// Adds to a participant's totals in the plan (one update per participant).
+fn add_stats(
+    plan: &mut Plan,
+    customer: &CustomerId,
+    referrals: i64,
+    closed: i64,
+    earned_cents: i64,
+    pending_cents: i64,
+) {
+    match plan.stats.iter_mut().find(|d| d.customer_id == *customer) {
+        Some(delta) => {
+            delta.referrals += referrals;
+            delta.closed += closed;
+            delta.earned_cents += earned_cents;
+            delta.pending_cents += pending_cents;
+        }
+        None => plan.stats.push(StatsDelta {
+            customer_id: customer.clone(),
+            referrals,
+            closed,
+            closed_was: None,
+            earned_cents,
+            pending_cents,
+            year: None,
+        }),
+    }
+}
+
 /// A text to the referrer about their friend.
 fn referrer_message(
     referrer: &Contact,
     referral: &Referral,
     purpose: Purpose,
     subject: String,
-    status: Option<&str>,
+    extra: &BTreeMap<&'static str, String>,
     ctx: &Context<'_>,
 ) -> Message {
     let friend = referral
@@ -899,9 +985,7 @@ fn referrer_message(
         ("business_name", ctx.settings.name.clone()),
         ("friend_first_name", friend),
     ]);
-    if let Some(status) = status {
-        vars.insert("status", status.to_owned());
-    }
+    vars.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
     Message::compose(
         Draft {
             business_id: ctx.business_id.clone(),
@@ -1041,7 +1125,9 @@ fn take_lead(
             RefStatus::NeedsReview
         };
         let mut referral = Referral {
-            referral_id: ulid::Ulid::new().to_string(),
+            // A lead has at most one referral: its id is the lead's, stable across retries (a
+            // refused commit is decided again, and what it learnt is keyed by this id).
+            referral_id: lead.lead_id.clone(),
             lead_id: Some(lead.lead_id.clone()),
             lead: LeadSide {
                 customer_id: contact.customer_id.clone(),
@@ -1061,6 +1147,9 @@ fn take_lead(
             job_id: None,
             invoice_total_cents: None,
             history: Vec::new(),
+            ordinal: None,
+            reward: None,
+            referee_reward: None,
         };
         let reason = if flags.is_empty() {
             "attributed".to_owned()
@@ -1167,11 +1256,11 @@ fn job_moved(
             .is_some_and(|q| q.job_id == job.job_id);
     if canceled {
         contact.qualifying_job = None;
-        if let Some(mut referral) = contact
+        let qualified = contact
             .referral
-            .take()
-            .filter(|r| r.status == RefStatus::Qualified)
-        {
+            .as_ref()
+            .is_some_and(|r| r.status == RefStatus::Qualified);
+        if let Some(mut referral) = contact.referral.take_if(|_| qualified) {
             transition(
                 plan,
                 &mut referral,
@@ -1201,7 +1290,7 @@ fn job_moved(
             referral,
             Purpose::Progress,
             format!("{}#{}", referral.referral_id, job.status.as_str()),
-            Some(words),
+            &BTreeMap::from([("status", words.to_owned())]),
             ctx,
         ));
     }
@@ -1212,14 +1301,14 @@ fn settle(plan: &mut Plan, contact: &mut Contact, snapshot: &Snapshot, ctx: &Con
     let Some(job) = contact.qualifying_job.clone() else {
         return;
     };
-    let Some(mut referral) = contact
-        .referral
-        .take()
-        .filter(|r| r.status == RefStatus::Pending)
-    else {
+    let Some(mut referral) = contact.referral.take_if(|r| r.status == RefStatus::Pending) else {
         return;
     };
     referral.qualified_at = Some(ctx.now);
+    referral.ordinal = referral
+        .referrer_id()
+        .and_then(|id| snapshot.participants.get(id))
+        .map(|p| u32::try_from(p.stats.closed + 1).unwrap_or(u32::MAX));
     referral.job_id = Some(job.job_id);
     referral.invoice_total_cents = job.invoice_total_cents;
     let referrer = snapshot.referrer.as_ref();
@@ -1279,7 +1368,11 @@ fn staff(
         Ok(referrer)
     };
     match action {
-        StaffAction::Attribute { referrer, replace } => {
+        StaffAction::Attribute {
+            referrer,
+            replace,
+            referral_id,
+        } => {
             let referrer = chosen(referrer)?;
             if let Some(mut old) = contact.referral.clone().filter(|r| r.status.is_active()) {
                 if !replace || old.referrer_id() == Some(&referrer.customer_id) {
@@ -1300,7 +1393,7 @@ fn staff(
                 plan.referrals.push(old);
             }
             let mut referral = Referral {
-                referral_id: ulid::Ulid::new().to_string(),
+                referral_id: referral_id.clone(),
                 lead_id: None,
                 lead: LeadSide {
                     customer_id: contact.customer_id.clone(),
@@ -1320,6 +1413,9 @@ fn staff(
                 job_id: None,
                 invoice_total_cents: None,
                 history: Vec::new(),
+                ordinal: None,
+                reward: None,
+                referee_reward: None,
             };
             transition(
                 plan,
@@ -1440,6 +1536,7 @@ fn finish_messages(plan: &mut Plan, ctx: &Context<'_>) {
                 day,
                 per_number: ctx.settings.sms.daily_cap_per_number,
                 per_business: ctx.settings.sms.daily_cap_per_business,
+                counts: true,
             });
         }
     }

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use crate::contact::{Email, Phone};
 use crate::ids::CustomerId;
 use crate::money::Money;
+use crate::reward::Reward;
 
 /// How the lead named its referrer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -191,6 +192,15 @@ pub struct Referral {
     pub invoice_total_cents: Option<Money>,
     #[serde(default)]
     pub history: Vec<Decision>,
+    /// Which of the referrer's closed referrals this is (set when it qualifies).
+    #[serde(default)]
+    pub ordinal: Option<u32>,
+    /// The referrer's reward for it, once the issuer created it.
+    #[serde(default)]
+    pub reward: Option<Reward>,
+    /// The referred friend's own reward, in a dual-sided program.
+    #[serde(default)]
+    pub referee_reward: Option<Reward>,
 }
 
 impl Referral {

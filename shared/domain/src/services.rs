@@ -21,8 +21,9 @@ use crate::flows::Ran;
 use crate::ids::{BusinessId, ClickId, CustomerId};
 use crate::participant::{Participant, ParticipantSort, Referrer};
 use crate::ports::{
-    Businesses, Clicks, Clock, EventPublisher, Outbox, Page, Participants, Position, ProgramStore,
-    Rate, RateLimits, Recipients, Referrals, SmsSender, Written,
+    Businesses, Clicks, Clock, EventPublisher, GiftCards, ManualGiftCards, Outbox, Page,
+    Participants, Position, ProgramStore, Rate, RateLimits, Recipients, Referrals, Rewards,
+    SmsSender, Written,
 };
 use crate::program::{Command, CustomerDetails};
 use crate::secrets::{AdminKey, IpHasher, KeyHash, WebhookSecret, keys_match};
@@ -45,6 +46,8 @@ pub struct Ports {
     pub recipients: Arc<dyn Recipients>,
     pub rates: Arc<dyn RateLimits>,
     pub referrals: Arc<dyn Referrals>,
+    pub rewards: Arc<dyn Rewards>,
+    pub gift_cards: Arc<dyn GiftCards>,
     pub sms: Arc<dyn SmsSender>,
     pub events: Arc<dyn EventPublisher>,
     pub clock: Arc<dyn Clock>,
@@ -66,6 +69,7 @@ impl Ports {
             + Recipients
             + RateLimits
             + Referrals
+            + Rewards
             + 'static,
     {
         Self {
@@ -76,7 +80,9 @@ impl Ports {
             outbox: store.clone(),
             recipients: store.clone(),
             rates: store.clone(),
-            referrals: store,
+            referrals: store.clone(),
+            rewards: store,
+            gift_cards: Arc::new(ManualGiftCards),
             sms,
             events,
             clock,
@@ -96,7 +102,7 @@ pub struct ServiceConfig {
 #[derive(Clone)]
 pub struct Vouch {
     pub(crate) ports: Ports,
-    config: ServiceConfig,
+    pub(crate) config: ServiceConfig,
     cache: Arc<BusinessCache>,
 }
 

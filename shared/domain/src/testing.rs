@@ -16,6 +16,7 @@ use crate::events::DomainEvent;
 use crate::ids::{BusinessId, ClickId, CustomerId};
 use crate::participant::{Contact, Participant, ParticipantSort, Referrer};
 use crate::ports::Referrals;
+use crate::ports::Rewards;
 use crate::ports::{Businesses, Clicks, Clock, Page, Participants, Position, Written};
 use crate::ports::{
     EventPublisher, Finish, MessageFilter, Outbox, ProgramStore, Recipient, Recipients, SendError,
@@ -26,6 +27,7 @@ use crate::program::{
     IndexEntry, Job, LEAD_REPEAT_WINDOW, Lead, LoadKeys, Plan, Refusal, SendGuard, Snapshot,
 };
 use crate::referral::{Referral, SearchEntry, Status as ReferralStatus, search_text};
+use crate::reward::{LedgerEntry, Reward, RewardStatus};
 use crate::secrets::KeyHash;
 use crate::settings::Settings;
 use crate::sms::{Message, Purpose, Reason, Status};
@@ -53,6 +55,10 @@ struct State {
     lead_keys: HashMap<(BusinessId, String), (String, DateTime<Utc>)>,
     counters: HashMap<(BusinessId, String), u32>,
     search: BTreeMap<(BusinessId, String), SearchEntry>,
+    rewards: BTreeMap<(BusinessId, String), Reward>,
+    ledger: BTreeMap<(BusinessId, String), LedgerEntry>,
+    discount_codes: HashSet<String>,
+    reward_due: BTreeMap<(BusinessId, String), Reward>,
 }
 
 fn index_key(entry: &IndexEntry) -> (String, &CustomerId) {
@@ -176,6 +182,26 @@ impl Participants for InMemoryStore {
         })
     }
 
+    async fn set_reward_override(
+        &self,
+        business: &BusinessId,
+        customer: &CustomerId,
+        own: Option<&crate::reward::RewardOverride>,
+    ) -> anyhow::Result<Written> {
+        self.with(|s| {
+            match s
+                .participants
+                .get_mut(&(business.clone(), customer.clone()))
+            {
+                Some(p) => {
+                    p.reward_override = own.cloned();
+                    Written::Applied
+                }
+                None => Written::Refused,
+            }
+        })
+    }
+
     async fn referrer(&self, code: &ReferralCode) -> anyhow::Result<Option<Referrer>> {
         self.with(|s| s.codes.get(code).cloned())
     }
@@ -283,7 +309,14 @@ impl State {
         self.contacts.get(&(business.clone(), id.clone())).cloned()
     }
 
-    fn cap_refusal(&self, business: &BusinessId, guard: &SendGuard) -> Option<Refusal> {
+    /// `before_number` / `before_all`: texts of the same commit already counted ahead of this one.
+    fn cap_refusal(
+        &self,
+        business: &BusinessId,
+        guard: &SendGuard,
+        before_number: u32,
+        before_all: u32,
+    ) -> Option<Refusal> {
         let number = format!("{business}#{}#{}", guard.day, guard.phone);
         let all = format!("{business}#{}", guard.day);
         if self
@@ -295,13 +328,16 @@ impl State {
                 message_id: guard.message_id.clone(),
             });
         }
-        if self.caps.get(&number).copied().unwrap_or(0) >= guard.per_number {
+        if !guard.counts {
+            return None;
+        }
+        if self.caps.get(&number).copied().unwrap_or(0) + before_number >= guard.per_number {
             return Some(Refusal::Capped {
                 message_id: guard.message_id.clone(),
                 reason: Reason::DailyCap,
             });
         }
-        if self.caps.get(&all).copied().unwrap_or(0) >= guard.per_business {
+        if self.caps.get(&all).copied().unwrap_or(0) + before_all >= guard.per_business {
             return Some(Refusal::Capped {
                 message_id: guard.message_id.clone(),
                 reason: Reason::BusinessDailyCap,
@@ -311,6 +347,9 @@ impl State {
     }
 
     fn count(&mut self, business: &BusinessId, guard: &SendGuard) {
+        if !guard.counts {
+            return;
+        }
         *self
             .caps
             .entry(format!("{business}#{}#{}", guard.day, guard.phone))
@@ -389,17 +428,48 @@ impl State {
                 return Some(Refusal::Changed);
             }
         }
-        for delta in &plan.stats {
-            if !self
-                .participants
-                .contains_key(&(business.clone(), delta.customer_id.clone()))
+        for entry in &plan.ledger {
+            if self
+                .ledger
+                .contains_key(&b(&format!("{}#{}", entry.customer_id, entry.entry_id)))
             {
                 return Some(Refusal::Changed);
             }
         }
-        plan.sends
-            .iter()
-            .find_map(|guard| self.cap_refusal(business, guard))
+        for code in &plan.discount_codes {
+            if self.discount_codes.contains(code) {
+                return Some(Refusal::Changed);
+            }
+        }
+        for delta in &plan.stats {
+            let Some(p) = self
+                .participants
+                .get(&(business.clone(), delta.customer_id.clone()))
+            else {
+                return Some(Refusal::Changed);
+            };
+            let closed_moved =
+                delta.closed != 0 && delta.closed_was.is_some_and(|was| was != p.stats.closed);
+            let year_moved = delta.year.as_ref().is_some_and(|bump| match bump.was {
+                (None, _) => p.stats.rewarded_year.is_some(),
+                (Some(year), count) => {
+                    p.stats.rewarded_year != Some(year) || p.stats.rewarded_in_year != count
+                }
+            });
+            if closed_moved || year_moved {
+                return Some(Refusal::Changed);
+            }
+        }
+        plan.sends.iter().enumerate().find_map(|(i, guard)| {
+            let earlier = plan.sends[..i].iter().filter(|g| g.counts);
+            let same_number = earlier.clone().filter(|g| g.phone == guard.phone).count();
+            self.cap_refusal(
+                business,
+                guard,
+                u32::try_from(same_number).unwrap_or(u32::MAX),
+                u32::try_from(earlier.count()).unwrap_or(u32::MAX),
+            )
+        })
     }
 }
 
@@ -468,11 +538,11 @@ impl ProgramStore for InMemoryStore {
                     .filter_map(|key| s.counters.get(&b(key)).map(|n| (key.clone(), *n)))
                     .collect(),
                 candidates,
-                closed_counts: s
+                participants: s
                     .participants
                     .iter()
                     .filter(|((b, _), _)| b == business)
-                    .map(|((_, id), p)| (id.clone(), p.stats.closed))
+                    .map(|((_, id), p)| (id.clone(), p.clone()))
                     .collect(),
                 contact,
             }
@@ -552,7 +622,31 @@ impl ProgramStore for InMemoryStore {
                 {
                     p.stats.referrals = p.stats.referrals.saturating_add_signed(delta.referrals);
                     p.stats.closed = p.stats.closed.saturating_add_signed(delta.closed);
+                    p.stats.rewards_earned_cents += delta.earned_cents;
+                    p.stats.rewards_pending_cents += delta.pending_cents;
+                    if let Some(bump) = &delta.year {
+                        p.stats.rewarded_in_year = bump.count();
+                        p.stats.rewarded_year = Some(bump.year);
+                    }
                 }
+            }
+            for reward in &plan.rewards {
+                s.rewards.insert(b(&reward.reward_id), reward.clone());
+            }
+            for entry in &plan.ledger {
+                s.ledger.insert(
+                    b(&format!("{}#{}", entry.customer_id, entry.entry_id)),
+                    entry.clone(),
+                );
+            }
+            for code in &plan.discount_codes {
+                s.discount_codes.insert(code.clone());
+            }
+            for id in &plan.reward_done {
+                s.reward_due.remove(&b(id));
+            }
+            for reward in &plan.reward_due {
+                s.reward_due.insert(b(&reward.reward_id), reward.clone());
             }
             if let Some(update) = &plan.search {
                 for key in &update.remove {
@@ -638,7 +732,7 @@ impl Outbox for InMemoryStore {
                 return Err(Refusal::Changed);
             }
             if let Some(guard) = guard {
-                if let Some(refusal) = s.cap_refusal(&message.business_id, guard) {
+                if let Some(refusal) = s.cap_refusal(&message.business_id, guard, 0, 0) {
                     return Err(refusal);
                 }
                 s.count(&message.business_id, guard);
@@ -903,5 +997,110 @@ impl InMemoryStore {
                 .collect()
         })
         .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl Rewards for InMemoryStore {
+    async fn reward(&self, business: &BusinessId, id: &str) -> anyhow::Result<Option<Reward>> {
+        self.with(|s| s.rewards.get(&(business.clone(), id.to_owned())).cloned())
+    }
+
+    async fn rewards(
+        &self,
+        business: &BusinessId,
+        status: Option<RewardStatus>,
+        limit: u32,
+        after: Option<&str>,
+    ) -> anyhow::Result<(Vec<Reward>, Option<String>)> {
+        self.with(|s| {
+            let mut items: Vec<Reward> = s
+                .rewards
+                .iter()
+                .rev()
+                .filter(|((b, id), r)| {
+                    b == business
+                        && after.is_none_or(|a| id.as_str() < a)
+                        && status.is_none_or(|st| r.status == st)
+                })
+                .map(|(_, r)| r.clone())
+                .take(limit as usize + 1)
+                .collect();
+            let next = (items.len() > limit as usize).then(|| {
+                items.truncate(limit as usize);
+                items.last().map(|r| r.reward_id.clone())
+            });
+            (items, next.flatten())
+        })
+    }
+
+    async fn rewards_of(
+        &self,
+        business: &BusinessId,
+        customer: &CustomerId,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Reward>> {
+        self.with(|s| {
+            s.rewards
+                .iter()
+                .rev()
+                .filter(|((b, _), r)| b == business && r.customer_id == *customer)
+                .map(|(_, r)| r.clone())
+                .take(limit as usize)
+                .collect()
+        })
+    }
+
+    async fn ledger(
+        &self,
+        business: &BusinessId,
+        customer: &CustomerId,
+    ) -> anyhow::Result<Vec<LedgerEntry>> {
+        self.with(|s| {
+            let mut entries: Vec<LedgerEntry> = s
+                .ledger
+                .iter()
+                .filter(|((b, _), e)| b == business && e.customer_id == *customer)
+                .map(|(_, e)| e.clone())
+                .collect();
+            entries.sort_by(|a, b| a.at.cmp(&b.at).then(a.entry_id.cmp(&b.entry_id)));
+            entries
+        })
+    }
+
+    async fn due_rewards(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<(BusinessId, Reward)>> {
+        self.with(|s| {
+            let mut due: Vec<(BusinessId, Reward)> = s
+                .reward_due
+                .iter()
+                .filter(|(_, r)| r.release_at.is_none_or(|at| at <= now))
+                .map(|((b, _), r)| (b.clone(), r.clone()))
+                .collect();
+            due.sort_by_key(|d| d.1.release_at);
+            due.truncate(limit as usize);
+            due
+        })
+    }
+}
+
+impl InMemoryStore {
+    /// Every ledger entry of every participant, for invariants.
+    pub fn ledger_entries(&self) -> Vec<LedgerEntry> {
+        self.with(|s| s.ledger.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn all_rewards(&self) -> Vec<Reward> {
+        self.with(|s| s.rewards.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn discount_codes(&self) -> Vec<String> {
+        self.with(|s| s.discount_codes.iter().cloned().collect())
+            .unwrap_or_default()
     }
 }

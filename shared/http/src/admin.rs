@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/settings", get(settings).put(replace_settings))
         .route("/api/admin/messages", get(messages))
         .merge(crate::referrals::routes())
+        .merge(crate::rewards::routes())
         .route("/openapi.json", get(|| async { Json(openapi::document()) }))
 }
 
@@ -137,7 +138,12 @@ pub struct ParticipantDetail {
     pub referral_count: u64,
     /// The participant's referrals, newest first.
     pub referrals: Vec<crate::referrals::ReferralView>,
-    pub rewards: Vec<Value>,
+    /// The participant's rewards, newest first.
+    pub rewards: Vec<crate::rewards::RewardView>,
+    /// Service credit: the sum of the participant's ledger entries.
+    pub credit_balance_cents: i64,
+    /// The participant's own reward, when set.
+    pub reward_override: Option<vouch_domain::reward::RewardOverride>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -257,7 +263,7 @@ pub async fn enrol(
 }
 
 impl AppState {
-    async fn detail(
+    pub(crate) async fn detail(
         &self,
         headers: &HeaderMap,
         business: &BusinessId,
@@ -268,11 +274,21 @@ impl AppState {
             .vouch
             .referrals_by(business, &participant.customer_id)
             .await?;
+        let rewards = self
+            .vouch
+            .rewards_of(business, &participant.customer_id)
+            .await?;
+        let (_, balance) = self
+            .vouch
+            .ledger(business, &participant.customer_id)
+            .await?;
         Ok(ParticipantDetail {
             summary: self.summary(headers, participant, vip_after).await,
             referral_count: participant.stats.referrals,
             referrals: referrals.into_iter().map(Into::into).collect(),
-            rewards: Vec::new(),
+            rewards: rewards.into_iter().map(Into::into).collect(),
+            credit_balance_cents: balance,
+            reward_override: participant.reward_override.clone(),
         })
     }
 }

@@ -50,8 +50,12 @@ async fn local_inbound(
     ))
 }
 
-async fn local_sweep(State(state): State<AppState>) -> ApiResult<Json<Sweep>> {
-    Ok(Json(state.vouch.sweep().await?))
+async fn local_sweep(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Json<Sweep>> {
+    let link_base = state.link_base(&headers);
+    Ok(Json(state.vouch.sweep(&link_base).await?))
 }
 
 /// The sms-inbound function: each SNS record's message is an inbound-SMS notification. A record

@@ -6,10 +6,12 @@ pub mod common;
 pub mod error;
 pub mod extract;
 pub mod inbound;
+pub mod issuer;
 pub mod leads;
 pub mod links;
 pub mod openapi;
 pub mod referrals;
+pub mod rewards;
 pub mod state;
 pub mod webhooks;
 

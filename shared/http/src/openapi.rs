@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{admin, common, error, leads, links, referrals, webhooks};
+use crate::{admin, common, error, leads, links, referrals, rewards, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,7 @@ use crate::{admin, common, error, leads, links, referrals, webhooks};
         leads::submit,
         referrals::list, referrals::attribute, referrals::approve, referrals::reject,
         referrals::remove, referrals::customers,
+        rewards::list, rewards::update, rewards::set_override,
     ),
     components(schemas(
         error::ErrorBody, error::ErrorDetail, common::Health, links::ReferralCardView,
@@ -29,6 +30,8 @@ use crate::{admin, common, error, leads, links, referrals, webhooks};
         referrals::ReferralView, referrals::ReferralPage, referrals::LeadView,
         referrals::AttributeRequest, referrals::ApproveRequest, referrals::CustomerView,
         referrals::CustomerPage,
+        rewards::RewardView, rewards::RewardPage, rewards::RewardUpdate, rewards::OverrideRequest,
+        vouch_domain::reward::RewardOverride, vouch_domain::reward::RewardChange,
     )),
     modifiers(&Security),
 )]

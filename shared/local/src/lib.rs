@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use vouch_http::{AppState, admin, common, inbound, leads, links, webhooks};
 
+pub mod bus;
 pub mod site;
 
 /// Every function's routes on one router, as API Gateway would route them in AWS, plus the

@@ -44,7 +44,8 @@ async fn main() -> anyhow::Result<()> {
     };
     let app = wiring::application(&config).await;
     provision(&app, &config.table, &config.event_bus).await?;
-    let vouch = app.vouch;
+    let vouch = app.vouch.clone();
+    let app_events = app;
 
     let created = vouch
         .create_business(
@@ -125,5 +126,15 @@ async fn main() -> anyhow::Result<()> {
         code = maria.code,
     );
 
-    serve(router(AppState::new(vouch, web)), port).await
+    let state = AppState::new(vouch, web);
+    // referral.qualified → the reward issuer, as the EventBridge rule does in AWS.
+    let (sqs, queue) = vouch_local::bus::route_to_issuer(
+        &app_events,
+        &emulator.endpoint,
+        &config.event_bus,
+        "reward-issuer",
+    )
+    .await?;
+    vouch_local::bus::spawn_poller(sqs, queue, state.clone());
+    serve(router(state), port).await
 }

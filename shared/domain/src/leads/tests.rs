@@ -20,32 +20,29 @@ use crate::sms::Purpose;
 use crate::testing::{FakeEvents, FakeSms, InMemoryStore, ManualClock};
 use crate::webhook::{self, Delivery};
 
-const LINKS: &str = "https://go.example";
+pub(crate) const LINKS: &str = "https://go.example";
 const FRIEND_IP: [u8; 4] = [198, 51, 100, 7];
 
-struct World {
-    store: Arc<InMemoryStore>,
-    events: Arc<FakeEvents>,
-    clock: Arc<ManualClock>,
-    vouch: Vouch,
+pub(crate) struct World {
+    pub store: Arc<InMemoryStore>,
+    pub events: Arc<FakeEvents>,
+    pub sms: Arc<FakeSms>,
+    pub clock: Arc<ManualClock>,
+    pub vouch: Vouch,
     secret: WebhookSecret,
-    business: BusinessId,
+    pub business: BusinessId,
 }
 
 /// Acme in Chicago at 11:00 local, with `extra` settings.
-async fn world_with(extra: Value) -> World {
+pub(crate) async fn world_with(extra: Value) -> World {
     let store = Arc::new(InMemoryStore::default());
     let events = Arc::new(FakeEvents::default());
+    let sms = Arc::new(FakeSms::default());
     let clock = Arc::new(ManualClock::at(
         Utc.with_ymd_and_hms(2026, 11, 23, 17, 0, 0).unwrap(),
     ));
     let vouch = Vouch::new(
-        Ports::new(
-            store.clone(),
-            Arc::new(FakeSms::default()),
-            events.clone(),
-            clock.clone(),
-        ),
+        Ports::new(store.clone(), sms.clone(), events.clone(), clock.clone()),
         ServiceConfig {
             operator_key: Some("op".into()),
             ip_hasher: IpHasher::new(b"k"),
@@ -61,6 +58,7 @@ async fn world_with(extra: Value) -> World {
     World {
         store,
         events,
+        sms,
         clock,
         vouch,
         secret: WebhookSecret::parse(&created.webhook_secret).unwrap(),
@@ -68,7 +66,7 @@ async fn world_with(extra: Value) -> World {
     }
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     world_with(json!({})).await
 }
 
@@ -78,11 +76,17 @@ fn ip(octets: [u8; 4]) -> Option<IpAddr> {
 
 impl World {
     /// Maria Garcia (cus_1, +1 512-555-0123), enrolled by staff.
-    async fn referrer(&self) -> Participant {
+    pub(crate) async fn referrer(&self) -> Participant {
         self.enrol("cus_1", "Maria", "Garcia", "512-555-0123").await
     }
 
-    async fn enrol(&self, id: &str, first: &str, last: &str, phone: &str) -> Participant {
+    pub(crate) async fn enrol(
+        &self,
+        id: &str,
+        first: &str,
+        last: &str,
+        phone: &str,
+    ) -> Participant {
         let request = EnrolRequest {
             customer: Some(CustomerInput {
                 id: id.into(),
@@ -102,7 +106,11 @@ impl World {
             .0
     }
 
-    async fn submit_from(&self, fields: Value, from: Option<IpAddr>) -> Result<LeadReceipt> {
+    pub(crate) async fn submit_from(
+        &self,
+        fields: Value,
+        from: Option<IpAddr>,
+    ) -> Result<LeadReceipt> {
         let Value::Object(fields) = fields else {
             panic!("fields must be an object")
         };
@@ -118,11 +126,11 @@ impl World {
             .await
     }
 
-    async fn submit(&self, fields: Value) -> Result<LeadReceipt> {
+    pub(crate) async fn submit(&self, fields: Value) -> Result<LeadReceipt> {
         self.submit_from(fields, ip(FRIEND_IP)).await
     }
 
-    async fn deliver(&self, id: &str, body: &Value) -> Result<Receipt> {
+    pub(crate) async fn deliver(&self, id: &str, body: &Value) -> Result<Receipt> {
         let body = body.to_string();
         let now = self.vouch.now().timestamp();
         let signature = webhook::sign(&self.secret, id, now, body.as_bytes());
@@ -141,17 +149,17 @@ impl World {
             .await
     }
 
-    fn referrals(&self) -> Vec<Referral> {
+    pub(crate) fn referrals(&self) -> Vec<Referral> {
         self.store.referrals_of(&self.business)
     }
 
-    fn only_referral(&self) -> Referral {
+    pub(crate) fn only_referral(&self) -> Referral {
         let all = self.referrals();
         assert_eq!(all.len(), 1, "{all:#?}");
         all.into_iter().next().unwrap()
     }
 
-    fn events_of(&self, kind: &str) -> usize {
+    pub(crate) fn events_of(&self, kind: &str) -> usize {
         self.events
             .published()
             .iter()
@@ -159,7 +167,7 @@ impl World {
             .count()
     }
 
-    fn messages_of(&self, purpose: Purpose) -> Vec<crate::sms::Message> {
+    pub(crate) fn messages_of(&self, purpose: Purpose) -> Vec<crate::sms::Message> {
         self.store
             .messages()
             .into_iter()
@@ -167,7 +175,7 @@ impl World {
             .collect()
     }
 
-    async fn stats(&self, id: &str) -> crate::participant::Stats {
+    pub(crate) async fn stats(&self, id: &str) -> crate::participant::Stats {
         self.vouch
             .participant(&self.business, id)
             .await
@@ -176,7 +184,7 @@ impl World {
     }
 }
 
-fn friend(code: &str) -> Value {
+pub(crate) fn friend(code: &str) -> Value {
     json!({"business_id": "acme", "name": "Dana Smith", "phone": "(512) 555-0188",
            "email": "dana@example.com", "ref": code, "message": "Leaking water heater"})
 }
@@ -775,7 +783,7 @@ async fn customers_are_found_by_either_name_or_phone() {
 
 // ---------------------------------------------------------------- qualification
 
-fn job_event(customer: &str, status: &str, at: &str, total: Option<i64>) -> Value {
+pub(crate) fn job_event(customer: &str, status: &str, at: &str, total: Option<i64>) -> Value {
     let mut job = json!({"id": "job_9", "customer_id": customer, "status": status});
     if let Some(total) = total {
         job["invoice_total_cents"] = json!(total);
@@ -784,7 +792,7 @@ fn job_event(customer: &str, status: &str, at: &str, total: Option<i64>) -> Valu
 }
 
 /// Maria refers Dana through the form; the software then sends Dana as cus_9 (same phone).
-async fn referred_customer(w: &World) {
+pub(crate) async fn referred_customer(w: &World) {
     let maria = w.referrer().await;
     w.submit(friend(maria.code.as_str())).await.unwrap();
     w.deliver("u1", &json!({"type": "customer.upserted", "timestamp": "2026-11-23T17:00:00Z",

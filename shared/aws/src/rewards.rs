@@ -1,0 +1,336 @@
+//! Reward records, the service-credit ledger, discount codes and held rewards.
+//!
+//! | item | PK | SK | GSI |
+//! |---|---|---|---|
+//! | reward | `BIZ#{b}` | `REWARD#{id}` | GSI1 `BIZ#{b}#REWARDS` / `{id}`; GSI2 `BIZ#{b}#REWARDS#{status}` / `{id}` |
+//! | reward by customer | `BIZ#{b}` | `RWDBY#{customer}#{id}` | |
+//! | ledger entry | `BIZ#{b}` | `LEDGER#{customer}#{reward}#credit` / `…#reversal` | |
+//! | discount code | `DISCOUNT#{code}` | `#DISCOUNT` | |
+//! | held reward | `BIZ#{b}` | `RWDDUE#{id}` | GSI1 `OUTBOX#REWARDS` / `{release_at}#{id}` |
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_dynamo::{from_item, to_item};
+
+use vouch_domain::ids::{BusinessId, CustomerId};
+use vouch_domain::ports::Rewards;
+use vouch_domain::program::Plan;
+use vouch_domain::reward::{LedgerEntry, Reward, RewardStatus};
+
+use crate::program::{Role, Tx, keyed, s};
+use crate::store::{DynamoStore, Item, business_pk};
+use crate::table::{GSI1, GSI2};
+
+const DUE: &str = "OUTBOX#REWARDS";
+
+#[derive(Serialize, Deserialize)]
+struct RewardItem {
+    #[serde(flatten)]
+    reward: Reward,
+}
+
+#[derive(Serialize, Deserialize)]
+struct DueItem {
+    business_id: BusinessId,
+    #[serde(flatten)]
+    reward: Reward,
+}
+
+fn rewards_pk(business: &BusinessId) -> String {
+    format!("BIZ#{business}#REWARDS")
+}
+
+fn by_status_pk(business: &BusinessId, status: RewardStatus) -> String {
+    format!("BIZ#{business}#REWARDS#{}", status.as_str())
+}
+
+fn reward_sk(id: &str) -> String {
+    format!("REWARD#{id}")
+}
+
+fn by_customer_prefix(customer: &CustomerId) -> String {
+    format!("RWDBY#{customer}#")
+}
+
+fn ledger_prefix(customer: &CustomerId) -> String {
+    format!("LEDGER#{customer}#")
+}
+
+fn due_sk(id: &str) -> String {
+    format!("RWDDUE#{id}")
+}
+
+fn rewards_of(items: Option<Vec<Item>>) -> anyhow::Result<Vec<Reward>> {
+    items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|item| Ok(from_item::<_, RewardItem>(item)?.reward))
+        .collect()
+}
+
+impl DynamoStore {
+    /// Adds a plan's rewards, ledger entries, discount codes and held-reward items.
+    pub(crate) fn commit_rewards(
+        &self,
+        tx: &mut Tx<'_>,
+        business: &BusinessId,
+        plan: &Plan,
+    ) -> anyhow::Result<()> {
+        let pk = business_pk(business);
+        for reward in &plan.rewards {
+            let body: Item = to_item(RewardItem {
+                reward: reward.clone(),
+            })?;
+            let mut main = keyed(
+                pk.clone(),
+                reward_sk(&reward.reward_id),
+                body.clone(),
+                "reward",
+            );
+            main.insert(GSI1.partition_key.into(), s(rewards_pk(business)));
+            main.insert(GSI1.sort_key.into(), s(reward.reward_id.clone()));
+            main.insert(
+                GSI2.partition_key.into(),
+                s(by_status_pk(business, reward.status)),
+            );
+            main.insert(GSI2.sort_key.into(), s(reward.reward_id.clone()));
+            tx.put(main, None, Role::Plain)?;
+            tx.put(
+                keyed(
+                    pk.clone(),
+                    format!(
+                        "{}{}",
+                        by_customer_prefix(&reward.customer_id),
+                        reward.reward_id
+                    ),
+                    body,
+                    "reward_by_customer",
+                ),
+                None,
+                Role::Plain,
+            )?;
+        }
+        for entry in &plan.ledger {
+            tx.put_new(
+                keyed(
+                    pk.clone(),
+                    format!("{}{}", ledger_prefix(&entry.customer_id), entry.entry_id),
+                    to_item(entry)?,
+                    "ledger_entry",
+                ),
+                Role::Changed,
+            )?;
+        }
+        for code in &plan.discount_codes {
+            let mut item = Item::new();
+            item.insert("business_id".into(), s(business.as_str()));
+            tx.put_new(
+                keyed(
+                    format!("DISCOUNT#{code}"),
+                    "#DISCOUNT".into(),
+                    item,
+                    "discount_code",
+                ),
+                Role::Changed,
+            )?;
+        }
+        let held: Vec<&str> = plan
+            .reward_due
+            .iter()
+            .map(|r| r.reward_id.as_str())
+            .collect();
+        for id in &plan.reward_done {
+            if !held.contains(&id.as_str()) {
+                tx.delete(pk.clone(), due_sk(id))?;
+            }
+        }
+        for reward in &plan.reward_due {
+            let Some(release_at) = reward.release_at else {
+                continue;
+            };
+            let mut item: Item = to_item(DueItem {
+                business_id: business.clone(),
+                reward: reward.clone(),
+            })?;
+            item.insert(GSI1.partition_key.into(), s(DUE));
+            item.insert(
+                GSI1.sort_key.into(),
+                s(format!(
+                    "{}#{}",
+                    release_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                    reward.reward_id
+                )),
+            );
+            tx.put(
+                keyed(pk.clone(), due_sk(&reward.reward_id), item, "reward_due"),
+                None,
+                Role::Plain,
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn query_prefix(
+        &self,
+        pk: String,
+        prefix: String,
+        forward: bool,
+    ) -> anyhow::Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let output = self
+                .dynamodb()
+                .query()
+                .table_name(self.table())
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":prefix", s(prefix.clone()))
+                .scan_index_forward(forward)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .context("Query (by prefix)")?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() && items.len() < 10_000 => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+}
+
+#[async_trait]
+impl Rewards for DynamoStore {
+    async fn reward(&self, business: &BusinessId, id: &str) -> anyhow::Result<Option<Reward>> {
+        let output = self
+            .dynamodb()
+            .get_item()
+            .table_name(self.table())
+            .key("PK", s(business_pk(business)))
+            .key("SK", s(reward_sk(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .context("GetItem (reward)")?;
+        Ok(rewards_of(output.item.map(|i| vec![i]))?.pop())
+    }
+
+    async fn rewards(
+        &self,
+        business: &BusinessId,
+        status: Option<RewardStatus>,
+        limit: u32,
+        after: Option<&str>,
+    ) -> anyhow::Result<(Vec<Reward>, Option<String>)> {
+        let (index, gsi_pk) = match status {
+            Some(status) => (GSI2, by_status_pk(business, status)),
+            None => (GSI1, rewards_pk(business)),
+        };
+        let start = after.map(|id| {
+            HashMap::from([
+                ("PK".to_owned(), s(business_pk(business))),
+                ("SK".to_owned(), s(reward_sk(id))),
+                (index.partition_key.to_owned(), s(gsi_pk.clone())),
+                (index.sort_key.to_owned(), s(id)),
+            ])
+        });
+        let output = self
+            .dynamodb()
+            .query()
+            .table_name(self.table())
+            .index_name(index.name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", index.partition_key)
+            .expression_attribute_values(":pk", s(gsi_pk.clone()))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .context("Query (rewards)")?;
+        let mut items = rewards_of(output.items)?;
+        let has_more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next = items
+            .last()
+            .filter(|_| has_more)
+            .map(|r| r.reward_id.clone());
+        Ok((items, next))
+    }
+
+    async fn rewards_of(
+        &self,
+        business: &BusinessId,
+        customer: &CustomerId,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Reward>> {
+        let items = self
+            .query_prefix(business_pk(business), by_customer_prefix(customer), false)
+            .await?;
+        Ok(rewards_of(Some(items))?
+            .into_iter()
+            .filter(|r| r.customer_id == *customer)
+            .take(limit as usize)
+            .collect())
+    }
+
+    async fn ledger(
+        &self,
+        business: &BusinessId,
+        customer: &CustomerId,
+    ) -> anyhow::Result<Vec<LedgerEntry>> {
+        let items = self
+            .query_prefix(business_pk(business), ledger_prefix(customer), true)
+            .await?;
+        let mut entries = items
+            .into_iter()
+            .map(|item| Ok(from_item::<_, LedgerEntry>(item)?))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        entries.retain(|e| e.customer_id == *customer);
+        entries.sort_by(|a, b| a.at.cmp(&b.at).then(a.entry_id.cmp(&b.entry_id)));
+        Ok(entries)
+    }
+
+    async fn due_rewards(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<(BusinessId, Reward)>> {
+        let output = self
+            .dynamodb()
+            .query()
+            .table_name(self.table())
+            .index_name(GSI1.name)
+            .key_condition_expression("#pk = :pk AND #sk <= :now")
+            .expression_attribute_names("#pk", GSI1.partition_key)
+            .expression_attribute_names("#sk", GSI1.sort_key)
+            .expression_attribute_values(":pk", s(DUE))
+            .expression_attribute_values(
+                ":now",
+                s(format!(
+                    "{}#~",
+                    now.to_rfc3339_opts(SecondsFormat::Millis, true)
+                )),
+            )
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .context("Query (rewards due)")?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                let due: DueItem = from_item(item)?;
+                Ok((due.business_id, due.reward))
+            })
+            .collect()
+    }
+}

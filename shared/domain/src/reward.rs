@@ -1,0 +1,335 @@
+//! Rewards: what a qualified referral pays, its life (pending → approved → issued → redeemed,
+//! side exits canceled and reversed) and the service-credit ledger.
+//!
+//! A referrer's reward lives on the referral it pays for, which lives on the referred person's
+//! contact: every change is decided from the contact and committed with its version, so a reward
+//! is created, issued or reversed once whatever the order or repetition of the triggers.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::code::ReferralCode;
+use crate::ids::CustomerId;
+use crate::money::Money;
+use crate::settings::{Approval, RewardType, Settings};
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RewardStatus {
+    /// Waiting for staff approval.
+    Pending,
+    /// Approved; waiting for the hold to end, or for manual fulfilment (gift card, custom).
+    Approved,
+    Issued,
+    Redeemed,
+    Canceled,
+    Reversed,
+}
+
+impl RewardStatus {
+    pub const ALL: [RewardStatus; 6] = [
+        RewardStatus::Pending,
+        RewardStatus::Approved,
+        RewardStatus::Issued,
+        RewardStatus::Redeemed,
+        RewardStatus::Canceled,
+        RewardStatus::Reversed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RewardStatus::Pending => "pending",
+            RewardStatus::Approved => "approved",
+            RewardStatus::Issued => "issued",
+            RewardStatus::Redeemed => "redeemed",
+            RewardStatus::Canceled => "canceled",
+            RewardStatus::Reversed => "reversed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// Not yet paid out: counted as pending on the participant.
+    pub fn is_open(self) -> bool {
+        matches!(self, RewardStatus::Pending | RewardStatus::Approved)
+    }
+
+    /// Paid out: counted as earned.
+    pub fn is_paid(self) -> bool {
+        matches!(self, RewardStatus::Issued | RewardStatus::Redeemed)
+    }
+
+    /// What staff may move a reward to from here.
+    pub fn staff_may_move_to(self, to: RewardStatus) -> bool {
+        use RewardStatus::*;
+        matches!(
+            (self, to),
+            (Pending, Approved)
+                | (Pending, Canceled)
+                | (Approved, Issued)
+                | (Approved, Canceled)
+                | (Issued, Redeemed)
+        )
+    }
+}
+
+/// Who a reward is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Recipient {
+    Referrer,
+    /// The referred friend, in a dual-sided program.
+    Referee,
+}
+
+/// One change in a reward's life, for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RewardChange {
+    pub at: DateTime<Utc>,
+    pub status: RewardStatus,
+    /// Who or what moved it: `rules`, `scheduler`, `staff`.
+    pub by: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reward {
+    pub reward_id: String,
+    pub referral_id: String,
+    pub customer_id: CustomerId,
+    /// The referred person, whose contact holds this reward.
+    pub lead_customer_id: CustomerId,
+    pub recipient: Recipient,
+    pub kind: RewardType,
+    pub amount_cents: Option<Money>,
+    pub percent: Option<u8>,
+    /// A discount code, for discount rewards.
+    pub code: Option<String>,
+    pub description: String,
+    /// Which of the referrer's closed referrals this pays for.
+    pub ordinal: u32,
+    pub status: RewardStatus,
+    pub created_at: DateTime<Utc>,
+    pub issued_at: Option<DateTime<Utc>>,
+    /// When the hold ends (issued by the scheduler then).
+    pub release_at: Option<DateTime<Utc>>,
+    /// Flags for staff: `yearly_cap`, `redeemed_before_reversal`, `override`.
+    #[serde(default)]
+    pub flags: Vec<String>,
+    #[serde(default)]
+    pub audit: Vec<RewardChange>,
+}
+
+impl Reward {
+    pub fn change(&mut self, to: RewardStatus, by: &str, note: Option<String>, at: DateTime<Utc>) {
+        self.status = to;
+        if to == RewardStatus::Issued {
+            self.issued_at = Some(at);
+        }
+        self.audit.push(RewardChange {
+            at,
+            status: to,
+            by: by.to_owned(),
+            note,
+        });
+    }
+
+    /// The reward's value in cents, when it has one (percent discounts have none).
+    pub fn cents(&self) -> i64 {
+        self.amount_cents.map_or(0, Money::cents)
+    }
+
+    /// Service credit and discount codes are fulfilled by Vouch itself; gift cards (with the
+    /// default manual provider) and custom rewards by staff.
+    pub fn fulfils_itself(&self) -> bool {
+        matches!(self.kind, RewardType::ServiceCredit | RewardType::Discount)
+    }
+
+    /// In words, for texts: "$25.00 account credit", "10% off", "a $50.00 gift card".
+    pub fn text(&self, settings: &Settings) -> String {
+        let amount = self.amount_cents.map(|m| m.display(&settings.currency));
+        match (self.kind, amount, self.percent) {
+            (RewardType::Discount, _, Some(percent)) => format!("{percent}% off"),
+            (RewardType::Discount, Some(amount), None) => format!("{amount} off"),
+            (RewardType::GiftCard, Some(amount), _) => format!("a {amount} gift card"),
+            (RewardType::ServiceCredit, Some(amount), _) => {
+                format!("{amount} {}", self.description.to_lowercase())
+            }
+            _ => self.description.clone(),
+        }
+    }
+}
+
+/// A participant's own reward, replacing the program's tiers for them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RewardOverride {
+    #[serde(rename = "type")]
+    pub kind: RewardType,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub amount_cents: Option<Money>,
+    #[serde(default)]
+    pub percent: Option<u8>,
+    pub description: String,
+}
+
+impl RewardOverride {
+    /// A reason per bad field.
+    pub fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        if self.description.trim().is_empty() || self.description.chars().count() > 200 {
+            return Err(("description", "must be 1-200 characters"));
+        }
+        match (self.kind, self.amount_cents, self.percent) {
+            (_, Some(m), _) if m.cents() <= 0 => Err(("amount_cents", "must be positive")),
+            (_, _, Some(p)) if !(1..=100).contains(&p) => Err(("percent", "must be 1-100")),
+            (RewardType::Discount, None, None) => {
+                Err(("amount_cents", "a discount needs amount_cents or percent"))
+            }
+            (RewardType::ServiceCredit | RewardType::GiftCard, None, _) => {
+                Err(("amount_cents", "is required for this reward type"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What the program (or the participant's override) pays for the `ordinal`-th closed referral.
+pub struct Terms {
+    pub kind: RewardType,
+    pub amount_cents: Option<Money>,
+    pub percent: Option<u8>,
+    pub description: String,
+    pub overridden: bool,
+}
+
+pub fn terms(settings: &Settings, ordinal: u32, own: Option<&RewardOverride>) -> Terms {
+    if let Some(own) = own {
+        return Terms {
+            kind: own.kind,
+            amount_cents: own.amount_cents,
+            percent: own.percent,
+            description: own.description.clone(),
+            overridden: true,
+        };
+    }
+    let program = &settings.reward;
+    let tier = program
+        .tiers
+        .iter()
+        .rev()
+        .find(|t| t.from_referral <= ordinal.max(1))
+        .or(program.tiers.first());
+    Terms {
+        kind: program.kind,
+        amount_cents: tier.and_then(|t| t.amount_cents),
+        percent: tier.and_then(|t| t.percent),
+        description: program.description.clone(),
+        overridden: false,
+    }
+}
+
+/// Where a new reward starts: waiting for staff, held, or ready to fulfil.
+pub fn initial_status(settings: &Settings) -> RewardStatus {
+    match settings.approval {
+        Approval::Manual => RewardStatus::Pending,
+        Approval::Auto => RewardStatus::Approved,
+    }
+}
+
+/// A fresh discount code: `VOUCH-` and eight symbols of the referral-code alphabet.
+pub fn discount_code(rng: &mut impl rand::Rng) -> String {
+    format!("VOUCH-{}", ReferralCode::generate(rng))
+}
+
+/// One entry of a participant's service-credit ledger. Entries are only ever added; the
+/// balance is their sum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LedgerEntry {
+    /// `{reward_id}#credit` or `{reward_id}#reversal`: at most one of each per reward.
+    pub entry_id: String,
+    #[schema(value_type = String)]
+    pub customer_id: CustomerId,
+    pub reward_id: String,
+    /// Positive for a credit, negative for a reversal.
+    pub amount_cents: i64,
+    pub at: DateTime<Utc>,
+}
+
+pub fn balance(entries: &[LedgerEntry]) -> i64 {
+    entries.iter().map(|e| e.amount_cents).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn settings(extra: serde_json::Value) -> Settings {
+        let mut doc = json!({"name": "Acme", "time_zone": "Etc/UTC", "landing_url": "https://acme.example",
+            "reward": {"type": "service_credit", "description": "Account credit",
+                       "tiers": [{"from_referral": 1, "amount_cents": 2500},
+                                 {"from_referral": 3, "amount_cents": 5000},
+                                 {"from_referral": 5, "amount_cents": 10000}]}});
+        if let (Some(doc), Some(extra)) = (doc.as_object_mut(), extra.as_object()) {
+            doc.extend(extra.clone());
+        }
+        Settings::complete(&doc, None).unwrap()
+    }
+
+    #[test]
+    fn tiers_pay_by_the_ordinal_of_the_closed_referral() {
+        let s = settings(json!({}));
+        let cents = |n| terms(&s, n, None).amount_cents.unwrap().cents();
+        assert_eq!(
+            (1..=6).map(cents).collect::<Vec<_>>(),
+            vec![2500, 2500, 5000, 5000, 10000, 10000]
+        );
+    }
+
+    #[test]
+    fn a_participants_override_replaces_the_tiers() {
+        let s = settings(json!({}));
+        let own = RewardOverride {
+            kind: RewardType::GiftCard,
+            amount_cents: Some(Money::from_cents(7500).unwrap()),
+            percent: None,
+            description: "Gift card".into(),
+        };
+        let t = terms(&s, 1, Some(&own));
+        assert!(t.overridden);
+        assert_eq!(t.kind, RewardType::GiftCard);
+        assert_eq!(t.amount_cents.unwrap().cents(), 7500);
+        assert!(own.check().is_ok());
+        let bad = RewardOverride {
+            amount_cents: None,
+            ..own
+        };
+        assert_eq!(bad.check().unwrap_err().0, "amount_cents");
+    }
+
+    #[test]
+    fn staff_transitions_follow_the_state_machine() {
+        use RewardStatus::*;
+        assert!(Pending.staff_may_move_to(Approved));
+        assert!(Approved.staff_may_move_to(Issued));
+        assert!(Issued.staff_may_move_to(Redeemed));
+        assert!(!Issued.staff_may_move_to(Canceled));
+        assert!(!Redeemed.staff_may_move_to(Issued));
+        assert!(!Canceled.staff_may_move_to(Approved));
+        assert!(!Pending.staff_may_move_to(Issued));
+    }
+
+    #[test]
+    fn discount_codes_are_prefixed_and_distinct() {
+        let mut rng = rand::rng();
+        let a = discount_code(&mut rng);
+        assert!(a.starts_with("VOUCH-") && a.len() == 14, "{a}");
+        assert_ne!(a, discount_code(&mut rng));
+    }
+}

@@ -1,0 +1,183 @@
+//! Staff's reward routes (admin-api): the reward list, moves along the state machine, and a
+//! participant's own reward.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, patch};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use vouch_domain::reward::{Recipient, Reward, RewardChange, RewardOverride, RewardStatus};
+use vouch_domain::settings::RewardType;
+
+use crate::admin::Admin;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{JsonBody, QueryOf};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/rewards", get(list))
+        .route("/api/admin/rewards/{reward_id}", patch(update))
+        .route(
+            "/api/admin/participants/{customer_id}/reward-override",
+            axum::routing::put(set_override),
+        )
+}
+
+fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RewardView {
+    pub reward_id: String,
+    pub referral_id: String,
+    /// Who is rewarded: the referrer, or (dual-sided programs) the referred friend.
+    pub customer_id: String,
+    pub recipient: Recipient,
+    #[serde(rename = "type")]
+    pub kind: RewardType,
+    pub amount_cents: Option<i64>,
+    pub percent: Option<u8>,
+    /// The discount code, for discount rewards.
+    pub code: Option<String>,
+    pub description: String,
+    /// Which closed referral of the referrer this pays for (the tier's ordinal).
+    pub ordinal: u32,
+    pub status: RewardStatus,
+    pub created_at: String,
+    pub issued_at: Option<String>,
+    /// When the hold ends.
+    pub release_at: Option<String>,
+    /// For staff: `yearly_cap`, `redeemed_before_reversal`, `override`.
+    pub flags: Vec<String>,
+    /// Every change, who made it and why.
+    pub audit: Vec<RewardChange>,
+}
+
+impl From<Reward> for RewardView {
+    fn from(r: Reward) -> Self {
+        Self {
+            reward_id: r.reward_id,
+            referral_id: r.referral_id,
+            customer_id: r.customer_id.to_string(),
+            recipient: r.recipient,
+            kind: r.kind,
+            amount_cents: r.amount_cents.map(|m| m.cents()),
+            percent: r.percent,
+            code: r.code,
+            description: r.description,
+            ordinal: r.ordinal,
+            status: r.status,
+            created_at: rfc3339(r.created_at),
+            issued_at: r.issued_at.map(rfc3339),
+            release_at: r.release_at.map(rfc3339),
+            flags: r.flags,
+            audit: r.audit,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RewardPage {
+    pub items: Vec<RewardView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct RewardQuery {
+    /// pending, approved, issued, redeemed, canceled or reversed
+    pub status: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get, path = "/api/admin/rewards", tag = "admin", security(("admin_key" = [])),
+    params(RewardQuery),
+    responses((status = 200, body = RewardPage), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Admin(business): Admin,
+    QueryOf(query): QueryOf<RewardQuery>,
+) -> ApiResult<Json<RewardPage>> {
+    let (items, next_cursor) = state
+        .vouch
+        .rewards(
+            &business,
+            query.status.as_deref(),
+            query.limit,
+            query.cursor.as_deref(),
+        )
+        .await?;
+    Ok(Json(RewardPage {
+        items: items.into_iter().map(RewardView::from).collect(),
+        next_cursor,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RewardUpdate {
+    /// approved, issued, redeemed or canceled
+    pub status: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[utoipa::path(
+    patch, path = "/api/admin/rewards/{reward_id}", tag = "admin", security(("admin_key" = [])),
+    params(("reward_id" = String, Path)), request_body = RewardUpdate,
+    responses(
+        (status = 200, body = RewardView),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The state machine forbids this move (pending → approved/canceled, approved → issued/canceled, issued → redeemed)"),
+        (status = 422, body = ErrorBody),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    Admin(business): Admin,
+    headers: HeaderMap,
+    Path(reward_id): Path<String>,
+    JsonBody(request): JsonBody<RewardUpdate>,
+) -> ApiResult<Json<RewardView>> {
+    let link_base = state.link_base(&headers);
+    let reward = state
+        .vouch
+        .move_reward(
+            &business,
+            &reward_id,
+            &request.status,
+            request.note,
+            &link_base,
+        )
+        .await?;
+    Ok(Json(reward.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OverrideRequest {
+    /// The participant's own reward; `null` returns them to the program's tiers.
+    pub reward_override: Option<RewardOverride>,
+}
+
+#[utoipa::path(
+    put, path = "/api/admin/participants/{customer_id}/reward-override", tag = "admin",
+    security(("admin_key" = [])), params(("customer_id" = String, Path)), request_body = OverrideRequest,
+    responses((status = 200, body = crate::admin::ParticipantDetail), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+pub async fn set_override(
+    State(state): State<AppState>,
+    Admin(business): Admin,
+    headers: HeaderMap,
+    Path(customer_id): Path<String>,
+    JsonBody(request): JsonBody<OverrideRequest>,
+) -> ApiResult<Json<crate::admin::ParticipantDetail>> {
+    let participant = state
+        .vouch
+        .set_reward_override(&business, &customer_id, request.reward_override)
+        .await?;
+    Ok(Json(state.detail(&headers, &business, &participant).await?))
+}
