@@ -29,6 +29,8 @@ pub struct TestApp {
     pub events: vouch_aws::messaging::EventBridgePublisher,
     pub bus: String,
     pub router: Router,
+    /// What the router serves with: for calling non-HTTP handlers (the issuer) directly.
+    pub state: AppState,
     pub table: String,
     config: Config,
     web: Web,
@@ -62,7 +64,8 @@ pub async fn spawn_app_with(web: Web) -> TestApp {
         public_base_url: config.public_base_url.clone(),
         ..web
     };
-    let router = vouch_local::router(AppState::new(vouch.clone(), web.clone()));
+    let state = AppState::new(vouch.clone(), web.clone());
+    let router = vouch_local::router(state.clone());
     TestApp {
         store,
         requests,
@@ -70,6 +73,7 @@ pub async fn spawn_app_with(web: Web) -> TestApp {
         events,
         bus: config.event_bus.clone(),
         router,
+        state,
         table,
         config,
         web,
@@ -159,7 +163,8 @@ impl TestApp {
         let app = wiring::application(&self.config).await;
         let (vouch, store, requests) = (app.vouch, app.store, app.dynamodb_requests);
         let (eventbridge_requests, events) = (app.eventbridge_requests, app.events);
-        let router = vouch_local::router(AppState::new(vouch.clone(), self.web.clone()));
+        let state = AppState::new(vouch.clone(), self.web.clone());
+        let router = vouch_local::router(state.clone());
         TestApp {
             store,
             requests,
@@ -167,6 +172,7 @@ impl TestApp {
             events,
             bus: self.bus.clone(),
             router,
+            state,
             table: self.table.clone(),
             config: self.config.clone(),
             web: self.web.clone(),

@@ -10,6 +10,7 @@ mod admin_api;
 mod click_path;
 mod handlers;
 mod leads;
+mod rewards;
 mod store;
 mod sweep;
 mod template;

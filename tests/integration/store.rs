@@ -170,3 +170,63 @@ async fn codes_are_unique_across_businesses_and_customers_enrol_once() {
         .unwrap();
     assert_eq!(stored, first);
 }
+
+#[tokio::test]
+async fn held_rewards_are_listed_for_the_scheduler_until_done() {
+    use vouch_domain::ports::Rewards;
+    use vouch_domain::reward::{Recipient, Reward, RewardStatus};
+    let app = spawn_app().await;
+    let business = BusinessId::parse("acme").unwrap();
+    let now = Utc::now();
+    let held = |id: &str, release: chrono::DateTime<Utc>| Reward {
+        reward_id: id.into(),
+        referral_id: id.into(),
+        customer_id: CustomerId::parse("cus_1").unwrap(),
+        lead_customer_id: CustomerId::parse("lead_1").unwrap(),
+        recipient: Recipient::Referrer,
+        kind: vouch_domain::settings::RewardType::ServiceCredit,
+        amount_cents: Some(vouch_domain::money::Money::from_cents(2500).unwrap()),
+        percent: None,
+        code: None,
+        description: "Account credit".into(),
+        ordinal: 1,
+        status: RewardStatus::Approved,
+        created_at: now,
+        issued_at: None,
+        release_at: Some(release),
+        flags: Vec::new(),
+        audit: Vec::new(),
+    };
+    let plan = Plan {
+        reward_due: vec![
+            held(
+                "01JAAAAAAAAAAAAAAAAAAAAAA1",
+                now - chrono::Duration::hours(1),
+            ),
+            held(
+                "01JAAAAAAAAAAAAAAAAAAAAAA2",
+                now + chrono::Duration::days(3),
+            ),
+        ],
+        ..Plan::default()
+    };
+    app.store.commit(&business, &plan).await.unwrap().unwrap();
+    let due = app.store.due_rewards(now, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].0, business);
+    assert_eq!(due[0].1.reward_id, "01JAAAAAAAAAAAAAAAAAAAAAA1");
+    let done = Plan {
+        reward_done: vec!["01JAAAAAAAAAAAAAAAAAAAAAA1".into()],
+        ..Plan::default()
+    };
+    app.store.commit(&business, &done).await.unwrap().unwrap();
+    assert!(app.store.due_rewards(now, 10).await.unwrap().is_empty());
+    assert_eq!(
+        app.store
+            .due_rewards(now + chrono::Duration::days(4), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

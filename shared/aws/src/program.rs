@@ -29,7 +29,7 @@ use vouch_domain::contact::Phone;
 use vouch_domain::events::DomainEvent;
 use vouch_domain::ids::{BusinessId, CustomerId};
 use vouch_domain::participant::Contact;
-use vouch_domain::referral::search_text;
+use vouch_domain::referral::{candidates, search_text};
 
 use crate::referrals::{CounterItem, LeadKeyItem};
 use crate::store::click_from_item;
@@ -176,6 +176,7 @@ pub(crate) enum Role {
     CapNumber(String),
     CapAll(String),
     Recipient(String),
+    Rate(u64),
     Plain,
 }
 
@@ -196,6 +197,9 @@ fn refusal(role: &Role) -> Refusal {
         },
         Role::Recipient(id) => Refusal::OptedOut {
             message_id: id.clone(),
+        },
+        Role::Rate(retry_after_secs) => Refusal::RateLimited {
+            retry_after_secs: *retry_after_secs,
         },
         Role::Changed | Role::Plain => Refusal::Changed,
     }
@@ -326,7 +330,10 @@ impl<'a> Tx<'a> {
                 .table_name(self.table)
                 .key("PK", s(pk))
                 .key("SK", s(sk))
-                .condition_expression("attribute_not_exists(PK) OR opted_out = :no")
+                // A number we texted before has a record without `opted_out` until it opts out.
+                .condition_expression(
+                    "attribute_not_exists(PK) OR attribute_not_exists(opted_out) OR opted_out = :no",
+                )
                 .expression_attribute_values(":no", AttributeValue::Bool(false))
                 .build()
                 .context("ConditionCheck")?;
@@ -392,6 +399,21 @@ fn event_item(event: &DomainEvent) -> anyhow::Result<Item> {
         kind: "event".into(),
         event: serde_json::to_string(event)?,
     })?)
+}
+
+/// Notes the participant records among `found` (as read, for conditional counter updates).
+fn note_participants(
+    pk: &str,
+    found: &HashMap<(String, String), Item>,
+    into: &mut HashMap<CustomerId, vouch_domain::participant::Participant>,
+) -> anyhow::Result<()> {
+    for ((p, sk), item) in found {
+        if p == pk && sk.starts_with("PART#") {
+            let participant = from_item::<_, ParticipantItem>(item.clone())?.into_domain();
+            into.insert(participant.customer_id.clone(), participant);
+        }
+    }
+    Ok(())
 }
 
 impl DynamoStore {
@@ -482,12 +504,10 @@ impl ProgramStore for DynamoStore {
         let read_first = first.clone();
         let mut found = self.batch_get(first).await?;
         let candidates = match &keys.mention {
-            Some(text) => self
-                .search_prefix(business, &format!("NAME#{}", search_text(text)), 10)
-                .await?
-                .into_iter()
-                .filter(|entry| entry.enrolled)
-                .collect(),
+            Some(text) => candidates(
+                self.search_prefix(business, &format!("NAME#{}", search_text(text)), 100)
+                    .await?,
+            ),
             None => Vec::new(),
         };
 
@@ -515,7 +535,10 @@ impl ProgramStore for DynamoStore {
             if let Some(item) = found.get(&(pk.clone(), key.clone())) {
                 let record: LeadKeyItem = from_item(item.clone())?;
                 let until = DateTime::from_timestamp(record.expires_at, 0).unwrap_or_default();
-                recent_lead = Some((record.lead_id, until));
+                // Of several keys (phone, email), the one that holds longest decides.
+                if recent_lead.as_ref().is_none_or(|(_, seen)| until > *seen) {
+                    recent_lead = Some((record.lead_id, until));
+                }
             }
         }
         for key in &keys.counters {
@@ -540,16 +563,7 @@ impl ProgramStore for DynamoStore {
                 None => (None, None),
             };
         let mut read_participants = HashMap::new();
-        let mut note_closed = |found: &mut HashMap<(String, String), Item>| -> anyhow::Result<()> {
-            for ((p, sk), item) in found.iter() {
-                if *p == pk && sk.starts_with("PART#") {
-                    let participant = from_item::<_, ParticipantItem>(item.clone())?.into_domain();
-                    read_participants.insert(participant.customer_id.clone(), participant);
-                }
-            }
-            Ok(())
-        };
-        note_closed(&mut found)?;
+        note_participants(&pk, &found, &mut read_participants)?;
         // The referrer of the contact's current referral, when the command needs it.
         let referral_referrer = |contact: &Option<Contact>| {
             contact
@@ -596,7 +610,7 @@ impl ProgramStore for DynamoStore {
             Some(item) => Some(from_item::<_, ParticipantItem>(item)?.into_domain()),
             None => None,
         };
-        note_closed(&mut more)?;
+        note_participants(&pk, &more, &mut read_participants)?;
         let contact_in = |more: &HashMap<(String, String), Item>,
                           id: &Option<CustomerId>|
          -> anyhow::Result<Option<Contact>> {
@@ -619,23 +633,31 @@ impl ProgramStore for DynamoStore {
         }
         let phone_owner = contact_in(&more, &phone_owner_id)?;
         let email_owner = contact_in(&more, &email_owner_id)?;
-        if keys.referrer.is_none() {
-            let id = referral_referrer(&contact);
-            referrer = contact_in(&more, &id)?;
-            if referrer.is_none()
-                && canonical.is_some()
-                && let Some(id) = &id
-            {
-                // The contact was behind an alias: its referrer is a third read.
-                let mut third = self
-                    .batch_get(vec![
-                        (pk.clone(), contact_sk(id)),
-                        (pk.clone(), participant_sk(id)),
-                    ])
-                    .await?;
-                note_closed(&mut third)?;
-                referrer = contact_in(&third, &Some(id.clone()))?;
+        // The referrer of the referral the command acts on, whichever way the contact resolves
+        // (directly, through an alias, or by phone or email): a third read when not yet read.
+        let acting = contact
+            .clone()
+            .or_else(|| phone_owner.clone())
+            .or_else(|| email_owner.clone());
+        let acting_referrer = referral_referrer(&acting);
+        if let Some(id) = &acting_referrer {
+            let mut third = Vec::new();
+            let contact_key = (pk.clone(), contact_sk(id));
+            if keys.referrer.is_none() && !more.contains_key(&contact_key) {
+                third.push(contact_key);
             }
+            if !read_participants.contains_key(id) {
+                third.push((pk.clone(), participant_sk(id)));
+            }
+            third.retain(|key| !read_first.contains(key));
+            if !third.is_empty() {
+                let got = self.batch_get(third).await?;
+                note_participants(&pk, &got, &mut read_participants)?;
+                more.extend(got);
+            }
+        }
+        if keys.referrer.is_none() {
+            referrer = contact_in(&more, &acting_referrer)?;
         }
         Ok(Snapshot {
             contact,
@@ -798,31 +820,43 @@ impl ProgramStore for DynamoStore {
                     provider.map_or(AttributeValue::Null(true), s),
                 );
             tx.update(update, Role::Plain)?;
-            if let Some(phone) = &outcome.phone {
-                let (rpk, rsk) = recipient_key(phone);
-                let opted_out = matches!(
-                    outcome.result,
-                    SendResult::Closed {
-                        reason: Reason::OptedOut,
-                        ..
-                    }
-                );
-                let expression = if opted_out {
-                    "SET last_business_id = :b, opted_out = :yes"
-                } else {
-                    "SET last_business_id = :b"
-                };
-                let mut recipient = Update::builder()
-                    .key("PK", s(rpk))
-                    .key("SK", s(rsk))
-                    .update_expression(expression)
-                    .expression_attribute_values(":b", s(business.as_str()));
-                if opted_out {
-                    recipient =
-                        recipient.expression_attribute_values(":yes", AttributeValue::Bool(true));
+        }
+        // One update per number (a transaction touches an item once): opted out if any send
+        // to it said so.
+        let mut numbers: Vec<(&Phone, bool)> = Vec::new();
+        for outcome in &finish.outcomes {
+            let Some(phone) = &outcome.phone else {
+                continue;
+            };
+            let opted_out = matches!(
+                outcome.result,
+                SendResult::Closed {
+                    reason: Reason::OptedOut,
+                    ..
                 }
-                tx.update(recipient, Role::Plain)?;
+            );
+            match numbers.iter_mut().find(|(p, _)| *p == phone) {
+                Some((_, any)) => *any |= opted_out,
+                None => numbers.push((phone, opted_out)),
             }
+        }
+        for (phone, opted_out) in numbers {
+            let (rpk, rsk) = recipient_key(phone);
+            let expression = if opted_out {
+                "SET last_business_id = :b, opted_out = :yes"
+            } else {
+                "SET last_business_id = :b"
+            };
+            let mut recipient = Update::builder()
+                .key("PK", s(rpk))
+                .key("SK", s(rsk))
+                .update_expression(expression)
+                .expression_attribute_values(":b", s(business.as_str()));
+            if opted_out {
+                recipient =
+                    recipient.expression_attribute_values(":yes", AttributeValue::Bool(true));
+            }
+            tx.update(recipient, Role::Plain)?;
         }
         for id in &finish.published {
             let (epk, esk) = event_key(id);

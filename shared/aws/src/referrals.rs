@@ -122,22 +122,22 @@ impl DynamoStore {
             )?;
         }
         for counter in &plan.counters {
-            let condition = if counter.seen == 0 {
-                "attribute_not_exists(#count) OR #count = :seen"
-            } else {
-                "#count = :seen"
-            };
+            // Not conditional on the count read: concurrent leads all count, and only the
+            // limit refuses (as rate limited), so a burst gets 429s, not conflicts.
             let update = Update::builder()
                 .key("PK", s(pk.clone()))
                 .key("SK", s(counter.key.clone()))
                 .update_expression("ADD #count :one SET expires_at = :expires, kind = :kind")
-                .condition_expression(condition)
+                .condition_expression("attribute_not_exists(#count) OR #count < :limit")
                 .expression_attribute_names("#count", "count")
                 .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":seen", n(counter.seen))
+                .expression_attribute_values(":limit", n(counter.limit))
                 .expression_attribute_values(":kind", s("lead_counter"))
                 .expression_attribute_values(":expires", n(counter.expires_at.timestamp()));
-            tx.update(update, Role::Changed)?;
+            tx.update(update, Role::Rate(counter.retry_after_secs))?;
+        }
+        for (referrer, id) in &plan.stale_refby {
+            tx.delete(pk.clone(), format!("{}{id}", by_referrer_prefix(referrer)))?;
         }
         for referral in &plan.referrals {
             for item in referral_items(business, referral)? {

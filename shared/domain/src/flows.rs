@@ -130,6 +130,9 @@ impl Vouch {
                     });
                 }
                 Err(Refusal::Duplicate) => return Ok(Ran::Duplicate),
+                Err(Refusal::RateLimited { retry_after_secs }) => {
+                    return Err(Error::RateLimited { retry_after_secs });
+                }
                 Err(Refusal::Changed) => {
                     snapshot = self.ports.program.load(&business.id, &keys).await?
                 }

@@ -210,8 +210,8 @@ impl Vouch {
                 thank_you_url,
             });
         }
+        // `null` (a sandboxed frame, a local file) is no origin of the business's either.
         if let Some(origin) = &submission.origin
-            && origin != "null"
             && !origin_allowed(&business, origin)
         {
             return Err(Error::Forbidden(

@@ -263,7 +263,11 @@ impl Command {
                         keys.click = *click;
                     }
                     Named::Customer(id) => keys.referrer = Some(id.clone()),
-                    Named::Mention(text) => keys.mention = Some(text.clone()),
+                    Named::Mention(text) => {
+                        // A mention with no letters or digits searches for nobody.
+                        keys.mention = Some(text.clone())
+                            .filter(|t| !crate::referral::search_text(t).is_empty());
+                    }
                     Named::Nobody => {}
                 }
                 if let Some(web) = &lead.web {
@@ -383,6 +387,8 @@ pub struct Plan {
     pub contact: Option<(Contact, Option<u64>)>,
     /// The sender's id to point at `contact` (a matched customer).
     pub alias: Option<CustomerId>,
+    /// Rows listing a referral under a referrer it no longer has: (old referrer, referral id).
+    pub stale_refby: Vec<(CustomerId, String)>,
     pub index: Vec<IndexEntry>,
     /// The job to write, with the stamp it must still have (`None`: must not exist).
     pub job: Option<(Job, Option<JobStamp>)>,
@@ -416,8 +422,11 @@ pub struct Plan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CounterBump {
     pub key: String,
-    /// The count read; the commit fails if another request moved it meanwhile.
+    /// The count read (for the velocity rule).
     pub seen: u32,
+    /// The commit is refused as rate limited if the count reached this meanwhile.
+    pub limit: u32,
+    pub retry_after_secs: u64,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -474,6 +483,8 @@ pub enum Refusal {
     Capped { message_id: String, reason: Reason },
     /// The number opted out.
     OptedOut { message_id: String },
+    /// A rate counter reached its limit meanwhile.
+    RateLimited { retry_after_secs: u64 },
 }
 
 /// Corrections learnt from refused commits, applied when deciding again.
@@ -505,7 +516,7 @@ impl Overrides {
                 Some(key) => self.opted_out.insert(key),
                 None => false,
             },
-            Refusal::Duplicate | Refusal::Changed => false,
+            Refusal::Duplicate | Refusal::Changed | Refusal::RateLimited { .. } => false,
         }
     }
 }
@@ -781,7 +792,16 @@ pub fn decide(
                 && (contact.job_done_at.is_some()
                     || contact.enrolled
                     || (website && contact.origin == Origin::Software));
-            take_lead(&mut plan, &mut contact, lead, is_customer, snapshot, ctx);
+            // From the website, someone the business already had as a lead is not new either.
+            let known = website && existed;
+            take_lead(
+                &mut plan,
+                &mut contact,
+                lead,
+                (is_customer, known),
+                snapshot,
+                ctx,
+            );
         }
         Command::Staff { action, .. } => staff(&mut plan, &mut contact, action, snapshot, ctx)?,
         Command::Reward { action, .. } => {
@@ -1027,7 +1047,7 @@ fn take_lead(
     plan: &mut Plan,
     contact: &mut Contact,
     lead: &NewLead,
-    is_customer: bool,
+    (is_customer, known): (bool, bool),
     snapshot: &Snapshot,
     ctx: &Context<'_>,
 ) {
@@ -1088,16 +1108,40 @@ fn take_lead(
     let mut referral_id = None;
     if let Some(source) = source {
         let details = Some(&lead.customer);
+        // A mention still waiting for staff gives way to a lead that names its referrer: the
+        // first *valid* attribution wins.
+        let held_mention = contact
+            .referral
+            .as_ref()
+            .is_some_and(|r| r.status == RefStatus::NeedsReview && r.source == Source::Mention);
+        let replaces_mention = held_mention && source != Source::Mention && chosen.is_some();
         if chosen.is_some_and(|r| is_self(r, contact, details)) {
             flags.push(Flag::SelfReferral);
         } else if is_customer {
             flags.push(Flag::ExistingCustomer);
-        } else if contact
-            .referral
-            .as_ref()
-            .is_some_and(|r| r.status.is_active())
+        } else if !replaces_mention
+            && (known
+                || contact
+                    .referral
+                    .as_ref()
+                    .is_some_and(|r| r.status.is_active()))
         {
             flags.push(Flag::Duplicate);
+        }
+        if replaces_mention
+            && !flags.iter().any(|f| f.rejects())
+            && let Some(mut old) = contact.referral.take()
+        {
+            transition(
+                plan,
+                &mut old,
+                RefStatus::Rejected,
+                "replaced by a lead naming its referrer",
+                None,
+                ctx,
+            );
+            old.flags.push(Flag::Reattributed);
+            plan.referrals.push(old);
         }
         if let (Some(web), Some(referrer)) = (web, chosen) {
             if let Some(window) = &web.code_window {
@@ -1217,6 +1261,8 @@ fn take_lead(
             plan.counters.push(CounterBump {
                 key: window.key.clone(),
                 seen: snapshot.counters.get(&window.key).copied().unwrap_or(0),
+                limit: window.limit,
+                retry_after_secs: window.retry_after_secs,
                 expires_at: window.expires_at,
             });
         }
@@ -1451,6 +1497,13 @@ fn staff(
                     }
                 },
             };
+            if let Some(old) = referral
+                .referrer_id()
+                .filter(|old| **old != referrer.customer_id)
+            {
+                plan.stale_refby
+                    .push((old.clone(), referral.referral_id.clone()));
+            }
             referral.referrer = Some(person(referrer));
             referral.flags.push(Flag::ApprovedByStaff);
             transition(

@@ -274,6 +274,17 @@ pub fn search_text(raw: &str) -> String {
         .join(" ")
 }
 
+/// Up to ten enrolled people among search entries (each person once).
+pub fn candidates(entries: Vec<SearchEntry>) -> Vec<SearchEntry> {
+    let mut found: Vec<SearchEntry> = Vec::new();
+    for entry in entries.into_iter().filter(|e| e.enrolled) {
+        if found.len() < 10 && !found.iter().any(|f| f.customer_id == entry.customer_id) {
+            found.push(entry);
+        }
+    }
+    found
+}
+
 /// A contact as the customer search shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchEntry {

@@ -105,6 +105,7 @@ pub struct Reward {
     /// The referred person, whose contact holds this reward.
     pub lead_customer_id: CustomerId,
     pub recipient: Recipient,
+    #[serde(rename = "type")]
     pub kind: RewardType,
     pub amount_cents: Option<Money>,
     pub percent: Option<u8>,

@@ -424,8 +424,10 @@ impl State {
             }
         }
         for counter in &plan.counters {
-            if self.counters.get(&b(&counter.key)).copied().unwrap_or(0) != counter.seen {
-                return Some(Refusal::Changed);
+            if self.counters.get(&b(&counter.key)).copied().unwrap_or(0) >= counter.limit {
+                return Some(Refusal::RateLimited {
+                    retry_after_secs: counter.retry_after_secs,
+                });
             }
         }
         for entry in &plan.ledger {
@@ -482,39 +484,58 @@ impl ProgramStore for InMemoryStore {
                 .as_ref()
                 .map_or(&keys.customer_id, |c| &c.customer_id)
                 .clone();
-            let referrer_id = keys.referrer.clone().or_else(|| {
-                keys.referral_parties
-                    .then(|| {
-                        contact
-                            .as_ref()
-                            .and_then(|c| c.referral.as_ref())
-                            .and_then(|r| r.referrer_id().cloned())
-                    })
-                    .flatten()
-            });
+            let phone_owner = keys
+                .phone
+                .as_ref()
+                .and_then(|p| s.owner(business, format!("PHONE#{p}")));
+            let email_owner = keys
+                .email
+                .as_ref()
+                .and_then(|e| s.owner(business, format!("EMAIL#{e}")));
+            // As the real adapter: the referrer named by the keys, else the referrer of the
+            // referral of whichever contact the command resolves to.
+            let acting = contact
+                .clone()
+                .or_else(|| phone_owner.clone())
+                .or_else(|| email_owner.clone());
+            let acting_referrer = acting
+                .as_ref()
+                .filter(|_| keys.referral_parties)
+                .and_then(|c| c.referral.as_ref())
+                .and_then(|r| r.referrer_id().cloned());
+            let named = keys
+                .referrer
+                .as_ref()
+                .and_then(|id| s.resolve(business, id))
+                .map(|c| c.customer_id);
+            let referrer_id = keys.referrer.clone().or(acting_referrer.clone());
+            let participants = [named, acting_referrer]
+                .into_iter()
+                .flatten()
+                .filter_map(|id| {
+                    s.participants
+                        .get(&(business.clone(), id.clone()))
+                        .map(|p| (id, p.clone()))
+                })
+                .collect();
             let b = |key: &String| (business.clone(), key.clone());
             let candidates = match &keys.mention {
                 Some(text) => {
                     let prefix = format!("NAME#{}", search_text(text));
-                    s.search
-                        .range(b(&prefix)..)
-                        .take_while(|((id, key), _)| id == business && key.starts_with(&prefix))
-                        .map(|(_, entry)| entry.clone())
-                        .filter(|entry| entry.enrolled)
-                        .take(10)
-                        .collect()
+                    crate::referral::candidates(
+                        s.search
+                            .range(b(&prefix)..)
+                            .take_while(|((id, key), _)| id == business && key.starts_with(&prefix))
+                            .map(|(_, entry)| entry.clone())
+                            .take(100)
+                            .collect(),
+                    )
                 }
                 None => Vec::new(),
             };
             Snapshot {
-                phone_owner: keys
-                    .phone
-                    .as_ref()
-                    .and_then(|p| s.owner(business, format!("PHONE#{p}"))),
-                email_owner: keys
-                    .email
-                    .as_ref()
-                    .and_then(|e| s.owner(business, format!("EMAIL#{e}"))),
+                phone_owner,
+                email_owner,
                 job: keys
                     .job_id
                     .as_ref()
@@ -531,19 +552,15 @@ impl ProgramStore for InMemoryStore {
                 recent_lead: keys
                     .lead_keys
                     .iter()
-                    .find_map(|key| s.lead_keys.get(&b(key)).cloned()),
+                    .filter_map(|key| s.lead_keys.get(&b(key)).cloned())
+                    .max_by_key(|(_, until)| *until),
                 counters: keys
                     .counters
                     .iter()
                     .filter_map(|key| s.counters.get(&b(key)).map(|n| (key.clone(), *n)))
                     .collect(),
                 candidates,
-                participants: s
-                    .participants
-                    .iter()
-                    .filter(|((b, _), _)| b == business)
-                    .map(|((_, id), p)| (id.clone(), p.clone()))
-                    .collect(),
+                participants,
                 contact,
             }
         })
@@ -609,7 +626,7 @@ impl ProgramStore for InMemoryStore {
                 s.lead_keys.insert(b(key), (lead_id.clone(), *expires));
             }
             for counter in &plan.counters {
-                s.counters.insert(b(&counter.key), counter.seen + 1);
+                *s.counters.entry(b(&counter.key)).or_default() += 1;
             }
             for referral in &plan.referrals {
                 s.referrals

@@ -11,7 +11,7 @@ use vouch_http::{AppState, issuer};
 
 /// Creates the queue and the rule; returns the queue's URL.
 pub async fn route_to_issuer(
-    app: &vouch_aws::wiring::Application,
+    events: &vouch_aws::messaging::EventBridgePublisher,
     endpoint: &str,
     bus: &str,
     name: &str,
@@ -40,7 +40,7 @@ pub async fn route_to_issuer(
         .attributes
         .and_then(|mut a| a.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
         .context("the queue has no ARN")?;
-    let events = app.events.client();
+    let events = events.client();
     events
         .put_rule()
         .name(name)

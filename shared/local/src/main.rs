@@ -129,7 +129,7 @@ async fn main() -> anyhow::Result<()> {
     let state = AppState::new(vouch, web);
     // referral.qualified → the reward issuer, as the EventBridge rule does in AWS.
     let (sqs, queue) = vouch_local::bus::route_to_issuer(
-        &app_events,
+        &app_events.events,
         &emulator.endpoint,
         &config.event_bus,
         "reward-issuer",

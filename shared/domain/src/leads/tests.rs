@@ -991,3 +991,65 @@ async fn the_referral_list_filters_by_status_and_pages() {
         .unwrap();
     assert_eq!(by.len(), 3);
 }
+
+#[tokio::test]
+async fn someone_already_known_from_the_form_is_not_a_new_referral_later() {
+    let w = world().await;
+    let maria = w.referrer().await;
+    w.submit(json!({"business_id": "acme", "name": "Dana Smith", "phone": "512-555-0188"}))
+        .await
+        .unwrap();
+    w.clock.advance(Duration::hours(48));
+    w.submit(friend(maria.code.as_str())).await.unwrap();
+    let referral = w.only_referral();
+    assert_eq!(referral.status, Status::Rejected);
+    assert_eq!(referral.flags, vec![Flag::Duplicate]);
+}
+
+#[tokio::test]
+async fn a_held_mention_gives_way_to_a_lead_naming_its_referrer() {
+    let w = world().await;
+    let maria = w.referrer().await;
+    w.submit(json!({"business_id": "acme", "name": "Dana Smith", "phone": "512-555-0188", "referred_by": "a neighbour"}))
+        .await
+        .unwrap();
+    w.clock.advance(Duration::hours(30));
+    w.submit(friend(maria.code.as_str())).await.unwrap();
+    let mut referrals = w.referrals();
+    referrals.sort_by_key(|r| r.created_at);
+    assert_eq!(referrals.len(), 2);
+    assert_eq!(referrals[0].status, Status::Rejected);
+    assert!(referrals[0].flags.contains(&Flag::Reattributed));
+    assert_eq!(referrals[1].status, Status::Pending);
+    assert_eq!(referrals[1].source, Source::Code);
+}
+
+#[tokio::test]
+async fn a_live_repeat_key_wins_over_an_expired_one() {
+    let w = world().await;
+    w.submit(json!({"business_id": "acme", "name": "Dana", "phone": "512-555-0188"}))
+        .await
+        .unwrap();
+    w.clock.advance(Duration::hours(25));
+    let by_email = w
+        .submit(json!({"business_id": "acme", "name": "Dana", "email": "dana@example.com"}))
+        .await
+        .unwrap();
+    w.clock.advance(Duration::hours(1));
+    // Phone (expired) and email (live): the same lead as the email one.
+    let both = w
+        .submit(json!({"business_id": "acme", "name": "Dana", "phone": "512-555-0188", "email": "dana@example.com"}))
+        .await
+        .unwrap();
+    assert_eq!(both.lead_id, by_email.lead_id);
+}
+
+#[tokio::test]
+async fn a_mention_without_letters_finds_nobody() {
+    let w = world().await;
+    w.referrer().await;
+    w.submit(json!({"business_id": "acme", "name": "Dana", "phone": "512-555-0188", "referred_by": "!!!"}))
+        .await
+        .unwrap();
+    assert!(w.only_referral().candidates.is_empty());
+}

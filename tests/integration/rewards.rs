@@ -1,0 +1,383 @@
+//! emulator: rewards end to end — `referral.qualified` on the bus, a rule feeding a queue, the
+//! issuer's handler; the request budget; staff's reward routes; reversal; held rewards.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, spawn_app, texts_containing};
+use crate::webhooks::deliver;
+
+const MARIA_PHONE: &str = "+15125550140";
+
+/// Maria becomes a participant through the software's webhooks (a happy customer).
+async fn happy_maria(app: &TestApp, secret: &str) {
+    let steps = [
+        (
+            "m1",
+            "customer.upserted",
+            json!({"customer": {"id": "cus_maria", "first_name": "Maria", "last_name": "Garcia", "phone": MARIA_PHONE, "sms_consent": true}}),
+        ),
+        (
+            "m2",
+            "job.status_changed",
+            json!({"job": {"id": "job_m", "customer_id": "cus_maria", "status": "completed"}}),
+        ),
+        (
+            "m3",
+            "review.submitted",
+            json!({"customer_id": "cus_maria", "score": 5}),
+        ),
+    ];
+    for (id, kind, data) in steps {
+        let reply = deliver(app, "acme", secret, id, kind, data).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    }
+}
+
+async fn code_of(app: &TestApp, key: &str, customer: &str) -> String {
+    let detail = app
+        .call(
+            Method::GET,
+            &format!("/api/admin/participants/{customer}"),
+            Some(key),
+            None,
+        )
+        .await
+        .json();
+    detail["code"].as_str().unwrap().to_owned()
+}
+
+/// Friend `n` arrives through the form with Maria's code, the software sends them, and their
+/// job is invoiced.
+async fn friend_closes(app: &TestApp, secret: &str, code: &str, n: u32) {
+    let phone = format!("+1512555{:04}", 300 + n);
+    let reply = app
+        .call(
+            Method::POST,
+            "/api/leads",
+            None,
+            Some(json!({"business_id": "acme", "name": format!("Friend{n} Smith"), "phone": phone, "ref": code})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let id = format!("sw_{n}");
+    let steps = [
+        (
+            format!("f{n}a"),
+            "customer.upserted",
+            json!({"customer": {"id": id, "first_name": format!("Friend{n}"), "phone": phone}}),
+        ),
+        (
+            format!("f{n}b"),
+            "job.status_changed",
+            json!({"job": {"id": format!("job_{n}"), "customer_id": id, "status": "invoiced", "invoice_total_cents": 30000}}),
+        ),
+    ];
+    for (delivery, kind, data) in steps {
+        let reply = deliver(app, "acme", secret, &delivery, kind, data).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    }
+}
+
+async fn rewards(app: &TestApp, key: &str, query: &str) -> Vec<Value> {
+    let reply = app
+        .call(
+            Method::GET,
+            &format!("/api/admin/rewards{query}"),
+            Some(key),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    reply.json()["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_loop_closes_through_the_bus_and_pays_each_referral_once() {
+    let app = spawn_app().await;
+    let (key, secret) = app.create_business("acme").await;
+    let reply = app
+        .call(
+            Method::PUT,
+            "/api/admin/settings",
+            Some(&key),
+            Some(json!({"reward": {"type": "service_credit", "description": "Account credit",
+                "tiers": [{"from_referral": 1, "amount_cents": 2500}, {"from_referral": 3, "amount_cents": 5000}]}})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let (sqs, queue) = vouch_local::bus::route_to_issuer(
+        &app.events,
+        &crate::harness::endpoint(),
+        &app.bus,
+        &format!("issuer-{}", app.table),
+    )
+    .await
+    .unwrap();
+    happy_maria(&app, &secret).await;
+    let code = code_of(&app, &key, "cus_maria").await;
+    for n in 1..=3 {
+        friend_closes(&app, &secret, &code, n).await;
+    }
+    let mut handled = 0;
+    for _ in 0..40 {
+        handled += vouch_local::bus::drain_once(&sqs, &queue, &app.state)
+            .await
+            .unwrap();
+        if handled >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(handled, 3);
+    let mut paid: Vec<(u64, i64, String)> = rewards(&app, &key, "")
+        .await
+        .iter()
+        .map(|r| {
+            (
+                r["ordinal"].as_u64().unwrap(),
+                r["amount_cents"].as_i64().unwrap(),
+                r["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    paid.sort();
+    assert_eq!(
+        paid,
+        vec![
+            (1, 2500, "issued".to_owned()),
+            (2, 2500, "issued".to_owned()),
+            (3, 5000, "issued".to_owned())
+        ]
+    );
+    let detail = app
+        .call(
+            Method::GET,
+            "/api/admin/participants/cus_maria",
+            Some(&key),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(detail["credit_balance_cents"], 10000);
+    assert_eq!(detail["rewards_earned_cents"], 10000);
+    assert_eq!(detail["closed"], 3);
+    assert_eq!(detail["rewards"].as_array().unwrap().len(), 3);
+    let earned = texts_containing("You've earned").await;
+    let to_maria: Vec<_> = earned.iter().filter(|(to, _)| to == MARIA_PHONE).collect();
+    // The third reward text waits for tomorrow: three texts a day per number.
+    assert!(!to_maria.is_empty(), "{earned:?}");
+
+    // Nothing more happens however often the events come again.
+    assert_eq!(
+        vouch_local::bus::drain_once(&sqs, &queue, &app.state)
+            .await
+            .unwrap(),
+        0
+    );
+    let referrals = app
+        .call(Method::GET, "/api/admin/referrals", Some(&key), None)
+        .await
+        .json();
+    for referral in referrals["items"].as_array().unwrap() {
+        assert_eq!(referral["status"], "rewarded", "{referral}");
+    }
+
+    // Deleting an attribution reverses its reward with a ledger entry.
+    let id = referrals["items"][0]["referral_id"].as_str().unwrap();
+    let reply = app
+        .call(
+            Method::DELETE,
+            &format!("/api/admin/referrals/{id}"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let reversed = rewards(&app, &key, "?status=reversed").await;
+    assert_eq!(reversed.len(), 1);
+    let detail = app
+        .call(
+            Method::GET,
+            "/api/admin/participants/cus_maria",
+            Some(&key),
+            None,
+        )
+        .await
+        .json();
+    let left = 10000 - reversed[0]["amount_cents"].as_i64().unwrap();
+    assert_eq!(detail["credit_balance_cents"], left);
+    assert_eq!(detail["rewards_earned_cents"], left);
+}
+
+#[tokio::test]
+async fn a_reward_costs_at_most_three_requests_and_the_texts() {
+    let app = spawn_app().await;
+    let (key, secret) = app.create_business("acme").await;
+    // Room for every text today, so the count is of the reward alone.
+    app.call(
+        Method::PUT,
+        "/api/admin/settings",
+        Some(&key),
+        Some(json!({"sms": {"daily_cap_per_number": 10}})),
+    )
+    .await;
+    happy_maria(&app, &secret).await;
+    let code = code_of(&app, &key, "cus_maria").await;
+    friend_closes(&app, &secret, &code, 1).await;
+    let referral = app
+        .call(Method::GET, "/api/admin/referrals", Some(&key), None)
+        .await
+        .json()["items"][0]
+        .clone();
+    assert_eq!(referral["status"], "qualified");
+    let detail = json!({
+        "event_id": ulid::Ulid::new().to_string(), "business_id": "acme",
+        "referral_id": referral["referral_id"], "lead_customer_id": referral["lead"]["customer_id"],
+        "referrer_customer_id": "cus_maria",
+    });
+    let event: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> =
+        serde_json::from_value(json!({
+            "version": "0", "id": "e1", "detail-type": "referral.qualified", "source": "vouch",
+            "account": "123456789012", "time": "2026-11-22T12:00:00Z", "region": "us-east-1",
+            "resources": [], "detail": detail
+        }))
+        .unwrap();
+    app.requests.reset();
+    vouch_http::issuer::handle(&app.state, event.clone())
+        .await
+        .unwrap();
+    let counts = app.requests.snapshot();
+    assert!(app.requests.total() <= 3, "{counts:?}");
+    assert_eq!(rewards(&app, &key, "?status=issued").await.len(), 1);
+    // The same event again: nothing more.
+    vouch_http::issuer::handle(&app.state, event).await.unwrap();
+    assert_eq!(rewards(&app, &key, "").await.len(), 1);
+}
+
+#[tokio::test]
+async fn staff_approve_and_redeem_along_the_state_machine() {
+    let app = spawn_app().await;
+    let (key, secret) = app.create_business("acme").await;
+    let reply = app
+        .call(
+            Method::PUT,
+            "/api/admin/settings",
+            Some(&key),
+            Some(json!({"approval": "manual"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    happy_maria(&app, &secret).await;
+    let code = code_of(&app, &key, "cus_maria").await;
+    friend_closes(&app, &secret, &code, 1).await;
+    let referral = app
+        .call(Method::GET, "/api/admin/referrals", Some(&key), None)
+        .await
+        .json()["items"][0]
+        .clone();
+    let detail = json!({"event_id": "01JAAAAAAAAAAAAAAAAAAAAAAA", "business_id": "acme",
+        "referral_id": referral["referral_id"], "lead_customer_id": referral["lead"]["customer_id"]});
+    app.state
+        .vouch
+        .issue_reward(&detail, "https://go.vouch.test")
+        .await
+        .unwrap();
+    let pending = rewards(&app, &key, "?status=pending").await;
+    assert_eq!(pending.len(), 1);
+    let id = pending[0]["reward_id"].as_str().unwrap().to_owned();
+    let patch = |status: &str| {
+        let path = format!("/api/admin/rewards/{id}");
+        let body = json!({"status": status, "note": "checked the invoice"});
+        let app = &app;
+        let key = key.clone();
+        async move { app.call(Method::PATCH, &path, Some(&key), Some(body)).await }
+    };
+    assert_eq!(patch("redeemed").await.status, StatusCode::CONFLICT);
+    assert_eq!(
+        patch("sideways").await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let approved = patch("approved").await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.text());
+    assert_eq!(approved.json()["status"], "issued");
+    let redeemed = patch("redeemed").await;
+    assert_eq!(redeemed.json()["status"], "redeemed");
+    let audit = redeemed.json()["audit"].as_array().unwrap().clone();
+    assert!(
+        audit
+            .iter()
+            .any(|c| c["by"] == "staff" && c["note"] == "checked the invoice")
+    );
+    assert_eq!(patch("approved").await.status, StatusCode::CONFLICT);
+    let unknown = app
+        .call(
+            Method::PATCH,
+            "/api/admin/rewards/01JAAAAAAAAAAAAAAAAAAAAAAA",
+            Some(&key),
+            Some(json!({"status": "approved"})),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_invitation_and_a_progress_text_can_go_in_one_commit() {
+    let app = spawn_app().await;
+    let (key, secret) = app.create_business("acme").await;
+    app.call(
+        Method::PUT,
+        "/api/admin/settings",
+        Some(&key),
+        Some(json!({"sms": {"send_progress": true}})),
+    )
+    .await;
+    happy_maria(&app, &secret).await;
+    let code = code_of(&app, &key, "cus_maria").await;
+    let reply = app
+        .call(
+            Method::POST,
+            "/api/leads",
+            None,
+            Some(json!({"business_id": "acme", "name": "Dana Smith", "phone": "+15125550399", "ref": code})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let steps = [
+        (
+            "d1",
+            "customer.upserted",
+            json!({"customer": {"id": "sw_dana", "first_name": "Dana", "phone": "+15125550399", "sms_consent": true}}),
+        ),
+        (
+            "d2",
+            "review.submitted",
+            json!({"customer_id": "sw_dana", "score": 5}),
+        ),
+        // Enrols Dana (her invitation) and tells Maria her friend's job is complete.
+        (
+            "d3",
+            "job.status_changed",
+            json!({"job": {"id": "job_d", "customer_id": "sw_dana", "status": "completed"}}),
+        ),
+    ];
+    for (id, kind, data) in steps {
+        let reply = deliver(&app, "acme", &secret, id, kind, data).await;
+        assert_eq!(reply.status, StatusCode::OK, "{kind}: {}", reply.text());
+    }
+    let messages = app
+        .call(Method::GET, "/api/admin/messages", Some(&key), None)
+        .await
+        .json();
+    let purposes: Vec<&str> = messages["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["purpose"].as_str().unwrap())
+        .collect();
+    assert!(purposes.contains(&"progress"), "{purposes:?}");
+    assert_eq!(purposes.iter().filter(|p| **p == "invitation").count(), 2);
+}
