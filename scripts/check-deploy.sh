@@ -12,7 +12,7 @@ sam validate --lint --template-file infra/template.yaml --region us-east-1
 cargo lambda build --release --arm64 -p link-click -p lead-intake -p admin-api -p job-webhook -p sms-inbound -p scheduler -p reward-issuer
 sam build --beta-features --template-file infra/template.yaml --build-dir .aws-sam/build
 status=0
-for function in LinkClickFunction AdminApiFunction JobWebhookFunction SmsInboundFunction SchedulerFunction; do
+for function in LinkClickFunction LeadIntakeFunction AdminApiFunction JobWebhookFunction SmsInboundFunction SchedulerFunction RewardIssuerFunction; do
   bootstrap=".aws-sam/build/$function/bootstrap"
   if [ ! -x "$bootstrap" ]; then echo "missing $bootstrap"; status=1; continue; fi
   machine=$(od -An -tx1 -j18 -N2 "$bootstrap" | tr -d ' ')
