@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY_TOOLS := $(VENV)/.installed
 
-.PHONY: dev test lint unit check-template check-deploy bench fmt clean
+.PHONY: dev demo test lint unit check-template check-deploy bench fmt clean
 
 ## Python tools (emulator, template linters, cargo-lambda, zig) in a project-local venv.
 $(PY_TOOLS): requirements-dev.txt
@@ -14,6 +14,10 @@ $(PY_TOOLS): requirements-dev.txt
 ## Everything on http://127.0.0.1:$${VOUCH_PORT:-3000} against a local emulator; Ctrl-C stops it all.
 dev: $(PY_TOOLS)
 	VOUCH_MOTO_SERVER=$(VENV)/bin/moto_server cargo run --quiet -p vouch-local
+
+## The whole referral loop, driven against a running `make dev` (start it in another terminal).
+demo: $(PY_TOOLS)
+	$(VENV)/bin/python scripts/demo.py
 
 ## Everything CI checks, on an emulator this target starts and stops.
 test: $(PY_TOOLS) lint check-template unit

@@ -59,7 +59,13 @@ async fn main() -> anyhow::Result<()> {
                 "thank_you_url": format!("http://127.0.0.1:{port}/_local/site/{DEMO_BUSINESS}/thanks"),
                 "allowed_origins": [format!("http://127.0.0.1:{port}")],
                 // Narrower than the default 21:00-08:00 so the demo texts at most hours.
-                "sms": {"quiet_start": "23:00", "quiet_end": "06:00"}
+                "sms": {"quiet_start": "23:00", "quiet_end": "06:00", "daily_cap_per_number": 10},
+                // API.md's example tiers: $25 from the 1st closed referral, $50 from the 3rd,
+                // $100 from the 5th.
+                "reward": {"type": "service_credit", "description": "Account credit",
+                           "tiers": [{"from_referral": 1, "amount_cents": 2500},
+                                     {"from_referral": 3, "amount_cents": 5000},
+                                     {"from_referral": 5, "amount_cents": 10000}]}
             }),
         )
         .await
@@ -126,6 +132,15 @@ async fn main() -> anyhow::Result<()> {
         code = maria.code,
     );
 
+    // What `make demo` (scripts/demo.py) needs to drive this instance.
+    let session = json!({
+        "base_url": base, "business_id": business, "admin_api_key": key,
+        "webhook_secret": created.webhook_secret, "operator_key": operator_key,
+        "emulator": emulator.endpoint, "referrer_code": maria.code.to_string(),
+    });
+    std::fs::create_dir_all(".local").context("creating .local")?;
+    std::fs::write(".local/dev-session.json", session.to_string())
+        .context("writing .local/dev-session.json")?;
     let state = AppState::new(vouch, web);
     // referral.qualified → the reward issuer, as the EventBridge rule does in AWS.
     let (sqs, queue) = vouch_local::bus::route_to_issuer(
