@@ -76,6 +76,7 @@ async fn fake() -> Fake {
         referral: None,
         qualifying_job: None,
         ip_hashes: Vec::new(),
+        referee_rewarded: false,
     };
     let participant = Participant::enrol(
         &contact,

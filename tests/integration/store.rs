@@ -44,6 +44,7 @@ fn participant(business: &str, customer: &str, code: &str) -> Participant {
         referral: None,
         qualifying_job: None,
         ip_hashes: Vec::new(),
+        referee_rewarded: false,
     };
     Participant::enrol(&contact, ReferralCode::parse(code).unwrap(), Utc::now())
 }

@@ -19,7 +19,7 @@ use serde_dynamo::{from_item, to_item};
 
 use vouch_domain::ids::{BusinessId, CustomerId};
 use vouch_domain::ports::Rewards;
-use vouch_domain::program::Plan;
+use vouch_domain::program::{IssueDue, Plan};
 use vouch_domain::reward::{LedgerEntry, Reward, RewardStatus};
 
 use crate::program::{Role, Tx, keyed, s};
@@ -27,6 +27,18 @@ use crate::store::{DynamoStore, Item, business_pk};
 use crate::table::{GSI1, GSI2};
 
 const DUE: &str = "OUTBOX#REWARDS";
+const AWAITING: &str = "OUTBOX#QUALIFIED";
+
+#[derive(Serialize, Deserialize)]
+struct AwaitingItem {
+    business_id: BusinessId,
+    #[serde(flatten)]
+    due: IssueDue,
+}
+
+fn awaiting_sk(referral_id: &str) -> String {
+    format!("RWDQ#{referral_id}")
+}
 
 #[derive(Serialize, Deserialize)]
 struct RewardItem {
@@ -138,6 +150,36 @@ impl DynamoStore {
                 ),
                 Role::Changed,
             )?;
+        }
+        for due in &plan.issue_due {
+            let mut item: Item = to_item(AwaitingItem {
+                business_id: business.clone(),
+                due: due.clone(),
+            })?;
+            item.insert(GSI1.partition_key.into(), s(AWAITING));
+            item.insert(
+                GSI1.sort_key.into(),
+                s(format!(
+                    "{}#{}",
+                    due.at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                    due.referral_id
+                )),
+            );
+            tx.put(
+                keyed(
+                    pk.clone(),
+                    awaiting_sk(&due.referral_id),
+                    item,
+                    "awaiting_reward",
+                ),
+                None,
+                Role::Plain,
+            )?;
+        }
+        for id in &plan.issue_done {
+            if !plan.issue_due.iter().any(|d| d.referral_id == *id) {
+                tx.delete(pk.clone(), awaiting_sk(id))?;
+            }
         }
         let held: Vec<&str> = plan
             .reward_due
@@ -296,6 +338,55 @@ impl Rewards for DynamoStore {
         entries.retain(|e| e.customer_id == *customer);
         entries.sort_by(|a, b| a.at.cmp(&b.at).then(a.entry_id.cmp(&b.entry_id)));
         Ok(entries)
+    }
+
+    async fn awaiting_rewards(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<(BusinessId, IssueDue)>> {
+        let output = self
+            .dynamodb()
+            .query()
+            .table_name(self.table())
+            .index_name(GSI1.name)
+            .key_condition_expression("#pk = :pk AND #sk < :before")
+            .expression_attribute_names("#pk", GSI1.partition_key)
+            .expression_attribute_names("#sk", GSI1.sort_key)
+            .expression_attribute_values(":pk", s(AWAITING))
+            .expression_attribute_values(
+                ":before",
+                s(before.to_rfc3339_opts(SecondsFormat::Millis, true)),
+            )
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .context("Query (awaiting rewards)")?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                let awaiting: AwaitingItem = from_item(item)?;
+                Ok((awaiting.business_id, awaiting.due))
+            })
+            .collect()
+    }
+
+    async fn forget_awaiting(
+        &self,
+        business: &BusinessId,
+        referral_id: &str,
+    ) -> anyhow::Result<()> {
+        self.dynamodb()
+            .delete_item()
+            .table_name(self.table())
+            .key("PK", s(business_pk(business)))
+            .key("SK", s(awaiting_sk(referral_id)))
+            .send()
+            .await
+            .context("DeleteItem (awaiting reward)")?;
+        Ok(())
     }
 
     async fn due_rewards(

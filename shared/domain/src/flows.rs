@@ -56,7 +56,7 @@ pub struct Sweep {
     pub suppressed: u32,
     pub failed: u32,
     pub events_published: u32,
-    /// Held rewards whose hold ended, looked at.
+    /// Held rewards whose hold ended, and qualified referrals the bus missed, looked at.
     pub rewards_released: u32,
 }
 
@@ -354,10 +354,7 @@ impl Vouch {
     /// publishes outbox events left behind.
     pub async fn sweep(&self, link_base: &str) -> Result<Sweep> {
         let now = self.now();
-        let mut sweep = Sweep {
-            rewards_released: self.release_rewards(link_base).await?,
-            ..Sweep::default()
-        };
+        let mut sweep = Sweep::default();
         for message in self.ports.outbox.due_messages(now, 100).await? {
             self.sweep_message(message, now, &mut sweep).await?;
         }
@@ -389,6 +386,8 @@ impl Vouch {
             }
             sweep.events_published = u32::try_from(events.len()).unwrap_or(u32::MAX);
         }
+        // Last, so a reward problem never holds up texts and events.
+        sweep.rewards_released = self.settle_rewards(link_base).await;
         Ok(sweep)
     }
 

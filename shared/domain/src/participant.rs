@@ -52,6 +52,9 @@ pub struct Contact {
     /// Hashed addresses the person used themselves (their own website lead), newest last.
     #[serde(default)]
     pub ip_hashes: Vec<String>,
+    /// The person got their friend's reward (dual-sided programs): at most once.
+    #[serde(default)]
+    pub referee_rewarded: bool,
 }
 
 /// Where a contact came from. Only contacts Vouch made itself (a website lead) are matched to
@@ -98,6 +101,7 @@ impl Contact {
             referral: None,
             qualifying_job: None,
             ip_hashes: Vec::new(),
+            referee_rewarded: false,
         }
     }
 

@@ -321,6 +321,15 @@ pub trait Rewards: Send + Sync {
         business: &BusinessId,
         customer: &CustomerId,
     ) -> anyhow::Result<Vec<LedgerEntry>>;
+    /// Qualified referrals still without a reward since before `before`, across businesses.
+    async fn awaiting_rewards(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<(BusinessId, crate::program::IssueDue)>>;
+    /// Takes a referral off that list.
+    async fn forget_awaiting(&self, business: &BusinessId, referral_id: &str)
+    -> anyhow::Result<()>;
     /// Held rewards whose hold ended by `now`, across businesses.
     async fn due_rewards(
         &self,

@@ -415,7 +415,20 @@ pub struct Plan {
     /// Held rewards for the scheduler to release, and reward ids it is done with.
     pub reward_due: Vec<Reward>,
     pub reward_done: Vec<String>,
+    /// Qualified referrals waiting for their reward (the issuer's safety net), and referral ids
+    /// whose reward now exists.
+    pub issue_due: Vec<IssueDue>,
+    pub issue_done: Vec<String>,
     pub events: Vec<DomainEvent>,
+}
+
+/// A qualified referral the scheduler hands to the issuer if the bus's delivery never made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueDue {
+    pub referral_id: String,
+    pub lead_customer_id: CustomerId,
+    pub referrer_customer_id: Option<CustomerId>,
+    pub at: DateTime<Utc>,
 }
 
 /// One rate counter moved by a commit.
@@ -1366,6 +1379,7 @@ fn settle(plan: &mut Plan, contact: &mut Contact, snapshot: &Snapshot, ctx: &Con
         referrer,
         ctx,
     );
+    rewarding::awaiting_reward(plan, &referral, ctx);
     if let Some(written) = plan
         .referrals
         .iter_mut()

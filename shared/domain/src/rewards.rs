@@ -11,6 +11,9 @@ use crate::program::{Command, RewardAction};
 use crate::reward::{LedgerEntry, Reward, RewardOverride, RewardStatus, balance};
 use crate::services::{DEFAULT_PAGE, MAX_PAGE, Vouch};
 
+/// How long the bus has to deliver `referral.qualified` before the scheduler steps in.
+pub const AWAIT_GRACE: chrono::Duration = chrono::Duration::minutes(10);
+
 /// What the issuer needs from a `referral.qualified` event's detail.
 #[derive(Debug, Clone, Deserialize)]
 struct Qualified {
@@ -65,29 +68,82 @@ impl Vouch {
         }
     }
 
-    /// Issues held rewards whose hold ended (the scheduler). Returns how many were looked at.
-    pub(crate) async fn release_rewards(&self, link_base: &str) -> Result<u32> {
-        let due = self.ports.rewards.due_rewards(self.now(), 100).await?;
-        let mut released = 0;
-        for (business_id, reward) in due {
-            let Some(business) = self.business(&business_id).await? else {
-                continue;
-            };
-            let command = Command::Reward {
-                customer_id: reward.lead_customer_id.clone(),
-                action: RewardAction::Release {
-                    reward_id: reward.reward_id.clone(),
-                },
-                referrer: Some(reward.customer_id.clone()),
-            };
-            match self.run(&business, &command, None, link_base).await {
-                Ok(_) => released += 1,
-                Err(err) => {
-                    tracing::warn!(reward_id = %reward.reward_id, error = %err, "releasing a reward failed; next sweep retries");
+    /// The scheduler's part in rewards: issues held rewards whose hold ended, and hands the
+    /// issuer any qualified referral still without a reward after [`AWAIT_GRACE`] (an event the
+    /// bus never delivered, or one that failed past its retries). Failures are logged and left
+    /// for the next run. Returns how many were looked at.
+    pub(crate) async fn settle_rewards(&self, link_base: &str) -> u32 {
+        let now = self.now();
+        let mut looked_at = 0;
+        match self.ports.rewards.due_rewards(now, 100).await {
+            Ok(due) => {
+                for (business_id, reward) in due {
+                    let command = Command::Reward {
+                        customer_id: reward.lead_customer_id.clone(),
+                        action: RewardAction::Release {
+                            reward_id: reward.reward_id.clone(),
+                        },
+                        referrer: Some(reward.customer_id.clone()),
+                    };
+                    looked_at += 1;
+                    if let Err(err) = self.run_for(&business_id, &command, link_base).await {
+                        tracing::warn!(reward_id = %reward.reward_id, error = %err, "releasing a reward failed; the next run retries");
+                    }
                 }
             }
+            Err(err) => tracing::warn!(error = %err, "reading held rewards failed"),
         }
-        Ok(released)
+        match self
+            .ports
+            .rewards
+            .awaiting_rewards(now - AWAIT_GRACE, 100)
+            .await
+        {
+            Ok(awaiting) => {
+                for (business_id, due) in awaiting {
+                    let command = Command::Reward {
+                        customer_id: due.lead_customer_id.clone(),
+                        action: RewardAction::Issue {
+                            referral_id: due.referral_id.clone(),
+                        },
+                        referrer: due.referrer_customer_id.clone(),
+                    };
+                    looked_at += 1;
+                    match self.run_for(&business_id, &command, link_base).await {
+                        Ok(()) => {
+                            if let Err(err) = self
+                                .ports
+                                .rewards
+                                .forget_awaiting(&business_id, &due.referral_id)
+                                .await
+                            {
+                                tracing::warn!(error = %err, "clearing an awaited reward failed");
+                            }
+                        }
+                        Err(err) => {
+                            tracing::warn!(referral_id = %due.referral_id, error = %err, "issuing a missed reward failed; the next run retries");
+                        }
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "reading referrals awaiting rewards failed"),
+        }
+        looked_at
+    }
+
+    /// Runs a command for a business the scheduler found; a business that is gone is skipped.
+    async fn run_for(
+        &self,
+        business_id: &BusinessId,
+        command: &Command,
+        link_base: &str,
+    ) -> Result<()> {
+        let Some(business) = self.business(business_id).await? else {
+            tracing::warn!(%business_id, "a reward of a business that no longer exists");
+            return Ok(());
+        };
+        self.run(&business, command, None, link_base).await?;
+        Ok(())
     }
 
     pub async fn rewards(

@@ -59,6 +59,7 @@ struct State {
     ledger: BTreeMap<(BusinessId, String), LedgerEntry>,
     discount_codes: HashSet<String>,
     reward_due: BTreeMap<(BusinessId, String), Reward>,
+    issue_due: BTreeMap<(BusinessId, String), crate::program::IssueDue>,
 }
 
 fn index_key(entry: &IndexEntry) -> (String, &CustomerId) {
@@ -665,6 +666,12 @@ impl ProgramStore for InMemoryStore {
             for reward in &plan.reward_due {
                 s.reward_due.insert(b(&reward.reward_id), reward.clone());
             }
+            for due in &plan.issue_due {
+                s.issue_due.insert(b(&due.referral_id), due.clone());
+            }
+            for id in &plan.issue_done {
+                s.issue_due.remove(&b(id));
+            }
             if let Some(update) = &plan.search {
                 for key in &update.remove {
                     s.search.remove(&b(key));
@@ -1082,6 +1089,32 @@ impl Rewards for InMemoryStore {
                 .collect();
             entries.sort_by(|a, b| a.at.cmp(&b.at).then(a.entry_id.cmp(&b.entry_id)));
             entries
+        })
+    }
+
+    async fn awaiting_rewards(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<(BusinessId, crate::program::IssueDue)>> {
+        self.with(|s| {
+            s.issue_due
+                .iter()
+                .filter(|(_, d)| d.at < before)
+                .map(|((b, _), d)| (b.clone(), d.clone()))
+                .take(limit as usize)
+                .collect()
+        })
+    }
+
+    async fn forget_awaiting(
+        &self,
+        business: &BusinessId,
+        referral_id: &str,
+    ) -> anyhow::Result<()> {
+        self.with(|s| {
+            s.issue_due
+                .remove(&(business.clone(), referral_id.to_owned()));
         })
     }
 

@@ -151,5 +151,16 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     vouch_local::bus::spawn_poller(sqs, queue, state.clone());
+    // The scheduler's every-minute sweep: deferred texts, held rewards, missed events.
+    let sweeper = state.clone();
+    tokio::spawn(async move {
+        let base = sweeper.web.public_base_url.clone().unwrap_or_default();
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            if let Err(err) = sweeper.vouch.sweep(&base).await {
+                tracing::warn!(error = %err, "local sweep");
+            }
+        }
+    });
     serve(router(state), port).await
 }

@@ -153,6 +153,16 @@ impl World {
         self.store.referrals_of(&self.business)
     }
 
+    pub(crate) fn only_referral_of(&self, referrer: &str) -> Referral {
+        let all: Vec<Referral> = self
+            .referrals()
+            .into_iter()
+            .filter(|r| r.referrer_id().map(CustomerId::as_str) == Some(referrer))
+            .collect();
+        assert_eq!(all.len(), 1, "{all:#?}");
+        all.into_iter().next().unwrap()
+    }
+
     pub(crate) fn only_referral(&self) -> Referral {
         let all = self.referrals();
         assert_eq!(all.len(), 1, "{all:#?}");

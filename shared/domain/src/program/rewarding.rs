@@ -1,14 +1,18 @@
 //! Deciding rewards: creating the referrer's reward once a referral qualified, issuing it when
 //! approved and out of its hold, staff's moves, and what a reversal does to it.
+//!
+//! The ledger holds *available* service credit: a credit when a reward is issued, a debit when
+//! it is redeemed (applied to an invoice), a reversal when an issued one is taken back. The
+//! yearly cap counts rewards when they are issued, so voided ones never use it up.
 
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, Duration};
 use serde_json::json;
 
-use super::{Context, Plan, Rejection, Snapshot, YearBump, add_stats, referrer_message};
+use super::{Context, IssueDue, Plan, Rejection, Snapshot, YearBump, add_stats, referrer_message};
 use crate::events::{DomainEvent, REWARD_ISSUED, REWARD_REDEEMED, REWARD_REVERSED};
-use crate::participant::Contact;
+use crate::participant::{Contact, Participant};
 use crate::referral::{Referral, Status as RefStatus};
 use crate::reward::{
     LedgerEntry, Recipient, Reward, RewardStatus, discount_code, initial_status, terms,
@@ -31,7 +35,15 @@ pub enum RewardAction {
     },
 }
 
-/// Moves `reward` to `to`: totals, ledger, events and the hold's due item follow.
+/// Who a reward concerns, as read.
+struct Parties<'a> {
+    referrer: Option<&'a Contact>,
+    participant: Option<&'a Participant>,
+    link: Option<String>,
+}
+
+/// Moves `reward` to `to`: totals, ledger, the yearly count, events and the hold's due item
+/// follow.
 pub(super) fn move_reward(
     plan: &mut Plan,
     reward: &mut Reward,
@@ -49,6 +61,24 @@ pub(super) fn move_reward(
         if earned != 0 || pending != 0 {
             add_stats(plan, &reward.customer_id, 0, 0, earned, pending);
         }
+        if to == RewardStatus::Issued
+            && !from.is_paid()
+            && ctx.settings.max_rewards_per_year.is_some()
+        {
+            let year = ctx.now.with_timezone(&ctx.settings.time_zone.tz()).year();
+            add_stats(plan, &reward.customer_id, 0, 0, 0, 0);
+            if let Some(delta) = plan
+                .stats
+                .iter_mut()
+                .find(|d| d.customer_id == reward.customer_id)
+            {
+                // `was` is filled from what was read when the plan is finished.
+                delta.year = Some(YearBump {
+                    year,
+                    was: (None, 0),
+                });
+            }
+        }
         if reward.kind == RewardType::ServiceCredit {
             let entry = |suffix: &str, amount: i64| LedgerEntry {
                 entry_id: format!("{}#{suffix}", reward.reward_id),
@@ -57,11 +87,18 @@ pub(super) fn move_reward(
                 amount_cents: amount,
                 at: ctx.now,
             };
-            if to.is_paid() && !from.is_paid() {
-                plan.ledger.push(entry("credit", cents));
-            }
-            if to == RewardStatus::Reversed && from.is_paid() {
-                plan.ledger.push(entry("reversal", -cents));
+            match (from, to) {
+                (f, RewardStatus::Issued) if !f.is_paid() => {
+                    plan.ledger.push(entry("credit", cents))
+                }
+                (RewardStatus::Issued, RewardStatus::Redeemed) => {
+                    plan.ledger.push(entry("redeemed", -cents));
+                }
+                (RewardStatus::Issued, RewardStatus::Reversed) => {
+                    plan.ledger.push(entry("reversal", -cents));
+                }
+                // A redeemed credit was already used: nothing left to take back (flagged).
+                _ => {}
             }
         }
     }
@@ -93,44 +130,73 @@ pub(super) fn move_reward(
     plan.rewards.push(reward.clone());
 }
 
-/// Issues an approved referrer reward that is out of its hold and fulfils itself, thanking the
-/// referrer; the referral becomes `rewarded`.
+/// Whether the referrer already had `max_rewards_per_year` rewards issued this year.
+fn capped(participant: Option<&Participant>, ctx: &Context<'_>) -> bool {
+    let Some(max) = ctx.settings.max_rewards_per_year else {
+        return false;
+    };
+    let year = ctx.now.with_timezone(&ctx.settings.time_zone.tz()).year();
+    let this_year = participant.map_or(0, |p| match p.stats.rewarded_year {
+        Some(y) if y == year => p.stats.rewarded_in_year,
+        _ => 0,
+    });
+    this_year >= max
+}
+
+/// Issues an approved referrer reward that is out of its hold and fulfils itself.
 fn try_issue(
     plan: &mut Plan,
     referral: &mut Referral,
-    referrer: Option<&Contact>,
-    link: Option<String>,
+    parties: &Parties<'_>,
+    referee_given: &mut bool,
+    ctx: &Context<'_>,
+) {
+    let ready = referral.reward.as_ref().is_some_and(|r| {
+        r.status == RewardStatus::Approved
+            && r.release_at.is_none_or(|at| at <= ctx.now)
+            && r.fulfils_itself()
+    });
+    if ready {
+        issue(plan, referral, parties, referee_given, "rules", None, ctx);
+    }
+}
+
+/// Issues the referral's reward now — unless the yearly cap is reached (then it is canceled) —
+/// thanks the referrer, marks the referral rewarded and gives the friend their reward.
+fn issue(
+    plan: &mut Plan,
+    referral: &mut Referral,
+    parties: &Parties<'_>,
+    referee_given: &mut bool,
+    by: &str,
+    note: Option<String>,
     ctx: &Context<'_>,
 ) {
     let Some(mut reward) = referral.reward.take() else {
         return;
     };
-    let ready = reward.status == RewardStatus::Approved
-        && reward.release_at.is_none_or(|at| at <= ctx.now)
-        && reward.fulfils_itself();
-    if ready {
-        move_reward(plan, &mut reward, RewardStatus::Issued, "rules", None, ctx);
-        issued(plan, referral, &reward, referrer, link, ctx);
+    if capped(parties.participant, ctx) {
+        reward.flags.push("yearly_cap".into());
+        let note = Some("max_rewards_per_year reached".to_owned());
+        move_reward(
+            plan,
+            &mut reward,
+            RewardStatus::Canceled,
+            "rules",
+            note,
+            ctx,
+        );
+        referral.reward = Some(reward);
+        return;
     }
-    referral.reward = Some(reward);
-}
-
-/// After a referrer reward is issued: the thanks and the referral's status.
-fn issued(
-    plan: &mut Plan,
-    referral: &mut Referral,
-    reward: &Reward,
-    referrer: Option<&Contact>,
-    link: Option<String>,
-    ctx: &Context<'_>,
-) {
+    move_reward(plan, &mut reward, RewardStatus::Issued, by, note, ctx);
     if referral.status == RefStatus::Qualified {
         referral.decide(RefStatus::Rewarded, "reward issued", ctx.now);
     }
-    if let Some(referrer) = referrer {
+    if let Some(referrer) = parties.referrer {
         let mut vars = BTreeMap::from([("reward", reward.text(ctx.settings))]);
-        if let Some(link) = link {
-            vars.insert("link", link);
+        if let Some(link) = &parties.link {
+            vars.insert("link", link.clone());
         }
         for purpose in [Purpose::Reward, Purpose::ThankYou] {
             plan.messages.push(referrer_message(
@@ -143,50 +209,55 @@ fn issued(
             ));
         }
     }
+    referral.reward = Some(reward);
+    referee_reward(plan, referral, referee_given, ctx);
 }
 
-/// What a reversed referral does to its reward: open ones are canceled, paid ones reversed
-/// (a redeemed one is flagged for staff: the credit may already be spent).
+/// What a reversed referral does to its rewards (the referrer's and the friend's): open ones
+/// are canceled, issued ones reversed, redeemed ones reversed and flagged for staff (the credit
+/// may already be spent).
 pub(super) fn reverse(plan: &mut Plan, referral: &mut Referral, reason: &str, ctx: &Context<'_>) {
-    let Some(mut reward) = referral.reward.take() else {
-        return;
-    };
-    let note = Some(reason.to_owned());
-    match reward.status {
-        RewardStatus::Pending | RewardStatus::Approved => {
-            move_reward(
-                plan,
-                &mut reward,
-                RewardStatus::Canceled,
-                "rules",
-                note,
-                ctx,
-            );
+    for slot in [&mut referral.reward, &mut referral.referee_reward] {
+        let Some(mut reward) = slot.take() else {
+            continue;
+        };
+        let note = Some(reason.to_owned());
+        match reward.status {
+            RewardStatus::Pending | RewardStatus::Approved => {
+                move_reward(
+                    plan,
+                    &mut reward,
+                    RewardStatus::Canceled,
+                    "rules",
+                    note,
+                    ctx,
+                );
+            }
+            RewardStatus::Issued => {
+                move_reward(
+                    plan,
+                    &mut reward,
+                    RewardStatus::Reversed,
+                    "rules",
+                    note,
+                    ctx,
+                );
+            }
+            RewardStatus::Redeemed => {
+                reward.flags.push("redeemed_before_reversal".into());
+                move_reward(
+                    plan,
+                    &mut reward,
+                    RewardStatus::Reversed,
+                    "rules",
+                    note,
+                    ctx,
+                );
+            }
+            RewardStatus::Canceled | RewardStatus::Reversed => {}
         }
-        RewardStatus::Issued => {
-            move_reward(
-                plan,
-                &mut reward,
-                RewardStatus::Reversed,
-                "rules",
-                note,
-                ctx,
-            );
-        }
-        RewardStatus::Redeemed => {
-            reward.flags.push("redeemed_before_reversal".into());
-            move_reward(
-                plan,
-                &mut reward,
-                RewardStatus::Reversed,
-                "rules",
-                note,
-                ctx,
-            );
-        }
-        RewardStatus::Canceled | RewardStatus::Reversed => {}
+        *slot = Some(reward);
     }
-    referral.reward = Some(reward);
 }
 
 /// Decides a reward action on the contact's referral.
@@ -200,7 +271,16 @@ pub(super) fn act(
     let Some(mut referral) = contact.referral.take() else {
         return Err(Rejection::Unchanged);
     };
-    let result = act_on(plan, &mut referral, action, snapshot, ctx);
+    let mut referee_given = contact.referee_rewarded;
+    let result = act_on(
+        plan,
+        &mut referral,
+        action,
+        snapshot,
+        &mut referee_given,
+        ctx,
+    );
+    contact.referee_rewarded = referee_given;
     contact.referral = Some(referral);
     result
 }
@@ -210,17 +290,21 @@ fn act_on(
     referral: &mut Referral,
     action: &RewardAction,
     snapshot: &Snapshot,
+    referee_given: &mut bool,
     ctx: &Context<'_>,
 ) -> Result<(), Rejection> {
     let referrer_id = referral.referrer_id().cloned();
     let participant = referrer_id
         .as_ref()
         .and_then(|id| snapshot.participants.get(id));
-    let referrer = snapshot
-        .referrer
-        .as_ref()
-        .filter(|c| Some(&c.customer_id) == referrer_id.as_ref());
-    let link = participant.map(|p| format!("{}/r/{}", ctx.link_base, p.code));
+    let parties = Parties {
+        referrer: snapshot
+            .referrer
+            .as_ref()
+            .filter(|c| Some(&c.customer_id) == referrer_id.as_ref()),
+        participant,
+        link: participant.map(|p| format!("{}/r/{}", ctx.link_base, p.code)),
+    };
     match action {
         RewardAction::Issue { referral_id } => {
             if referral.referral_id != *referral_id
@@ -239,25 +323,12 @@ fn act_on(
             let ordinal = referral
                 .ordinal
                 .unwrap_or_else(|| u32::try_from(participant.stats.closed.max(1)).unwrap_or(1));
-            let own = participant.reward_override.as_ref();
-            let offer = terms(ctx.settings, ordinal, own);
-            let year = ctx.now.with_timezone(&ctx.settings.time_zone.tz()).year();
-            let bump = YearBump {
-                year,
-                was: (
-                    participant.stats.rewarded_year,
-                    participant.stats.rewarded_in_year,
-                ),
-            };
-            let capped = ctx
-                .settings
-                .max_rewards_per_year
-                .is_some_and(|max| bump.count() > max);
+            let offer = terms(ctx.settings, ordinal, participant.reward_override.as_ref());
             let hold = i64::from(ctx.settings.hold_days);
             let mut reward = Reward {
                 reward_id: referral.referral_id.clone(),
                 referral_id: referral.referral_id.clone(),
-                customer_id: referrer_id.clone(),
+                customer_id: referrer_id,
                 lead_customer_id: referral.lead.customer_id.clone(),
                 recipient: Recipient::Referrer,
                 kind: offer.kind,
@@ -279,37 +350,20 @@ fn act_on(
                 },
                 audit: Vec::new(),
             };
-            if capped {
-                reward.flags.push("yearly_cap".into());
-                let note = Some("max_rewards_per_year reached".to_owned());
-                move_reward(
-                    plan,
-                    &mut reward,
-                    RewardStatus::Canceled,
-                    "rules",
-                    note,
-                    ctx,
-                );
-            } else {
-                let start = initial_status(ctx.settings);
-                move_reward(plan, &mut reward, start, "rules", None, ctx);
-                if let Some(delta) = plan.stats.iter_mut().find(|d| d.customer_id == referrer_id) {
-                    delta.year = Some(bump);
-                } else {
-                    add_stats(plan, &referrer_id, 0, 0, 0, 0);
-                    if let Some(delta) = plan.stats.last_mut() {
-                        delta.year = Some(bump);
-                    }
-                }
-            }
+            move_reward(
+                plan,
+                &mut reward,
+                initial_status(ctx.settings),
+                "rules",
+                None,
+                ctx,
+            );
             if let Some(code) = &reward.code {
                 plan.discount_codes.push(code.clone());
             }
             referral.reward = Some(reward);
-            if !capped {
-                referee_reward(plan, referral, ctx);
-            }
-            try_issue(plan, referral, referrer, link, ctx);
+            plan.issue_done.push(referral.referral_id.clone());
+            try_issue(plan, referral, &parties, referee_given, ctx);
         }
         RewardAction::Release { reward_id } => {
             let due = referral.reward.as_ref().is_some_and(|r| {
@@ -322,7 +376,7 @@ fn act_on(
                 plan.reward_done.push(reward_id.clone());
                 return Ok(());
             }
-            try_issue(plan, referral, referrer, link, ctx);
+            try_issue(plan, referral, &parties, referee_given, ctx);
             if referral
                 .reward
                 .as_ref()
@@ -341,37 +395,47 @@ fn act_on(
                 .referee_reward
                 .as_ref()
                 .is_some_and(|r| r.reward_id == *reward_id);
-            let slot = if referee {
-                &mut referral.referee_reward
+            let current = if referee {
+                referral.referee_reward.as_ref()
             } else {
-                &mut referral.reward
+                referral.reward.as_ref()
             };
-            let Some(mut reward) = slot.take().filter(|r| r.reward_id == *reward_id) else {
+            let Some(from) = current
+                .filter(|r| r.reward_id == *reward_id)
+                .map(|r| r.status)
+            else {
                 return Err(Rejection::Conflict(
                     "not_current",
                     "the reward no longer belongs to the referral".into(),
                 ));
             };
-            if !reward.status.staff_may_move_to(*to) {
-                let message = format!(
-                    "a {} reward cannot become {}",
-                    reward.status.as_str(),
-                    to.as_str()
-                );
-                *slot = Some(reward);
-                return Err(Rejection::Conflict("invalid_transition", message));
+            if !from.staff_may_move_to(*to) {
+                return Err(Rejection::Conflict(
+                    "invalid_transition",
+                    format!("a {} reward cannot become {}", from.as_str(), to.as_str()),
+                ));
             }
-            move_reward(plan, &mut reward, *to, "staff", note.clone(), ctx);
-            let staff_issued = *to == RewardStatus::Issued && !referee;
             if referee {
-                referral.referee_reward = Some(reward);
-            } else if staff_issued {
-                issued(plan, referral, &reward, referrer, link, ctx);
-                referral.reward = Some(reward);
-            } else {
+                if let Some(mut reward) = referral.referee_reward.take() {
+                    move_reward(plan, &mut reward, *to, "staff", note.clone(), ctx);
+                    referral.referee_reward = Some(reward);
+                }
+            } else if *to == RewardStatus::Issued {
+                // Staff fulfilled it (a gift card bought, a custom reward given).
+                issue(
+                    plan,
+                    referral,
+                    &parties,
+                    referee_given,
+                    "staff",
+                    note.clone(),
+                    ctx,
+                );
+            } else if let Some(mut reward) = referral.reward.take() {
+                move_reward(plan, &mut reward, *to, "staff", note.clone(), ctx);
                 referral.reward = Some(reward);
                 if *to == RewardStatus::Approved {
-                    try_issue(plan, referral, referrer, link, ctx);
+                    try_issue(plan, referral, &parties, referee_given, ctx);
                 }
             }
         }
@@ -382,9 +446,15 @@ fn act_on(
     Ok(())
 }
 
-/// The friend's own reward in a dual-sided program: issued at once, for billing to apply.
-fn referee_reward(plan: &mut Plan, referral: &mut Referral, ctx: &Context<'_>) {
-    let (Some(offer), None) = (&ctx.settings.referee_reward, &referral.referee_reward) else {
+/// The friend's own reward in a dual-sided program, issued with the referrer's for billing to
+/// apply; at most once per person, whatever later happens to their attribution.
+fn referee_reward(
+    plan: &mut Plan,
+    referral: &mut Referral,
+    referee_given: &mut bool,
+    ctx: &Context<'_>,
+) {
+    let (Some(offer), false) = (&ctx.settings.referee_reward, *referee_given) else {
         return;
     };
     let mut reward = Reward {
@@ -411,4 +481,15 @@ fn referee_reward(plan: &mut Plan, referral: &mut Referral, ctx: &Context<'_>) {
         plan.discount_codes.push(code.clone());
     }
     referral.referee_reward = Some(reward);
+    *referee_given = true;
+}
+
+/// The safety net for the issuer: a qualified referral waits here until its reward exists.
+pub(super) fn awaiting_reward(plan: &mut Plan, referral: &Referral, ctx: &Context<'_>) {
+    plan.issue_due.push(IssueDue {
+        referral_id: referral.referral_id.clone(),
+        lead_customer_id: referral.lead.customer_id.clone(),
+        referrer_customer_id: referral.referrer_id().cloned(),
+        at: ctx.now,
+    });
 }

@@ -352,6 +352,98 @@ async fn reversing_a_redeemed_reward_flags_it_for_staff() {
             .flags
             .contains(&"redeemed_before_reversal".to_owned())
     );
+    // Credit, then its use on an invoice; a used credit has nothing left to take back.
+    let ledger = w.ledger_of("cus_1");
+    assert_eq!(ledger.len(), 2, "{ledger:#?}");
+    assert_eq!(crate::reward::balance(&ledger), 0);
+}
+
+#[tokio::test]
+async fn a_voided_reward_does_not_use_up_the_yearly_cap() {
+    let w = world_of(
+        json!({"max_rewards_per_year": 1, "hold_days": 14, "limits": {"leads_per_ip_per_hour": 50,
+        "leads_per_code_per_day": 50, "review_when_leads_per_code_per_day_over": 50}}),
+    )
+    .await;
+    let maria = w.referrer().await;
+    w.closed_friend(1, maria.code.as_str()).await;
+    w.run_issuer().await;
+    let mut cancel = job_event("sw_1", "canceled", "2026-11-25T16:00:00Z", None);
+    cancel["data"]["job"]["id"] = json!("job_1");
+    w.deliver("c1", &cancel).await.unwrap();
+    w.closed_friend(2, maria.code.as_str()).await;
+    w.run_issuer().await;
+    w.clock.advance(Duration::days(15));
+    w.vouch.sweep(LINKS).await.unwrap();
+    let mut statuses: Vec<(u32, RewardStatus)> = w
+        .rewards_of("cus_1")
+        .iter()
+        .map(|r| (r.ordinal, r.status))
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        vec![(1, RewardStatus::Issued), (1, RewardStatus::Canceled)],
+        "the second friend's reward is the first of the year"
+    );
+}
+
+#[tokio::test]
+async fn the_friends_reward_follows_the_attribution_and_is_given_once() {
+    let w = world_of(json!({"referee_reward": {"type": "service_credit", "description": "Welcome credit", "amount_cents": 1500}})).await;
+    w.enrol("cus_2", "Mario", "Rossi", "512-555-0124").await;
+    invoiced(&w).await;
+    w.run_issuer().await;
+    let referee = |w: &World| -> Vec<Reward> {
+        w.store
+            .all_rewards()
+            .into_iter()
+            .filter(|r| r.recipient == Recipient::Referee)
+            .collect()
+    };
+    assert_eq!(referee(&w).len(), 1);
+    assert_eq!(referee(&w)[0].status, RewardStatus::Issued);
+    // Staff give the friend to Mario instead: the first attribution's rewards are reversed,
+    // and the friend is rewarded once at most.
+    let lead = w.only_referral_of("cus_1").lead.customer_id.to_string();
+    w.vouch
+        .attribute(&w.business, &lead, "cus_2", true)
+        .await
+        .unwrap();
+    w.run_issuer().await;
+    let friend = referee(&w);
+    assert_eq!(friend.len(), 1, "{friend:#?}");
+    assert_eq!(friend[0].status, RewardStatus::Reversed);
+    assert_eq!(w.rewards_of("cus_2").len(), 1);
+    let issued_for_friend = w
+        .events
+        .published()
+        .iter()
+        .filter(|e| e.detail_type == REWARD_ISSUED && e.data["recipient"] == "referee")
+        .count();
+    assert_eq!(issued_for_friend, 1);
+}
+
+#[tokio::test]
+async fn a_qualification_the_bus_never_delivered_is_rewarded_by_the_scheduler() {
+    let w = world_of(json!({})).await;
+    invoiced(&w).await;
+    // No issuer run: the event was lost.
+    w.vouch.sweep(LINKS).await.unwrap();
+    assert!(
+        w.rewards_of("cus_1").is_empty(),
+        "the bus gets its grace period"
+    );
+    w.clock.advance(AWAIT_GRACE + Duration::minutes(1));
+    w.vouch.sweep(LINKS).await.unwrap();
+    assert_eq!(w.rewards_of("cus_1").len(), 1);
+    assert_eq!(w.rewards_of("cus_1")[0].status, RewardStatus::Issued);
+    // Once only, however late the event then arrives.
+    w.run_issuer().await;
+    w.clock.advance(AWAIT_GRACE + Duration::minutes(1));
+    w.vouch.sweep(LINKS).await.unwrap();
+    assert_eq!(w.rewards_of("cus_1").len(), 1);
+    assert_eq!(w.ledger_of("cus_1").len(), 1);
 }
 
 #[tokio::test]
@@ -722,10 +814,16 @@ proptest! {
             let before = ids.len();
             ids.dedup();
             prop_assert_eq!(before, ids.len());
-            // The balance is the sum of the ledger, and matches what was paid and not reversed.
+            // The balance (the ledger's sum) is the credit issued and not yet used or taken back;
+            // earned is everything paid and not reversed.
             let ledger = w.ledger_of("cus_1");
+            let available: i64 = rewards
+                .iter()
+                .filter(|r| r.status == RewardStatus::Issued)
+                .map(Reward::cents)
+                .sum();
+            prop_assert_eq!(crate::reward::balance(&ledger), available);
             let paid: i64 = rewards.iter().filter(|r| r.status.is_paid()).map(Reward::cents).sum();
-            prop_assert_eq!(crate::reward::balance(&ledger), paid);
             let stats = w.stats("cus_1").await;
             prop_assert_eq!(stats.rewards_earned_cents, paid);
             let open: i64 = rewards.iter().filter(|r| r.status.is_open()).map(Reward::cents).sum();
