@@ -227,9 +227,10 @@ pub(crate) struct ParticipantItem {
     #[serde(default)]
     clicks_print: u64,
     #[serde(default)]
-    referrals: u64,
+    /// Signed: counters move by `ADD`; a count below zero would be a bug, never a failed read.
+    referrals: i64,
     #[serde(default)]
-    closed: u64,
+    closed: i64,
     #[serde(default)]
     rewards_earned_cents: i64,
     #[serde(default)]
@@ -273,8 +274,8 @@ impl ParticipantItem {
             clicks_social: by(Channel::Social),
             clicks_email: by(Channel::Email),
             clicks_print: by(Channel::Print),
-            referrals: p.stats.referrals,
-            closed: p.stats.closed,
+            referrals: i64::try_from(p.stats.referrals).unwrap_or(i64::MAX),
+            closed: i64::try_from(p.stats.closed).unwrap_or(i64::MAX),
             rewards_earned_cents: p.stats.rewards_earned_cents,
             rewards_pending_cents: p.stats.rewards_pending_cents,
             rewarded_year: p.stats.rewarded_year,
@@ -306,8 +307,8 @@ impl ParticipantItem {
             stats: Stats {
                 clicks: self.clicks,
                 clicks_by_channel,
-                referrals: self.referrals,
-                closed: self.closed,
+                referrals: u64::try_from(self.referrals).unwrap_or(0),
+                closed: u64::try_from(self.closed).unwrap_or(0),
                 rewards_earned_cents: self.rewards_earned_cents,
                 rewards_pending_cents: self.rewards_pending_cents,
                 rewarded_year: self.rewarded_year,
