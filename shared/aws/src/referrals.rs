@@ -8,11 +8,9 @@
 //! | lead counter (TTL) | `BIZ#{b}` | `LEADS#IP#{hash}#{hour}` / `LEADS#CODE#{code}#{day}` | |
 //! | search entry | `BIZ#{b}` | `NAME#{first last}#{id}` / `NAME#{last first}#{id}` / `TEL#{e164}#{id}` | |
 
-use std::collections::HashMap;
-
 use anyhow::Context;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Update};
+use aws_sdk_dynamodb::types::Update;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
 
@@ -257,17 +255,10 @@ fn referrals_of(items: Option<Vec<super::store::Item>>) -> anyhow::Result<Vec<Re
 #[async_trait]
 impl Referrals for DynamoStore {
     async fn referral(&self, business: &BusinessId, id: &str) -> anyhow::Result<Option<Referral>> {
-        let output = self
-            .dynamodb()
-            .get_item()
-            .table_name(self.table())
-            .key("PK", s(business_pk(business)))
-            .key("SK", s(referral_sk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .context("GetItem (referral)")?;
-        Ok(referrals_of(output.item.map(|i| vec![i]))?.pop())
+        let item: Option<ReferralItem> = self
+            .get_as(business_pk(business), &referral_sk(id), true)
+            .await?;
+        Ok(item.map(|item| item.referral))
     }
 
     async fn referrals(
@@ -281,29 +272,10 @@ impl Referrals for DynamoStore {
             Some(status) => (GSI2, by_status_pk(business, status)),
             None => (GSI1, referrals_pk(business)),
         };
-        let start = after.map(|id| {
-            HashMap::from([
-                ("PK".to_owned(), s(business_pk(business))),
-                ("SK".to_owned(), s(referral_sk(id))),
-                (index.partition_key.to_owned(), s(gsi_pk.clone())),
-                (index.sort_key.to_owned(), s(id)),
-            ])
-        });
-        let output = self
-            .dynamodb()
-            .query()
-            .table_name(self.table())
-            .index_name(index.name)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", index.partition_key)
-            .expression_attribute_values(":pk", AttributeValue::S(gsi_pk.clone()))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .context("Query (referrals)")?;
-        let mut items = referrals_of(output.items)?;
+        let found = self
+            .newest_first(index, gsi_pk, business, referral_sk, limit, after)
+            .await?;
+        let mut items = referrals_of(Some(found))?;
         let has_more = items.len() > limit as usize;
         items.truncate(limit as usize);
         let next = items

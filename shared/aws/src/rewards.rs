@@ -251,17 +251,10 @@ impl DynamoStore {
 #[async_trait]
 impl Rewards for DynamoStore {
     async fn reward(&self, business: &BusinessId, id: &str) -> anyhow::Result<Option<Reward>> {
-        let output = self
-            .dynamodb()
-            .get_item()
-            .table_name(self.table())
-            .key("PK", s(business_pk(business)))
-            .key("SK", s(reward_sk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .context("GetItem (reward)")?;
-        Ok(rewards_of(output.item.map(|i| vec![i]))?.pop())
+        let item: Option<RewardItem> = self
+            .get_as(business_pk(business), &reward_sk(id), true)
+            .await?;
+        Ok(item.map(|item| item.reward))
     }
 
     async fn rewards(
@@ -275,29 +268,10 @@ impl Rewards for DynamoStore {
             Some(status) => (GSI2, by_status_pk(business, status)),
             None => (GSI1, rewards_pk(business)),
         };
-        let start = after.map(|id| {
-            HashMap::from([
-                ("PK".to_owned(), s(business_pk(business))),
-                ("SK".to_owned(), s(reward_sk(id))),
-                (index.partition_key.to_owned(), s(gsi_pk.clone())),
-                (index.sort_key.to_owned(), s(id)),
-            ])
-        });
-        let output = self
-            .dynamodb()
-            .query()
-            .table_name(self.table())
-            .index_name(index.name)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", index.partition_key)
-            .expression_attribute_values(":pk", s(gsi_pk.clone()))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .context("Query (rewards)")?;
-        let mut items = rewards_of(output.items)?;
+        let found = self
+            .newest_first(index, gsi_pk, business, reward_sk, limit, after)
+            .await?;
+        let mut items = rewards_of(Some(found))?;
         let has_more = items.len() > limit as usize;
         items.truncate(limit as usize);
         let next = items

@@ -90,8 +90,48 @@ impl DynamoStore {
         Ok(output.item)
     }
 
+    /// One page of a listing index whose sort key is an item's ULID, newest first: up to
+    /// `limit + 1` items (one more than asked tells whether another page exists). `after` is
+    /// the last id of the previous page and `sk_of` its item's table sort key.
+    pub(crate) async fn newest_first(
+        &self,
+        index: Index,
+        gsi_pk: String,
+        business: &BusinessId,
+        sk_of: impl Fn(&str) -> String,
+        limit: u32,
+        after: Option<&str>,
+    ) -> anyhow::Result<Vec<Item>> {
+        let start = after.map(|id| {
+            HashMap::from([
+                ("PK".to_owned(), AttributeValue::S(business_pk(business))),
+                ("SK".to_owned(), AttributeValue::S(sk_of(id))),
+                (
+                    index.partition_key.to_owned(),
+                    AttributeValue::S(gsi_pk.clone()),
+                ),
+                (index.sort_key.to_owned(), AttributeValue::S(id.to_owned())),
+            ])
+        });
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index.name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", index.partition_key)
+            .expression_attribute_values(":pk", AttributeValue::S(gsi_pk))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .context("Query (newest first)")?;
+        Ok(output.items.unwrap_or_default())
+    }
+
     /// Reads one item as `T`.
-    async fn get_as<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn get_as<T: serde::de::DeserializeOwned>(
         &self,
         pk: String,
         sk: &str,

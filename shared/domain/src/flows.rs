@@ -494,17 +494,7 @@ impl Vouch {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<(Vec<Message>, Option<String>)> {
-        let limit = limit.unwrap_or(crate::services::DEFAULT_PAGE);
-        if !(1..=crate::services::MAX_PAGE).contains(&limit) {
-            return Err(Error::field("limit", "must be between 1 and 100"));
-        }
-        if let Some(cursor) = cursor
-            && ulid::Ulid::from_string(cursor).is_err()
-        {
-            return Err(Error::BadRequest(
-                "cursor is not one this list returned".into(),
-            ));
-        }
+        let limit = crate::services::page_args(limit, cursor)?;
         Ok(self
             .ports
             .outbox

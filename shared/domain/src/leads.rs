@@ -17,7 +17,7 @@ use crate::ids::{BusinessId, ClickId, CustomerId};
 use crate::ports::window;
 use crate::program::{Command, CustomerDetails, Named, NewLead, RateWindow, StaffAction, WebVisit};
 use crate::referral::{Referral, SearchEntry, Status, search_text};
-use crate::services::{DEFAULT_PAGE, MAX_PAGE, Vouch};
+use crate::services::{MAX_PAGE, Vouch, page_args};
 use crate::sms::{local_day, next_local_midnight};
 
 /// Longest free-text message a lead may leave.
@@ -379,17 +379,7 @@ impl Vouch {
                 })
             })
             .transpose()?;
-        let limit = limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(Error::field("limit", "must be between 1 and 100"));
-        }
-        if let Some(cursor) = cursor
-            && ulid::Ulid::from_string(cursor).is_err()
-        {
-            return Err(Error::BadRequest(
-                "cursor is not one this list returned".into(),
-            ));
-        }
+        let limit = page_args(limit, cursor)?;
         Ok(self
             .ports
             .referrals

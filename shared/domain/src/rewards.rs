@@ -9,7 +9,7 @@ use crate::flows::Ran;
 use crate::ids::{BusinessId, CustomerId};
 use crate::program::{Command, RewardAction};
 use crate::reward::{LedgerEntry, Reward, RewardOverride, RewardStatus, balance};
-use crate::services::{DEFAULT_PAGE, MAX_PAGE, Vouch};
+use crate::services::{MAX_PAGE, Vouch, page_args};
 
 /// How long the bus has to deliver `referral.qualified` before the scheduler steps in.
 pub const AWAIT_GRACE: chrono::Duration = chrono::Duration::minutes(10);
@@ -163,17 +163,7 @@ impl Vouch {
                 })
             })
             .transpose()?;
-        let limit = limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(Error::field("limit", "must be between 1 and 100"));
-        }
-        if let Some(cursor) = cursor
-            && ulid::Ulid::from_string(cursor).is_err()
-        {
-            return Err(Error::BadRequest(
-                "cursor is not one this list returned".into(),
-            ));
-        }
+        let limit = page_args(limit, cursor)?;
         Ok(self
             .ports
             .rewards

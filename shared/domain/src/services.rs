@@ -35,6 +35,23 @@ pub const SETTINGS_CACHE_TTL: Duration = Duration::seconds(60);
 pub const DEFAULT_PAGE: u32 = 25;
 pub const MAX_PAGE: u32 = 100;
 
+/// The page size asked for (default [`DEFAULT_PAGE`], at most [`MAX_PAGE`]), checked with a
+/// cursor that must be the last id (a ULID) of a page a list returned.
+pub(crate) fn page_args(limit: Option<u32>, cursor: Option<&str>) -> Result<u32> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Error::field("limit", "must be between 1 and 100"));
+    }
+    if let Some(cursor) = cursor
+        && ulid::Ulid::from_string(cursor).is_err()
+    {
+        return Err(Error::BadRequest(
+            "cursor is not one this list returned".into(),
+        ));
+    }
+    Ok(limit)
+}
+
 /// The ports the services use. One store adapter implements the storage ones.
 #[derive(Clone)]
 pub struct Ports {
