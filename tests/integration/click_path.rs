@@ -98,7 +98,7 @@ async fn a_click_redirects_with_the_referral_parameters_and_is_counted() {
     let expires: i64 = item["expires_at"].as_n().unwrap().parse().unwrap();
     let in_days = (expires - chrono::Utc::now().timestamp()) / 86_400;
     assert!((89..=90).contains(&in_days), "expires in {in_days} days");
-    let expected_hash = vouch_domain::secrets::IpHasher::new(IP_HASH_KEY.as_bytes())
+    let expected_hash = vouch_domain::values::secrets::IpHasher::new(IP_HASH_KEY.as_bytes())
         .hash("203.0.113.9".parse().unwrap());
     assert_eq!(item["ip_hash"].as_s().unwrap(), expected_hash.as_str());
     assert!(

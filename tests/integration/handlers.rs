@@ -10,16 +10,16 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 use vouch_domain::business::Business;
-use vouch_domain::code::ReferralCode;
-use vouch_domain::contact::PersonName;
-use vouch_domain::ids::{BusinessId, CustomerId};
 use vouch_domain::participant::{Contact, Participant};
 use vouch_domain::ports::{Businesses, ProgramStore};
 use vouch_domain::program::Plan;
-use vouch_domain::secrets::{IpHasher, KeyHash, WebhookSecret};
 use vouch_domain::services::{Ports, ServiceConfig, Vouch};
 use vouch_domain::settings::Settings;
 use vouch_domain::testing::{FakeEvents, FakeSms, InMemoryStore, ManualClock};
+use vouch_domain::values::code::ReferralCode;
+use vouch_domain::values::ids::{BusinessId, CustomerId};
+use vouch_domain::values::person::PersonName;
+use vouch_domain::values::secrets::{IpHasher, KeyHash, WebhookSecret};
 use vouch_http::{AppState, Web, admin, leads, links};
 
 struct Fake {
@@ -272,9 +272,11 @@ async fn given_an_sns_inbound_stop_then_the_number_is_opted_out() {
     vouch_http::inbound::handle_sns(&state, event)
         .await
         .unwrap();
-    let phone =
-        vouch_domain::contact::Phone::parse("+15125550177", vouch_domain::contact::Country::US)
-            .unwrap();
+    let phone = vouch_domain::values::person::Phone::parse(
+        "+15125550177",
+        vouch_domain::values::person::Country::US,
+    )
+    .unwrap();
     use vouch_domain::ports::Recipients;
     assert!(fake.store.recipient(&phone).await.unwrap().opted_out);
 }

@@ -2,14 +2,14 @@
 
 use chrono::Utc;
 use vouch_domain::business::Business;
-use vouch_domain::code::ReferralCode;
-use vouch_domain::contact::PersonName;
-use vouch_domain::ids::{BusinessId, CustomerId};
 use vouch_domain::participant::{Contact, Participant};
 use vouch_domain::ports::{Businesses, Participants, ProgramStore, Written};
 use vouch_domain::program::{Plan, Refusal};
-use vouch_domain::secrets::{KeyHash, WebhookSecret};
 use vouch_domain::settings::Settings;
+use vouch_domain::values::code::ReferralCode;
+use vouch_domain::values::ids::{BusinessId, CustomerId};
+use vouch_domain::values::person::PersonName;
+use vouch_domain::values::secrets::{KeyHash, WebhookSecret};
 
 use crate::harness::spawn_app;
 
@@ -186,7 +186,7 @@ async fn held_rewards_are_listed_for_the_scheduler_until_done() {
         lead_customer_id: CustomerId::parse("lead_1").unwrap(),
         recipient: Recipient::Referrer,
         kind: vouch_domain::settings::RewardType::ServiceCredit,
-        amount_cents: Some(vouch_domain::money::Money::from_cents(2500).unwrap()),
+        amount_cents: Some(vouch_domain::values::money::Money::from_cents(2500).unwrap()),
         percent: None,
         code: None,
         description: "Account credit".into(),

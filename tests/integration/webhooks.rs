@@ -6,8 +6,8 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
-use vouch_domain::secrets::WebhookSecret;
-use vouch_domain::webhook;
+use vouch_domain::values::secrets::WebhookSecret;
+use vouch_domain::values::signature as webhook;
 
 use crate::harness::{Reply, TestApp, send, spawn_app, texts_containing};
 

@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use vouch_domain::contact::Phone;
 use vouch_domain::events::DomainEvent;
 use vouch_domain::ports::{EventPublisher, SendError, SmsSender};
+use vouch_domain::values::person::Phone;
 
 use crate::counter::RequestCounter;
 

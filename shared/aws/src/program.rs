@@ -25,11 +25,11 @@ use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
 
-use vouch_domain::contact::Phone;
 use vouch_domain::events::DomainEvent;
-use vouch_domain::ids::{BusinessId, CustomerId};
 use vouch_domain::participant::Contact;
 use vouch_domain::referral::{candidates, search_text};
+use vouch_domain::values::ids::{BusinessId, CustomerId};
+use vouch_domain::values::person::Phone;
 
 use crate::referrals::{CounterItem, LeadKeyItem};
 use crate::store::click_from_item;

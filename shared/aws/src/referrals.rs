@@ -14,10 +14,10 @@ use aws_sdk_dynamodb::types::Update;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
 
-use vouch_domain::ids::{BusinessId, CustomerId};
 use vouch_domain::ports::Referrals;
 use vouch_domain::program::{LEAD_REPEAT_WINDOW, Plan};
 use vouch_domain::referral::{Referral, SearchEntry, Status};
+use vouch_domain::values::ids::{BusinessId, CustomerId};
 
 use crate::program::{Role, Tx, keyed, n, s};
 use crate::store::{DynamoStore, business_pk, participant_sk};

@@ -25,14 +25,14 @@ use serde_dynamo::{from_item, to_item};
 
 use vouch_domain::business::Business;
 use vouch_domain::click::{Channel, Click};
-use vouch_domain::code::ReferralCode;
-use vouch_domain::contact::{PersonName, Phone};
-use vouch_domain::ids::{BusinessId, ClickId, CustomerId};
 use vouch_domain::participant::{Participant, ParticipantSort, Referrer, Stats};
 use vouch_domain::ports::{Businesses, Clicks, Page, Participants, Position, Written};
 use vouch_domain::reward::RewardOverride;
-use vouch_domain::secrets::{IpHash, KeyHash, WebhookSecret};
 use vouch_domain::settings::Settings;
+use vouch_domain::values::code::ReferralCode;
+use vouch_domain::values::ids::{BusinessId, ClickId, CustomerId};
+use vouch_domain::values::person::{PersonName, Phone};
+use vouch_domain::values::secrets::{IpHash, KeyHash, WebhookSecret};
 
 use crate::counter::RequestCounter;
 use crate::table::{GSI1, GSI2, Index};

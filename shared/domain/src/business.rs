@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::FieldErrors;
-use crate::ids::BusinessId;
-use crate::secrets::WebhookSecret;
 use crate::settings::Settings;
+use crate::values::error::FieldErrors;
+use crate::values::ids::BusinessId;
+use crate::values::secrets::WebhookSecret;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Business {

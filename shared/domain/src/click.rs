@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 use utoipa::ToSchema;
 
-use crate::code::ReferralCode;
-use crate::ids::{BusinessId, ClickId, CustomerId};
-use crate::secrets::IpHash;
-use crate::settings::WebUrl;
+use crate::values::WebUrl;
+use crate::values::code::ReferralCode;
+use crate::values::ids::{BusinessId, ClickId, CustomerId};
+use crate::values::secrets::IpHash;
 
 /// How long a raw click record is kept (a lead can cite its `vclid` for this long).
 pub const CLICK_RETENTION: Duration = Duration::days(90);

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use ulid::Ulid;
 
-use crate::ids::BusinessId;
+use crate::values::ids::BusinessId;
 
 /// One event: its `DetailType` and its `Detail`, which always holds `event_id`, `business_id`
 /// and `occurred_at`.

@@ -5,21 +5,21 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use crate::business::Business;
-use crate::contact::Phone;
-use crate::error::{Error, Result};
 use crate::events::{DomainEvent, INVITATION_SENT};
-use crate::ids::{BusinessId, CustomerId};
-use crate::money::Money;
 use crate::participant::{Contact, Participant};
 use crate::ports::{Finish, MessageFilter, SendError, SendOutcome, SendResult};
 use crate::program::{
     Command, Context, Named, NewLead, Overrides, Plan, Refusal, Rejection, SendGuard, decide,
 };
 use crate::services::{Vouch, prefixed};
-use crate::sms::{
-    Draft, Keyword, Message, Purpose, QuietHours, Reason, STUCK_AFTER, Status, local_day,
-};
-use crate::webhook::{self, Delivery, Envelope, WebhookEvent};
+use crate::sms::{Draft, Keyword, Message, Purpose, QuietHours, Reason, STUCK_AFTER, Status};
+use crate::values::error::{Error, Result};
+use crate::values::ids::{BusinessId, CustomerId};
+use crate::values::local_day;
+use crate::values::money::Money;
+use crate::values::person::Phone;
+use crate::values::signature::{self, Delivery};
+use crate::webhook::{self, Envelope, WebhookEvent};
 
 /// Times a command is decided again after its commit was refused.
 const ATTEMPTS: usize = 6;
@@ -231,11 +231,12 @@ impl Vouch {
         link_base: &str,
     ) -> Result<Receipt> {
         let business = self.webhook_business(business_id).await?;
-        let id =
-            webhook::verify(&business.webhook_secret, delivery, self.now()).map_err(|reason| {
+        let id = signature::verify(&business.webhook_secret, delivery, self.now()).map_err(
+            |reason| {
                 tracing::info!(business_id, %reason, "webhook refused");
                 Error::Unauthenticated
-            })?;
+            },
+        )?;
         let envelope = webhook::parse(delivery.body).map_err(Error::Validation)?;
         self.deliver(&business, id, envelope, link_base).await
     }
@@ -250,7 +251,7 @@ impl Vouch {
         link_base: &str,
     ) -> Result<Receipt> {
         let business = self.webhook_business(business_id).await?;
-        if !webhook::verify_hex(business.webhook_secret.key(), signature, body) {
+        if !signature::verify_hex(business.webhook_secret.key(), signature, body) {
             return Err(Error::Unauthenticated);
         }
         let (id, envelope) = webhook::housecallpro::parse(body).map_err(Error::Validation)?;
@@ -284,7 +285,7 @@ impl Vouch {
 
     /// An inbound text: opt-out, opt-in and HELP keywords; anything else is ignored.
     pub async fn inbound_text(&self, text: &InboundText) -> Result<Option<Keyword>> {
-        let Ok(from) = Phone::parse(&text.from, crate::contact::Country::US) else {
+        let Ok(from) = Phone::parse(&text.from, crate::values::person::Country::US) else {
             return Err(Error::field("originationNumber", "is not a phone number"));
         };
         let Some(keyword) = Keyword::parse(&text.body) else {
@@ -557,7 +558,7 @@ fn command_of(envelope: Envelope, business: &Business) -> Result<Option<Command>
             let code = referral_code
                 .filter(|c| !c.trim().is_empty())
                 .map(|c| {
-                    crate::code::ReferralCode::parse(&c)
+                    crate::values::code::ReferralCode::parse(&c)
                         .map_err(|e| Error::field("data.referral_code", e.reason()))
                 })
                 .transpose()?;
@@ -641,9 +642,9 @@ mod tests {
 
     use super::*;
     use crate::ports::{ProgramStore, SendError};
-    use crate::secrets::IpHasher;
     use crate::services::{Ports, ServiceConfig};
     use crate::testing::{FakeEvents, FakeSms, InMemoryStore, ManualClock};
+    use crate::values::secrets::IpHasher;
 
     const LINKS: &str = "https://go.example";
 
@@ -653,7 +654,7 @@ mod tests {
         events: Arc<FakeEvents>,
         clock: Arc<ManualClock>,
         vouch: Vouch,
-        secret: crate::secrets::WebhookSecret,
+        secret: crate::values::secrets::WebhookSecret,
     }
 
     /// A business in Chicago at 11:00 local time (17:00 UTC), outside quiet hours.
@@ -678,7 +679,7 @@ mod tests {
             )
             .await
             .unwrap();
-        let secret = crate::secrets::WebhookSecret::parse(&created.webhook_secret).unwrap();
+        let secret = crate::values::secrets::WebhookSecret::parse(&created.webhook_secret).unwrap();
         World {
             store,
             sms,
@@ -693,7 +694,7 @@ mod tests {
         async fn deliver(&self, id: &str, body: &Value) -> Result<Receipt> {
             let body = body.to_string();
             let now = self.vouch.now().timestamp();
-            let signature = webhook::sign(&self.secret, id, now, body.as_bytes());
+            let signature = signature::sign(&self.secret, id, now, body.as_bytes());
             let timestamp = now.to_string();
             let delivery = Delivery {
                 id: Some(id),
@@ -909,7 +910,7 @@ mod tests {
     #[tokio::test]
     async fn the_per_number_cap_defers_to_the_next_day() {
         let w = world().await;
-        let phone = Phone::parse("+15125550123", crate::contact::Country::US).unwrap();
+        let phone = Phone::parse("+15125550123", crate::values::person::Country::US).unwrap();
         let business = w
             .vouch
             .business(&BusinessId::parse("acme").unwrap())
@@ -985,10 +986,10 @@ mod tests {
         let mut contact = Contact::new(
             business.clone(),
             CustomerId::parse(id).unwrap(),
-            crate::contact::PersonName::parse("Maria").unwrap(),
+            crate::values::person::PersonName::parse("Maria").unwrap(),
             w.vouch.now(),
         );
-        contact.phone = Phone::parse(phone, crate::contact::Country::US).ok();
+        contact.phone = Phone::parse(phone, crate::values::person::Country::US).ok();
         contact.sms_consent = true;
         contact.origin = crate::participant::Origin::Vouch;
         let plan = Plan {
@@ -1092,7 +1093,8 @@ mod tests {
             w.vouch.webhook("acme", delivery, LINKS).await,
             Err(Error::Unauthenticated)
         ));
-        let signature = webhook::sign(&w.secret, "d1", w.vouch.now().timestamp(), body.as_bytes());
+        let signature =
+            signature::sign(&w.secret, "d1", w.vouch.now().timestamp(), body.as_bytes());
         let good = Delivery {
             signature: Some(&signature),
             ..delivery
@@ -1179,7 +1181,7 @@ mod tests {
             for (id, body) in steps {
                 let body = body.to_string();
                 let now = vouch.now().timestamp();
-                let signature = webhook::sign(&w.secret, id, now, body.as_bytes());
+                let signature = signature::sign(&w.secret, id, now, body.as_bytes());
                 let timestamp = now.to_string();
                 let delivery = Delivery {
                     id: Some(id),

@@ -9,16 +9,16 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::business::Business;
-use crate::code::ReferralCode;
-use crate::contact::{Email, PersonName, Phone};
-use crate::error::{Error, FieldErrors, Result};
 use crate::flows::Ran;
-use crate::ids::{BusinessId, ClickId, CustomerId};
 use crate::ports::window;
 use crate::program::{Command, CustomerDetails, Named, NewLead, RateWindow, StaffAction, WebVisit};
 use crate::referral::{Referral, SearchEntry, Status, search_text};
 use crate::services::{MAX_PAGE, Vouch, page_args};
-use crate::sms::{local_day, next_local_midnight};
+use crate::values::code::ReferralCode;
+use crate::values::error::{Error, FieldErrors, Result};
+use crate::values::ids::{BusinessId, ClickId, CustomerId};
+use crate::values::person::{Email, PersonName, Phone};
+use crate::values::{local_day, next_local_midnight};
 
 /// Longest free-text message a lead may leave.
 pub const MAX_MESSAGE_CHARS: usize = 2000;

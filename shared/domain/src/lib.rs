@@ -5,27 +5,22 @@
 
 pub mod business;
 pub mod click;
-pub mod code;
-pub mod contact;
-pub mod error;
 pub mod events;
 pub mod flows;
-pub mod ids;
 pub mod leads;
-pub mod money;
 pub mod participant;
 pub mod ports;
 pub mod program;
 pub mod referral;
 pub mod reward;
 pub mod rewards;
-pub mod secrets;
 pub mod services;
 pub mod settings;
 pub mod sms;
+pub mod values;
 pub mod webhook;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use error::{Error, FieldErrors, ParseError, Result};
+pub use values::error::{Error, FieldErrors, ParseError, Result};

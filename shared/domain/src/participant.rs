@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::click::Channel;
-use crate::code::ReferralCode;
-use crate::contact::{Email, PersonName, Phone, display_name, full_name};
-use crate::ids::{BusinessId, CustomerId};
 use crate::referral::{QualifyingJob, Referral};
 use crate::reward::RewardOverride;
+use crate::values::code::ReferralCode;
+use crate::values::ids::{BusinessId, CustomerId};
+use crate::values::person::{Email, PersonName, Phone, display_name, full_name};
 
 /// A person the business knows, keyed by the field-service software's customer id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

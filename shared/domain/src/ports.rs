@@ -6,17 +6,17 @@ use chrono::{DateTime, Utc};
 
 use crate::business::Business;
 use crate::click::Click;
-use crate::code::ReferralCode;
-use crate::contact::Phone;
 use crate::events::DomainEvent;
-use crate::ids::{BusinessId, CustomerId};
 use crate::participant::{Participant, ParticipantSort, Referrer};
 use crate::program::{LoadKeys, Plan, Refusal, SendGuard, Snapshot};
 use crate::referral::{Referral, SearchEntry, Status as ReferralStatus};
 use crate::reward::{LedgerEntry, Reward, RewardOverride, RewardStatus};
-use crate::secrets::KeyHash;
 use crate::settings::Settings;
 use crate::sms::{Message, Reason, Status};
+use crate::values::code::ReferralCode;
+use crate::values::ids::{BusinessId, CustomerId};
+use crate::values::person::Phone;
+use crate::values::secrets::KeyHash;
 
 /// The outcome of a conditional write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,23 +14,24 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::click::Click;
-use crate::code::ReferralCode;
-use crate::contact::{Email, PersonName, Phone};
 use crate::events::{
     DomainEvent, LEAD_ATTRIBUTED, LEAD_CREATED, PARTICIPANT_ENROLLED, REFERRAL_QUALIFIED,
     REFERRAL_REVERSED,
 };
-use crate::ids::{BusinessId, ClickId, CustomerId};
-use crate::money::Money;
 use crate::participant::{Contact, Origin, Participant};
 use crate::referral::{
     Flag, LeadSide, Person, QualifyingJob, Referral, SearchEntry, Source, Status as RefStatus,
     is_disposable,
 };
 use crate::reward::{LedgerEntry, Reward};
-use crate::secrets::IpHash;
 use crate::settings::{QualifyingStatus, RewardType, Settings};
-use crate::sms::{Draft, Message, Purpose, Reason, local_day};
+use crate::sms::{Draft, Message, Purpose, Reason};
+use crate::values::code::ReferralCode;
+use crate::values::ids::{BusinessId, ClickId, CustomerId};
+use crate::values::local_day;
+use crate::values::money::Money;
+use crate::values::person::{Email, PersonName, Phone};
+use crate::values::secrets::IpHash;
 use crate::webhook::{DEDUPE_DAYS, JobStatus};
 
 /// A job as the field-service software last described it.

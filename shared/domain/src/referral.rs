@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::contact::{Email, Phone};
-use crate::ids::CustomerId;
-use crate::money::Money;
 use crate::reward::Reward;
+use crate::values::ids::CustomerId;
+use crate::values::money::Money;
+use crate::values::person::{Email, Phone};
 
 /// How the lead named its referrer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -340,7 +340,7 @@ mod tests {
         let entry = SearchEntry {
             customer_id: CustomerId::parse("c1").unwrap(),
             name: "Maria Garcia".into(),
-            phone: Some(Phone::parse("+15125550123", crate::contact::Country::US).unwrap()),
+            phone: Some(Phone::parse("+15125550123", crate::values::person::Country::US).unwrap()),
             enrolled: true,
         };
         assert_eq!(

@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::code::ReferralCode;
-use crate::ids::CustomerId;
-use crate::money::Money;
 use crate::settings::{Approval, RewardType, Settings};
+use crate::values::code::ReferralCode;
+use crate::values::ids::CustomerId;
+use crate::values::money::Money;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,

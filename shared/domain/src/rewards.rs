@@ -4,12 +4,12 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
 use crate::flows::Ran;
-use crate::ids::{BusinessId, CustomerId};
 use crate::program::{Command, RewardAction};
 use crate::reward::{LedgerEntry, Reward, RewardOverride, RewardStatus, balance};
 use crate::services::{MAX_PAGE, Vouch, page_args};
+use crate::values::error::{Error, Result};
+use crate::values::ids::{BusinessId, CustomerId};
 
 /// How long the bus has to deliver `referral.qualified` before the scheduler steps in.
 pub const AWAIT_GRACE: chrono::Duration = chrono::Duration::minutes(10);

@@ -14,11 +14,7 @@ use url::Url;
 
 use crate::business::{Business, NewBusiness};
 use crate::click::{CLICK_RETENTION, Channel, Click, is_link_preview_bot, landing_redirect};
-use crate::code::ReferralCode;
-use crate::contact::{Country, Email, PersonName, Phone};
-use crate::error::{Error, FieldErrors, Result};
 use crate::flows::Ran;
-use crate::ids::{BusinessId, ClickId, CustomerId};
 use crate::participant::{Participant, ParticipantSort, Referrer};
 use crate::ports::{
     Businesses, Clicks, Clock, EventPublisher, GiftCards, ManualGiftCards, Outbox, Page,
@@ -26,8 +22,12 @@ use crate::ports::{
     SmsSender, Written,
 };
 use crate::program::{Command, CustomerDetails};
-use crate::secrets::{AdminKey, IpHasher, KeyHash, WebhookSecret, keys_match};
 use crate::settings::Settings;
+use crate::values::code::ReferralCode;
+use crate::values::error::{Error, FieldErrors, Result};
+use crate::values::ids::{BusinessId, ClickId, CustomerId};
+use crate::values::person::{Country, Email, PersonName, Phone};
+use crate::values::secrets::{AdminKey, IpHasher, KeyHash, WebhookSecret, keys_match};
 
 /// How long a business's settings are reused before being read again.
 pub const SETTINGS_CACHE_TTL: Duration = Duration::seconds(60);

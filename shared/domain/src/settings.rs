@@ -1,159 +1,15 @@
 //! A business's program settings: the document of `GET`/`PUT /api/admin/settings`, with its
 //! defaults and the validation that gives a reason per field.
 
-use std::fmt;
-
-use chrono::NaiveTime;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use url::Url;
 use utoipa::ToSchema;
 
-use crate::contact::Country;
-use crate::error::{FieldErrors, ParseError};
-use crate::money::{Currency, Money};
-
-/// An IANA time zone (`America/Chicago`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct TimeZone(chrono_tz::Tz);
-
-impl TimeZone {
-    pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        raw.parse::<chrono_tz::Tz>()
-            .map(Self)
-            .map_err(|_| ParseError::new("must be an IANA time zone like America/Chicago"))
-    }
-
-    pub fn tz(self) -> chrono_tz::Tz {
-        self.0
-    }
-}
-
-impl TryFrom<String> for TimeZone {
-    type Error = ParseError;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<TimeZone> for String {
-    fn from(zone: TimeZone) -> String {
-        zone.0.name().to_owned()
-    }
-}
-
-/// An absolute `http`/`https` URL with a host and no credentials.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct WebUrl(Url);
-
-impl WebUrl {
-    pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        if raw.len() > 2000 {
-            return Err(ParseError::new("must be at most 2000 characters"));
-        }
-        let url = Url::parse(raw).map_err(|_| ParseError::new("must be an absolute URL"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(ParseError::new("must be an http or https URL"));
-        }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(ParseError::new("must have a host"));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(ParseError::new("must not contain credentials"));
-        }
-        Ok(Self(url))
-    }
-
-    pub fn url(&self) -> &Url {
-        &self.0
-    }
-}
-
-impl fmt::Display for WebUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.as_str())
-    }
-}
-
-impl TryFrom<String> for WebUrl {
-    type Error = ParseError;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<WebUrl> for String {
-    fn from(url: WebUrl) -> String {
-        url.0.into()
-    }
-}
-
-/// A web origin (`https://acme.example`), as browsers send it in `Origin`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Origin(String);
-
-impl Origin {
-    pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let url = WebUrl::parse(raw)?.0;
-        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-            return Err(ParseError::new(
-                "must be an origin: scheme and host (and port) only",
-            ));
-        }
-        Ok(Self(url.origin().ascii_serialization()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Origin {
-    type Error = ParseError;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<Origin> for String {
-    fn from(origin: Origin) -> String {
-        origin.0
-    }
-}
-
-/// A time of day `HH:MM`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ClockTime(NaiveTime);
-
-impl ClockTime {
-    pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        NaiveTime::parse_from_str(raw, "%H:%M")
-            .map(Self)
-            .map_err(|_| ParseError::new("must be a time HH:MM"))
-    }
-
-    pub fn time(self) -> NaiveTime {
-        self.0
-    }
-}
-
-impl TryFrom<String> for ClockTime {
-    type Error = ParseError;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<ClockTime> for String {
-    fn from(time: ClockTime) -> String {
-        time.0.format("%H:%M").to_string()
-    }
-}
+use crate::values::error::FieldErrors;
+use crate::values::money::{Currency, Money};
+use crate::values::person::Country;
+use crate::values::{ClockTime, TimeZone, WebOrigin, WebUrl};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -277,7 +133,7 @@ pub struct Settings {
     #[schema(value_type = Option<String>)]
     pub thank_you_url: Option<WebUrl>,
     #[schema(value_type = Vec<String>)]
-    pub allowed_origins: Vec<Origin>,
+    pub allowed_origins: Vec<WebOrigin>,
     pub satisfaction_threshold: u8,
     pub qualifying_status: QualifyingStatus,
     #[schema(value_type = i64)]
@@ -374,7 +230,7 @@ impl Settings {
         check.check::<Currency>("currency");
         check.check::<WebUrl>("landing_url");
         check.check::<Option<WebUrl>>("thank_you_url");
-        let allowed_origins: Option<Vec<Origin>> = check.field("allowed_origins");
+        let allowed_origins: Option<Vec<WebOrigin>> = check.field("allowed_origins");
         let satisfaction_threshold: Option<u8> = check.field("satisfaction_threshold");
         check.check::<QualifyingStatus>("qualifying_status");
         check.check::<Money>("minimum_invoice_cents");

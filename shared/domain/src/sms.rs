@@ -7,9 +7,9 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::contact::Phone;
-use crate::ids::{BusinessId, CustomerId};
-use crate::settings::{Settings, TimeZone as Zone};
+use crate::settings::Settings;
+use crate::values::ids::{BusinessId, CustomerId};
+use crate::values::person::Phone;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
@@ -326,20 +326,6 @@ impl QuietHours {
     }
 }
 
-/// The business's local date, which daily caps count by.
-pub fn local_day(zone: Zone, now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&zone.tz()).date_naive()
-}
-
-/// When the business's next local day starts.
-pub fn next_local_midnight(zone: Zone, now: DateTime<Utc>) -> DateTime<Utc> {
-    let tomorrow = local_day(zone, now) + Duration::days(1);
-    tomorrow
-        .and_hms_opt(0, 0, 0)
-        .and_then(|midnight| zone.tz().from_local_datetime(&midnight).earliest())
-        .map_or(now + Duration::days(1), |local| local.with_timezone(&Utc))
-}
-
 /// What an inbound text asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keyword {
@@ -485,7 +471,7 @@ mod tests {
         let draft = |consent: bool| Draft {
             business_id: BusinessId::parse("acme").unwrap(),
             customer_id: None,
-            to: Phone::parse("+15125550123", crate::contact::Country::US).ok(),
+            to: Phone::parse("+15125550123", crate::values::person::Country::US).ok(),
             consent,
             purpose: Purpose::Invitation,
             subject: "cus_1".into(),

@@ -10,10 +10,7 @@ use std::collections::HashSet;
 
 use crate::business::Business;
 use crate::click::Click;
-use crate::code::ReferralCode;
-use crate::contact::Phone;
 use crate::events::DomainEvent;
-use crate::ids::{BusinessId, ClickId, CustomerId};
 use crate::participant::{Contact, Participant, ParticipantSort, Referrer};
 use crate::ports::Referrals;
 use crate::ports::Rewards;
@@ -28,9 +25,12 @@ use crate::program::{
 };
 use crate::referral::{Referral, SearchEntry, Status as ReferralStatus, search_text};
 use crate::reward::{LedgerEntry, Reward, RewardStatus};
-use crate::secrets::KeyHash;
 use crate::settings::Settings;
 use crate::sms::{Message, Purpose, Reason, Status};
+use crate::values::code::ReferralCode;
+use crate::values::ids::{BusinessId, ClickId, CustomerId};
+use crate::values::person::Phone;
+use crate::values::secrets::KeyHash;
 
 #[derive(Default)]
 struct State {

@@ -11,10 +11,10 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
-use vouch_domain::ids::BusinessId;
 use vouch_domain::participant::{Participant, ParticipantSort};
 use vouch_domain::services::EnrolRequest;
 use vouch_domain::settings::Settings;
+use vouch_domain::values::ids::BusinessId;
 
 use crate::common;
 use crate::error::{ApiResult, ErrorBody};
@@ -390,7 +390,7 @@ pub async fn messages(
 ) -> ApiResult<Json<MessagePage>> {
     let customer_id = match query.customer_id.as_deref() {
         Some(raw) => Some(
-            vouch_domain::ids::CustomerId::parse(raw)
+            vouch_domain::values::ids::CustomerId::parse(raw)
                 .map_err(|e| vouch_domain::Error::field("customer_id", e.reason()))?,
         ),
         None => None,
@@ -408,7 +408,10 @@ pub async fn messages(
         .map(|m| MessageView {
             message_id: m.message_id,
             customer_id: m.customer_id.map(|c| c.to_string()),
-            to_masked: m.to.as_ref().map(vouch_domain::contact::Phone::masked),
+            to_masked: m
+                .to
+                .as_ref()
+                .map(vouch_domain::values::person::Phone::masked),
             purpose: m.purpose,
             body: m.body,
             segments: m.segments,

@@ -12,8 +12,8 @@ use serde_json::{Map, Value};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa::ToSchema;
 use vouch_domain::Error;
-use vouch_domain::ids::BusinessId;
 use vouch_domain::leads::{Submission, origin_allowed};
+use vouch_domain::values::ids::BusinessId;
 
 use crate::common;
 use crate::error::ApiError;

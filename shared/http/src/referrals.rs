@@ -8,9 +8,9 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use vouch_domain::contact::Phone;
 use vouch_domain::leads::Review;
 use vouch_domain::referral::{Decision, Flag, Person, Referral, SearchEntry, Source, Status};
+use vouch_domain::values::person::Phone;
 
 use crate::admin::Admin;
 use crate::error::{ApiResult, ErrorBody};
@@ -168,7 +168,7 @@ pub struct ApproveRequest {
 
 async fn reviewed(
     state: &AppState,
-    business: &vouch_domain::ids::BusinessId,
+    business: &vouch_domain::values::ids::BusinessId,
     id: &str,
     review: Review,
 ) -> ApiResult<Json<ReferralView>> {

@@ -2,8 +2,8 @@
 
 use axum::http::HeaderMap;
 use url::Url;
-use vouch_domain::code::ReferralCode;
 use vouch_domain::services::Vouch;
+use vouch_domain::values::code::ReferralCode;
 
 use crate::extract::request_origin;
 
@@ -59,7 +59,7 @@ impl Web {
         public_base_url: Option<String>,
     ) -> anyhow::Result<Self> {
         let fallback_url = fallback_url
-            .map(|raw| vouch_domain::settings::WebUrl::parse(raw).map(|url| url.url().clone()))
+            .map(|raw| vouch_domain::values::WebUrl::parse(raw).map(|url| url.url().clone()))
             .transpose()
             .map_err(|err| anyhow::anyhow!("VOUCH_FALLBACK_URL {err}"))?;
         Ok(Self {

@@ -7,7 +7,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
-use vouch_domain::webhook::{Delivery, MAX_BODY, housecallpro};
+use vouch_domain::values::signature::Delivery;
+use vouch_domain::webhook::{MAX_BODY, housecallpro};
 
 use crate::common;
 use crate::error::ApiResult;

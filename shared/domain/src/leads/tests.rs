@@ -14,11 +14,11 @@ use crate::flows::Receipt;
 use crate::participant::Participant;
 use crate::ports::Referrals;
 use crate::referral::{Flag, Source};
-use crate::secrets::{IpHasher, WebhookSecret};
 use crate::services::{ClickOutcome, CustomerInput, EnrolRequest, Ports, ServiceConfig, Visit};
 use crate::sms::Purpose;
 use crate::testing::{FakeEvents, FakeSms, InMemoryStore, ManualClock};
-use crate::webhook::{self, Delivery};
+use crate::values::secrets::{IpHasher, WebhookSecret};
+use crate::values::signature::{self, Delivery};
 
 pub(crate) const LINKS: &str = "https://go.example";
 const FRIEND_IP: [u8; 4] = [198, 51, 100, 7];
@@ -133,7 +133,7 @@ impl World {
     pub(crate) async fn deliver(&self, id: &str, body: &Value) -> Result<Receipt> {
         let body = body.to_string();
         let now = self.vouch.now().timestamp();
-        let signature = webhook::sign(&self.secret, id, now, body.as_bytes());
+        let signature = signature::sign(&self.secret, id, now, body.as_bytes());
         let timestamp = now.to_string();
         self.vouch
             .webhook(

@@ -489,7 +489,7 @@ async fn a_participants_own_gift_card_waits_for_staff_to_mark_it_issued() {
             "cus_1",
             Some(crate::reward::RewardOverride {
                 kind: crate::settings::RewardType::GiftCard,
-                amount_cents: Some(crate::money::Money::from_cents(5000).unwrap()),
+                amount_cents: Some(crate::values::money::Money::from_cents(5000).unwrap()),
                 percent: None,
                 description: "Coffee gift card".into(),
             }),

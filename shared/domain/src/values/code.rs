@@ -10,7 +10,7 @@ use std::str::FromStr;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::error::ParseError;
+use crate::values::error::ParseError;
 
 /// Symbols used in codes: digits 2–9 and letters without I, L and O.
 pub const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";

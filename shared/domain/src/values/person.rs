@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ParseError;
+use crate::values::error::ParseError;
 
 /// An ISO 3166-1 alpha-2 country the phone library knows; the default region for numbers
 /// written without a country code.

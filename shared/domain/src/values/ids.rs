@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
-use crate::error::ParseError;
+use crate::values::error::ParseError;
 
 /// A business (tenant) id: a slug `[a-z0-9-]{3,40}` that neither starts nor ends with `-`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::ParseError;
+use crate::values::error::ParseError;
 
 const ADMIN_KEY_PREFIX: &str = "vouch_ak_";
 const WEBHOOK_SECRET_PREFIX: &str = "whsec_";

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ParseError;
+use crate::values::error::ParseError;
 
 /// An ISO 4217 code (`USD`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
