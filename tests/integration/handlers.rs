@@ -9,12 +9,13 @@ use chrono::{TimeZone, Utc};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-use vouch_domain::business::Business;
-use vouch_domain::participant::{Contact, Participant};
+use vouch_domain::model::business::Business;
+use vouch_domain::model::contact::Contact;
+use vouch_domain::model::participant::Participant;
+use vouch_domain::model::settings::Settings;
 use vouch_domain::ports::{Businesses, ProgramStore};
 use vouch_domain::program::Plan;
 use vouch_domain::services::{Ports, ServiceConfig, Vouch};
-use vouch_domain::settings::Settings;
 use vouch_domain::testing::{FakeEvents, FakeSms, InMemoryStore, ManualClock};
 use vouch_domain::values::code::ReferralCode;
 use vouch_domain::values::ids::{BusinessId, CustomerId};
@@ -301,7 +302,10 @@ async fn given_a_form_post_event_then_the_lead_is_attributed_and_thanked_with_a_
     assert_eq!(leads[0].ip_hash.as_deref(), Some(expected.as_str()));
     let referrals = fake.store.referrals_of(&BusinessId::parse("acme").unwrap());
     assert_eq!(referrals.len(), 1);
-    assert_eq!(referrals[0].status, vouch_domain::referral::Status::Pending);
+    assert_eq!(
+        referrals[0].status,
+        vouch_domain::model::referral::Status::Pending
+    );
     assert_eq!(
         referrals[0].referrer_id().map(CustomerId::as_str),
         Some("cus_1")

@@ -1,11 +1,12 @@
 //! emulator: the DynamoDB adapter's conditional writes hold the invariants.
 
 use chrono::Utc;
-use vouch_domain::business::Business;
-use vouch_domain::participant::{Contact, Participant};
+use vouch_domain::model::business::Business;
+use vouch_domain::model::contact::Contact;
+use vouch_domain::model::participant::Participant;
+use vouch_domain::model::settings::Settings;
 use vouch_domain::ports::{Businesses, Participants, ProgramStore, Written};
 use vouch_domain::program::{Plan, Refusal};
-use vouch_domain::settings::Settings;
 use vouch_domain::values::code::ReferralCode;
 use vouch_domain::values::ids::{BusinessId, CustomerId};
 use vouch_domain::values::person::PersonName;
@@ -174,8 +175,8 @@ async fn codes_are_unique_across_businesses_and_customers_enrol_once() {
 
 #[tokio::test]
 async fn held_rewards_are_listed_for_the_scheduler_until_done() {
+    use vouch_domain::model::reward::{Recipient, Reward, RewardStatus};
     use vouch_domain::ports::Rewards;
-    use vouch_domain::reward::{Recipient, Reward, RewardStatus};
     let app = spawn_app().await;
     let business = BusinessId::parse("acme").unwrap();
     let now = Utc::now();
@@ -185,7 +186,7 @@ async fn held_rewards_are_listed_for_the_scheduler_until_done() {
         customer_id: CustomerId::parse("cus_1").unwrap(),
         lead_customer_id: CustomerId::parse("lead_1").unwrap(),
         recipient: Recipient::Referrer,
-        kind: vouch_domain::settings::RewardType::ServiceCredit,
+        kind: vouch_domain::model::settings::RewardType::ServiceCredit,
         amount_cents: Some(vouch_domain::values::money::Money::from_cents(2500).unwrap()),
         percent: None,
         code: None,

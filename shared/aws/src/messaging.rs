@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use vouch_domain::events::DomainEvent;
+use vouch_domain::model::events::DomainEvent;
 use vouch_domain::ports::{EventPublisher, SendError, SmsSender};
 use vouch_domain::values::person::Phone;
 

@@ -25,19 +25,20 @@ use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
 
-use vouch_domain::events::DomainEvent;
-use vouch_domain::participant::Contact;
-use vouch_domain::referral::{candidates, search_text};
+use vouch_domain::model::contact::Contact;
+use vouch_domain::model::events::DomainEvent;
+use vouch_domain::model::search::{candidates, search_text};
 use vouch_domain::values::ids::{BusinessId, CustomerId};
 use vouch_domain::values::person::Phone;
 
 use crate::referrals::{CounterItem, LeadKeyItem};
 use crate::store::click_from_item;
+use vouch_domain::model::job::Job;
+use vouch_domain::model::message::{Message, Purpose, Reason, Status};
 use vouch_domain::ports::{
     Finish, MessageFilter, Outbox, ProgramStore, Recipient, Recipients, SendResult,
 };
-use vouch_domain::program::{IndexEntry, Job, LoadKeys, Plan, Refusal, SendGuard, Snapshot};
-use vouch_domain::sms::{Message, Purpose, Reason, Status};
+use vouch_domain::program::{IndexEntry, LoadKeys, Plan, Refusal, SendGuard, Snapshot};
 
 use crate::store::{
     DynamoStore, Item, ParticipantItem, business_pk, cancelled_conditions, code_item,
@@ -405,7 +406,7 @@ fn event_item(event: &DomainEvent) -> anyhow::Result<Item> {
 fn note_participants(
     pk: &str,
     found: &HashMap<(String, String), Item>,
-    into: &mut HashMap<CustomerId, vouch_domain::participant::Participant>,
+    into: &mut HashMap<CustomerId, vouch_domain::model::participant::Participant>,
 ) -> anyhow::Result<()> {
     for ((p, sk), item) in found {
         if p == pk && sk.starts_with("PART#") {

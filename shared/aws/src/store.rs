@@ -23,12 +23,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
 
-use vouch_domain::business::Business;
-use vouch_domain::click::{Channel, Click};
-use vouch_domain::participant::{Participant, ParticipantSort, Referrer, Stats};
+use vouch_domain::model::business::Business;
+use vouch_domain::model::click::{Channel, Click};
+use vouch_domain::model::participant::{Participant, ParticipantSort, Referrer, Stats};
+use vouch_domain::model::reward::RewardOverride;
+use vouch_domain::model::settings::Settings;
 use vouch_domain::ports::{Businesses, Clicks, Page, Participants, Position, Written};
-use vouch_domain::reward::RewardOverride;
-use vouch_domain::settings::Settings;
 use vouch_domain::values::code::ReferralCode;
 use vouch_domain::values::ids::{BusinessId, ClickId, CustomerId};
 use vouch_domain::values::person::{PersonName, Phone};

@@ -4,15 +4,17 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
-use crate::business::Business;
-use crate::events::{DomainEvent, INVITATION_SENT};
-use crate::participant::{Contact, Participant};
+use crate::model::business::Business;
+use crate::model::contact::Contact;
+use crate::model::events::{DomainEvent, INVITATION_SENT};
+use crate::model::message::{Draft, Message, Purpose, Reason, STUCK_AFTER, Status};
+use crate::model::participant::Participant;
 use crate::ports::{Finish, MessageFilter, SendError, SendOutcome, SendResult};
 use crate::program::{
     Command, Context, Named, NewLead, Overrides, Plan, Refusal, Rejection, SendGuard, decide,
 };
+use crate::rules::sending::{Keyword, QuietHours};
 use crate::services::{Vouch, prefixed};
-use crate::sms::{Draft, Keyword, Message, Purpose, QuietHours, Reason, STUCK_AFTER, Status};
 use crate::values::error::{Error, Result};
 use crate::values::ids::{BusinessId, CustomerId};
 use crate::values::local_day;
@@ -818,13 +820,13 @@ mod tests {
             .unwrap();
         let jobs = w.store.jobs();
         assert_eq!(jobs.len(), 1);
-        assert_eq!(jobs[0].status, crate::webhook::JobStatus::Invoiced);
+        assert_eq!(jobs[0].status, crate::model::job::JobStatus::Invoiced);
         w.deliver("d4", &job("canceled", "2026-11-23T18:00:00Z"))
             .await
             .unwrap();
         assert_eq!(
             w.store.jobs()[0].status,
-            crate::webhook::JobStatus::Canceled
+            crate::model::job::JobStatus::Canceled
         );
     }
 
@@ -991,7 +993,7 @@ mod tests {
         );
         contact.phone = Phone::parse(phone, crate::values::person::Country::US).ok();
         contact.sms_consent = true;
-        contact.origin = crate::participant::Origin::Vouch;
+        contact.origin = crate::model::contact::Origin::Vouch;
         let plan = Plan {
             index: vec![crate::program::IndexEntry::Phone(
                 contact.phone.clone().unwrap(),
@@ -1067,7 +1069,10 @@ mod tests {
         w.deliver("d1", &lead).await.unwrap();
         let leads = w.store.leads();
         assert_eq!(leads.len(), 1);
-        assert_eq!(leads[0].channel, crate::program::LeadChannel::Dispatcher);
+        assert_eq!(
+            leads[0].channel,
+            crate::model::lead::LeadChannel::Dispatcher
+        );
         assert_eq!(
             leads[0]
                 .referrer_customer_id
@@ -1269,7 +1274,7 @@ mod tests {
                 let enrolled = w.events.published().iter().filter(|e| e.detail_type == "participant.enrolled").count();
                 assert_eq!(enrolled, 1, "{sequence:?}");
                 // The job ends at its newest status whatever the order.
-                assert_eq!(w.store.jobs()[0].status, crate::webhook::JobStatus::Invoiced);
+                assert_eq!(w.store.jobs()[0].status, crate::model::job::JobStatus::Invoiced);
             });
         }
     }

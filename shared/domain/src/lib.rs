@@ -3,20 +3,14 @@
 //! Newtypes parse input at the edge ([`ids`], [`code`], [`contact`], [`money`], [`settings`]);
 //! [`services::Vouch`] holds the use cases and talks to the world through the [`ports`].
 
-pub mod business;
-pub mod click;
-pub mod events;
 pub mod flows;
 pub mod leads;
-pub mod participant;
+pub mod model;
 pub mod ports;
 pub mod program;
-pub mod referral;
-pub mod reward;
 pub mod rewards;
+pub mod rules;
 pub mod services;
-pub mod settings;
-pub mod sms;
 pub mod values;
 pub mod webhook;
 

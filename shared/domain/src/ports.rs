@@ -4,15 +4,16 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::business::Business;
-use crate::click::Click;
-use crate::events::DomainEvent;
-use crate::participant::{Participant, ParticipantSort, Referrer};
+use crate::model::business::Business;
+use crate::model::click::Click;
+use crate::model::events::DomainEvent;
+use crate::model::message::{Message, Reason, Status};
+use crate::model::participant::{Participant, ParticipantSort, Referrer};
+use crate::model::referral::{Referral, Status as ReferralStatus};
+use crate::model::reward::{LedgerEntry, Reward, RewardOverride, RewardStatus};
+use crate::model::search::SearchEntry;
+use crate::model::settings::Settings;
 use crate::program::{LoadKeys, Plan, Refusal, SendGuard, Snapshot};
-use crate::referral::{Referral, SearchEntry, Status as ReferralStatus};
-use crate::reward::{LedgerEntry, Reward, RewardOverride, RewardStatus};
-use crate::settings::Settings;
-use crate::sms::{Message, Reason, Status};
 use crate::values::code::ReferralCode;
 use crate::values::ids::{BusinessId, CustomerId};
 use crate::values::person::Phone;

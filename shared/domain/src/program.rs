@@ -13,48 +13,31 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::click::Click;
-use crate::events::{
+use crate::model::click::Click;
+use crate::model::contact::{Contact, Origin};
+use crate::model::events::{
     DomainEvent, LEAD_ATTRIBUTED, LEAD_CREATED, PARTICIPANT_ENROLLED, REFERRAL_QUALIFIED,
     REFERRAL_REVERSED,
 };
-use crate::participant::{Contact, Origin, Participant};
-use crate::referral::{
-    Flag, LeadSide, Person, QualifyingJob, Referral, SearchEntry, Source, Status as RefStatus,
-    is_disposable,
-};
-use crate::reward::{LedgerEntry, Reward};
-use crate::settings::{QualifyingStatus, RewardType, Settings};
-use crate::sms::{Draft, Message, Purpose, Reason};
+use crate::model::job::JobStatus;
+use crate::model::job::QualifyingJob;
+use crate::model::job::{Job, JobStamp};
+use crate::model::lead::{LEAD_REPEAT_WINDOW, Lead, LeadChannel};
+use crate::model::message::{Draft, Message, Purpose, Reason};
+use crate::model::participant::Participant;
+use crate::model::referral::{Flag, LeadSide, Person, Referral, Source, Status as RefStatus};
+use crate::model::reward::{LedgerEntry, Reward};
+use crate::model::search::SearchEntry;
+use crate::model::settings::{QualifyingStatus, Settings};
+use crate::rules::attribution::is_disposable;
+use crate::rules::reward_terms::terms;
 use crate::values::code::ReferralCode;
 use crate::values::ids::{BusinessId, ClickId, CustomerId};
 use crate::values::local_day;
 use crate::values::money::Money;
 use crate::values::person::{Email, PersonName, Phone};
 use crate::values::secrets::IpHash;
-use crate::webhook::{DEDUPE_DAYS, JobStatus};
-
-/// A job as the field-service software last described it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Job {
-    pub business_id: BusinessId,
-    pub job_id: String,
-    pub customer_id: CustomerId,
-    pub status: JobStatus,
-    /// The sender's timestamp of the status; a job never moves to an older one.
-    pub status_at: DateTime<Utc>,
-    pub invoice_total_cents: Option<Money>,
-    pub service_type: Option<String>,
-}
-
-/// When a job's status was set and the status's rank: the order a job's changes go in.
-pub type JobStamp = (DateTime<Utc>, u8);
-
-impl Job {
-    fn stamp(&self) -> JobStamp {
-        (self.status_at, self.status.rank())
-    }
-}
+use crate::webhook::DEDUPE_DAYS;
 
 /// Customer details as parsed from a webhook or staff; `None` leaves a stored value alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,34 +48,6 @@ pub struct CustomerDetails {
     pub phone: Option<Phone>,
     pub email: Option<Email>,
     pub sms_consent: Option<bool>,
-}
-
-/// Where a lead came in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LeadChannel {
-    /// The business's website form.
-    Website,
-    /// A dispatcher, through the field-service software.
-    Dispatcher,
-}
-
-/// A lead as received: who they are, who they named and how they came.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lead {
-    pub lead_id: String,
-    pub business_id: BusinessId,
-    pub customer_id: CustomerId,
-    pub channel: LeadChannel,
-    pub referral_code: Option<ReferralCode>,
-    pub referrer_customer_id: Option<CustomerId>,
-    pub referred_by: Option<String>,
-    pub message: Option<String>,
-    pub ip_hash: Option<String>,
-    /// What the form said; a number typed into a public form is never texted on its strength.
-    pub sms_consent: bool,
-    pub referral_id: Option<String>,
-    pub created_at: DateTime<Utc>,
 }
 
 /// Who a lead names as their referrer, resolved as far as can be before loading.
@@ -267,7 +222,7 @@ impl Command {
                     Named::Mention(text) => {
                         // A mention with no letters or digits searches for nobody.
                         keys.mention = Some(text.clone())
-                            .filter(|t| !crate::referral::search_text(t).is_empty());
+                            .filter(|t| !crate::model::search::search_text(t).is_empty());
                     }
                     Named::Nobody => {}
                 }
@@ -310,9 +265,6 @@ fn lead_keys(details: &CustomerDetails) -> Vec<String> {
     }
     keys
 }
-
-/// How long a repeated submission by the same person gets the same lead id.
-pub const LEAD_REPEAT_WINDOW: Duration = Duration::hours(24);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadKeys {
@@ -560,30 +512,6 @@ pub enum Rejection {
     Invalid(&'static str, &'static str),
     /// Nothing to do (a repeated or outdated trigger).
     Unchanged,
-}
-
-/// The reward a referrer earns for their `ordinal`-th closed referral, in words (`$25 account credit`).
-pub fn reward_text(settings: &Settings, ordinal: u32) -> String {
-    let program = &settings.reward;
-    let Some(tier) = program
-        .tiers
-        .iter()
-        .rev()
-        .find(|t| t.from_referral <= ordinal)
-        .or(program.tiers.first())
-    else {
-        return program.description.clone();
-    };
-    let amount = tier.amount_cents.map(|m| m.display(&settings.currency));
-    match (program.kind, amount, tier.percent) {
-        (RewardType::Discount, _, Some(percent)) => format!("{percent}% off"),
-        (RewardType::Discount, Some(amount), None) => format!("{amount} off"),
-        (RewardType::GiftCard, Some(amount), _) => format!("a {amount} gift card"),
-        (RewardType::ServiceCredit, Some(amount), _) => {
-            format!("{amount} {}", program.description.to_lowercase())
-        }
-        _ => program.description.clone(),
-    }
 }
 
 fn apply_details(contact: &mut Contact, details: &CustomerDetails) {
@@ -856,7 +784,10 @@ pub fn decide(
                 ("business_name", ctx.settings.name.clone()),
                 ("link", link),
                 ("code", participant.code.to_string()),
-                ("reward", reward_text(ctx.settings, 1)),
+                (
+                    "reward",
+                    terms(ctx.settings, 1, None).text(&ctx.settings.currency),
+                ),
             ]);
             plan.messages.push(Message::compose(
                 Draft {

@@ -5,8 +5,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::flows::Ran;
+use crate::model::reward::{LedgerEntry, Reward, RewardOverride, RewardStatus, balance};
 use crate::program::{Command, RewardAction};
-use crate::reward::{LedgerEntry, Reward, RewardOverride, RewardStatus, balance};
 use crate::services::{MAX_PAGE, Vouch, page_args};
 use crate::values::error::{Error, Result};
 use crate::values::ids::{BusinessId, CustomerId};
@@ -238,7 +238,7 @@ impl Vouch {
                 to,
                 note,
             },
-            referrer: (reward.recipient == crate::reward::Recipient::Referrer)
+            referrer: (reward.recipient == crate::model::reward::Recipient::Referrer)
                 .then(|| reward.customer_id.clone()),
         };
         self.run(&business, &command, None, link_base).await?;
@@ -255,7 +255,7 @@ impl Vouch {
         business_id: &BusinessId,
         customer: &str,
         own: Option<RewardOverride>,
-    ) -> Result<crate::participant::Participant> {
+    ) -> Result<crate::model::participant::Participant> {
         if let Some(own) = &own {
             own.check().map_err(|(field, reason)| {
                 Error::field(format!("reward_override.{field}"), reason)

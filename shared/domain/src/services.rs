@@ -12,17 +12,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use crate::business::{Business, NewBusiness};
-use crate::click::{CLICK_RETENTION, Channel, Click, is_link_preview_bot, landing_redirect};
 use crate::flows::Ran;
-use crate::participant::{Participant, ParticipantSort, Referrer};
+use crate::model::business::{Business, NewBusiness};
+use crate::model::click::{CLICK_RETENTION, Channel, Click, landing_redirect};
+use crate::model::participant::{Participant, ParticipantSort, Referrer};
+use crate::model::settings::Settings;
 use crate::ports::{
     Businesses, Clicks, Clock, EventPublisher, GiftCards, ManualGiftCards, Outbox, Page,
     Participants, Position, ProgramStore, Rate, RateLimits, Recipients, Referrals, Rewards,
     SmsSender, Written,
 };
 use crate::program::{Command, CustomerDetails};
-use crate::settings::Settings;
+use crate::rules::attribution::is_link_preview_bot;
 use crate::values::code::ReferralCode;
 use crate::values::error::{Error, FieldErrors, Result};
 use crate::values::ids::{BusinessId, ClickId, CustomerId};

@@ -8,10 +8,18 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use std::collections::HashSet;
 
-use crate::business::Business;
-use crate::click::Click;
-use crate::events::DomainEvent;
-use crate::participant::{Contact, Participant, ParticipantSort, Referrer};
+use crate::model::business::Business;
+use crate::model::click::Click;
+use crate::model::contact::Contact;
+use crate::model::events::DomainEvent;
+use crate::model::job::Job;
+use crate::model::lead::{LEAD_REPEAT_WINDOW, Lead};
+use crate::model::message::{Message, Purpose, Reason, Status};
+use crate::model::participant::{Participant, ParticipantSort, Referrer};
+use crate::model::referral::{Referral, Status as ReferralStatus};
+use crate::model::reward::{LedgerEntry, Reward, RewardStatus};
+use crate::model::search::{SearchEntry, search_text};
+use crate::model::settings::Settings;
 use crate::ports::Referrals;
 use crate::ports::Rewards;
 use crate::ports::{Businesses, Clicks, Clock, Page, Participants, Position, Written};
@@ -20,13 +28,7 @@ use crate::ports::{
     SendResult, SmsSender,
 };
 use crate::ports::{Rate, RateLimits, window};
-use crate::program::{
-    IndexEntry, Job, LEAD_REPEAT_WINDOW, Lead, LoadKeys, Plan, Refusal, SendGuard, Snapshot,
-};
-use crate::referral::{Referral, SearchEntry, Status as ReferralStatus, search_text};
-use crate::reward::{LedgerEntry, Reward, RewardStatus};
-use crate::settings::Settings;
-use crate::sms::{Message, Purpose, Reason, Status};
+use crate::program::{IndexEntry, LoadKeys, Plan, Refusal, SendGuard, Snapshot};
 use crate::values::code::ReferralCode;
 use crate::values::ids::{BusinessId, ClickId, CustomerId};
 use crate::values::person::Phone;
@@ -187,7 +189,7 @@ impl Participants for InMemoryStore {
         &self,
         business: &BusinessId,
         customer: &CustomerId,
-        own: Option<&crate::reward::RewardOverride>,
+        own: Option<&crate::model::reward::RewardOverride>,
     ) -> anyhow::Result<Written> {
         self.with(|s| {
             match s
@@ -523,7 +525,7 @@ impl ProgramStore for InMemoryStore {
             let candidates = match &keys.mention {
                 Some(text) => {
                     let prefix = format!("NAME#{}", search_text(text));
-                    crate::referral::candidates(
+                    crate::model::search::candidates(
                         s.search
                             .range(b(&prefix)..)
                             .take_while(|((id, key), _)| id == business && key.starts_with(&prefix))

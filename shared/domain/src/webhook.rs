@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::model::job::JobStatus;
 use crate::services::CustomerInput;
 use crate::values::error::FieldErrors;
 
@@ -12,56 +13,6 @@ use crate::values::error::FieldErrors;
 pub const MAX_BODY: usize = 256 * 1024;
 /// How long a delivery id is remembered for de-duplication (at least three days).
 pub const DEDUPE_DAYS: i64 = 7;
-
-/// A job's status in the field-service software.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum JobStatus {
-    Scheduled,
-    Dispatched,
-    InProgress,
-    Completed,
-    Invoiced,
-    Paid,
-    Canceled,
-}
-
-impl JobStatus {
-    /// Orders statuses that arrive with the same timestamp.
-    pub fn rank(self) -> u8 {
-        match self {
-            JobStatus::Scheduled => 1,
-            JobStatus::Dispatched => 2,
-            JobStatus::InProgress => 3,
-            JobStatus::Completed => 4,
-            JobStatus::Invoiced => 5,
-            JobStatus::Paid => 6,
-            JobStatus::Canceled => 7,
-        }
-    }
-
-    /// The work is done: enough for the satisfaction question.
-    pub fn is_done(self) -> bool {
-        matches!(
-            self,
-            JobStatus::Completed | JobStatus::Invoiced | JobStatus::Paid
-        )
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::Scheduled => "scheduled",
-            JobStatus::Dispatched => "dispatched",
-            JobStatus::InProgress => "in_progress",
-            JobStatus::Completed => "completed",
-            JobStatus::Invoiced => "invoiced",
-            JobStatus::Paid => "paid",
-            JobStatus::Canceled => "canceled",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct JobInput {

@@ -11,9 +11,9 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
-use vouch_domain::participant::{Participant, ParticipantSort};
+use vouch_domain::model::participant::{Participant, ParticipantSort};
+use vouch_domain::model::settings::Settings;
 use vouch_domain::services::EnrolRequest;
-use vouch_domain::settings::Settings;
 use vouch_domain::values::ids::BusinessId;
 
 use crate::common;
@@ -143,7 +143,7 @@ pub struct ParticipantDetail {
     /// Service credit: the sum of the participant's ledger entries.
     pub credit_balance_cents: i64,
     /// The participant's own reward, when set.
-    pub reward_override: Option<vouch_domain::reward::RewardOverride>,
+    pub reward_override: Option<vouch_domain::model::reward::RewardOverride>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -346,12 +346,12 @@ pub struct MessageView {
     pub message_id: String,
     pub customer_id: Option<String>,
     pub to_masked: Option<String>,
-    pub purpose: vouch_domain::sms::Purpose,
+    pub purpose: vouch_domain::model::message::Purpose,
     pub body: String,
     pub segments: u32,
-    pub status: vouch_domain::sms::Status,
+    pub status: vouch_domain::model::message::Status,
     /// Why it is suppressed, deferred or failed.
-    pub reason: Option<vouch_domain::sms::Reason>,
+    pub reason: Option<vouch_domain::model::message::Reason>,
     pub created_at: String,
     /// When a deferred message is due.
     pub due_at: Option<String>,
@@ -369,7 +369,7 @@ pub struct MessageQuery {
     pub customer_id: Option<String>,
     /// queued, deferred, sent, failed or suppressed
     #[param(value_type = Option<String>)]
-    pub status: Option<vouch_domain::sms::Status>,
+    pub status: Option<vouch_domain::model::message::Status>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -420,7 +420,7 @@ pub async fn messages(
             created_at: rfc3339(m.created_at),
             due_at: m
                 .due_at
-                .filter(|_| m.status == vouch_domain::sms::Status::Deferred)
+                .filter(|_| m.status == vouch_domain::model::message::Status::Deferred)
                 .map(rfc3339),
             sent_at: m.sent_at.map(rfc3339),
         })

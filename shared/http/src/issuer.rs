@@ -3,7 +3,7 @@
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde_json::Value;
-use vouch_domain::events::REFERRAL_QUALIFIED;
+use vouch_domain::model::events::REFERRAL_QUALIFIED;
 use vouch_domain::rewards::Issued;
 
 use crate::state::AppState;

@@ -9,7 +9,8 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use vouch_domain::leads::Review;
-use vouch_domain::referral::{Decision, Flag, Person, Referral, SearchEntry, Source, Status};
+use vouch_domain::model::referral::{Decision, Flag, Person, Referral, Source, Status};
+use vouch_domain::model::search::SearchEntry;
 use vouch_domain::values::person::Phone;
 
 use crate::admin::Admin;

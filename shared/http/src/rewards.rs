@@ -7,8 +7,8 @@ use axum::routing::{get, patch};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use vouch_domain::reward::{Recipient, Reward, RewardChange, RewardOverride, RewardStatus};
-use vouch_domain::settings::RewardType;
+use vouch_domain::model::reward::{Recipient, Reward, RewardChange, RewardOverride, RewardStatus};
+use vouch_domain::model::settings::RewardType;
 
 use crate::admin::Admin;
 use crate::error::{ApiResult, ErrorBody};

@@ -9,13 +9,13 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::events::{LEAD_ATTRIBUTED, REFERRAL_QUALIFIED, REFERRAL_REVERSED};
 use crate::flows::Receipt;
-use crate::participant::Participant;
+use crate::model::events::{LEAD_ATTRIBUTED, REFERRAL_QUALIFIED, REFERRAL_REVERSED};
+use crate::model::message::Purpose;
+use crate::model::participant::Participant;
+use crate::model::referral::{Flag, Source};
 use crate::ports::Referrals;
-use crate::referral::{Flag, Source};
 use crate::services::{ClickOutcome, CustomerInput, EnrolRequest, Ports, ServiceConfig, Visit};
-use crate::sms::Purpose;
 use crate::testing::{FakeEvents, FakeSms, InMemoryStore, ManualClock};
 use crate::values::secrets::{IpHasher, WebhookSecret};
 use crate::values::signature::{self, Delivery};
@@ -177,7 +177,7 @@ impl World {
             .count()
     }
 
-    pub(crate) fn messages_of(&self, purpose: Purpose) -> Vec<crate::sms::Message> {
+    pub(crate) fn messages_of(&self, purpose: Purpose) -> Vec<crate::model::message::Message> {
         self.store
             .messages()
             .into_iter()
@@ -185,7 +185,7 @@ impl World {
             .collect()
     }
 
-    pub(crate) async fn stats(&self, id: &str) -> crate::participant::Stats {
+    pub(crate) async fn stats(&self, id: &str) -> crate::model::participant::Stats {
         self.vouch
             .participant(&self.business, id)
             .await

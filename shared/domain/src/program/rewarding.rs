@@ -11,14 +11,14 @@ use chrono::{Datelike, Duration};
 use serde_json::json;
 
 use super::{Context, IssueDue, Plan, Rejection, Snapshot, YearBump, add_stats, referrer_message};
-use crate::events::{DomainEvent, REWARD_ISSUED, REWARD_REDEEMED, REWARD_REVERSED};
-use crate::participant::{Contact, Participant};
-use crate::referral::{Referral, Status as RefStatus};
-use crate::reward::{
-    LedgerEntry, Recipient, Reward, RewardStatus, discount_code, initial_status, terms,
-};
-use crate::settings::RewardType;
-use crate::sms::Purpose;
+use crate::model::contact::Contact;
+use crate::model::events::{DomainEvent, REWARD_ISSUED, REWARD_REDEEMED, REWARD_REVERSED};
+use crate::model::message::Purpose;
+use crate::model::participant::Participant;
+use crate::model::referral::{Referral, Status as RefStatus};
+use crate::model::reward::{LedgerEntry, Recipient, Reward, RewardStatus, discount_code};
+use crate::model::settings::RewardType;
+use crate::rules::reward_terms::{initial_status, terms};
 
 /// What moves a reward.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,7 +194,7 @@ fn issue(
         referral.decide(RefStatus::Rewarded, "reward issued", ctx.now);
     }
     if let Some(referrer) = parties.referrer {
-        let mut vars = BTreeMap::from([("reward", reward.text(ctx.settings))]);
+        let mut vars = BTreeMap::from([("reward", reward.text(&ctx.settings.currency))]);
         if let Some(link) = &parties.link {
             vars.insert("link", link.clone());
         }

@@ -10,14 +10,14 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::events::{DomainEvent, REFERRAL_QUALIFIED, REWARD_ISSUED, REWARD_REVERSED};
 use crate::leads::Review;
 use crate::leads::tests::{LINKS, World, friend, job_event, referred_customer, world_with};
+use crate::model::events::{DomainEvent, REFERRAL_QUALIFIED, REWARD_ISSUED, REWARD_REVERSED};
+use crate::model::message::Purpose;
+use crate::model::referral::Status as RefStatus;
+use crate::model::reward::{LedgerEntry, Recipient};
 use crate::ports::{ProgramStore, SendError};
 use crate::program::{LoadKeys, Plan, Refusal, Snapshot};
-use crate::referral::Status as RefStatus;
-use crate::reward::{LedgerEntry, Recipient};
-use crate::sms::Purpose;
 
 const CREDIT: &str = r#"{"reward": {"type": "service_credit", "description": "Account credit",
     "tiers": [{"from_referral": 1, "amount_cents": 2500}, {"from_referral": 3, "amount_cents": 5000},
@@ -318,7 +318,7 @@ async fn deleting_the_attribution_reverses_an_issued_reward_with_a_ledger_entry(
     assert_eq!(reward.status, RewardStatus::Reversed);
     let ledger = w.ledger_of("cus_1");
     assert_eq!(ledger.len(), 2);
-    assert_eq!(crate::reward::balance(&ledger), 0);
+    assert_eq!(crate::model::reward::balance(&ledger), 0);
     assert_eq!(
         w.events
             .published()
@@ -355,7 +355,7 @@ async fn reversing_a_redeemed_reward_flags_it_for_staff() {
     // Credit, then its use on an invoice; a used credit has nothing left to take back.
     let ledger = w.ledger_of("cus_1");
     assert_eq!(ledger.len(), 2, "{ledger:#?}");
-    assert_eq!(crate::reward::balance(&ledger), 0);
+    assert_eq!(crate::model::reward::balance(&ledger), 0);
 }
 
 #[tokio::test]
@@ -487,8 +487,8 @@ async fn a_participants_own_gift_card_waits_for_staff_to_mark_it_issued() {
         .set_reward_override(
             &w.business,
             "cus_1",
-            Some(crate::reward::RewardOverride {
-                kind: crate::settings::RewardType::GiftCard,
+            Some(crate::model::reward::RewardOverride {
+                kind: crate::model::settings::RewardType::GiftCard,
                 amount_cents: Some(crate::values::money::Money::from_cents(5000).unwrap()),
                 percent: None,
                 description: "Coffee gift card".into(),
@@ -513,7 +513,7 @@ async fn a_participants_own_gift_card_waits_for_staff_to_mark_it_issued() {
     .unwrap();
     w.run_issuer().await;
     let reward = w.rewards_of("cus_1").remove(0);
-    assert_eq!(reward.kind, crate::settings::RewardType::GiftCard);
+    assert_eq!(reward.kind, crate::model::settings::RewardType::GiftCard);
     assert_eq!(reward.status, RewardStatus::Approved);
     assert!(reward.flags.contains(&"override".to_owned()));
     let issued = w
@@ -822,7 +822,7 @@ proptest! {
                 .filter(|r| r.status == RewardStatus::Issued)
                 .map(Reward::cents)
                 .sum();
-            prop_assert_eq!(crate::reward::balance(&ledger), available);
+            prop_assert_eq!(crate::model::reward::balance(&ledger), available);
             let paid: i64 = rewards.iter().filter(|r| r.status.is_paid()).map(Reward::cents).sum();
             let stats = w.stats("cus_1").await;
             prop_assert_eq!(stats.rewards_earned_cents, paid);

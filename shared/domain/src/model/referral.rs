@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::reward::Reward;
+use crate::model::reward::Reward;
 use crate::values::ids::CustomerId;
 use crate::values::money::Money;
 use crate::values::person::{Email, Phone};
@@ -220,139 +220,9 @@ impl Referral {
     }
 }
 
-/// The first job of a contact that met the program's qualifying rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QualifyingJob {
-    pub job_id: String,
-    pub invoice_total_cents: Option<Money>,
-    pub at: DateTime<Utc>,
-}
-
-/// Domains of throwaway mailboxes; a lead from one is held for staff, never rejected.
-const DISPOSABLE_DOMAINS: &[&str] = &[
-    "10minutemail.com",
-    "33mail.com",
-    "dispostable.com",
-    "fakeinbox.com",
-    "getnada.com",
-    "guerrillamail.com",
-    "guerrillamail.net",
-    "mailinator.com",
-    "maildrop.cc",
-    "mailnesia.com",
-    "mintemail.com",
-    "mohmal.com",
-    "sharklasers.com",
-    "spamgourmet.com",
-    "temp-mail.org",
-    "tempmail.com",
-    "tempmailo.com",
-    "throwawaymail.com",
-    "trashmail.com",
-    "yopmail.com",
-];
-
-pub fn is_disposable(email: &Email) -> bool {
-    let domain = email.domain().to_ascii_lowercase();
-    DISPOSABLE_DOMAINS
-        .iter()
-        .any(|d| domain == *d || domain.ends_with(&format!(".{d}")))
-}
-
-/// Normalises a name for the search index and for matching mentions: lower case, single spaces,
-/// letters, digits, apostrophes and hyphens only.
-pub fn search_text(raw: &str) -> String {
-    raw.split_whitespace()
-        .map(|word| {
-            word.chars()
-                .filter(|c| c.is_alphanumeric() || *c == '\'' || *c == '-')
-                .flat_map(char::to_lowercase)
-                .collect::<String>()
-        })
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Up to ten enrolled people among search entries (each person once).
-pub fn candidates(entries: Vec<SearchEntry>) -> Vec<SearchEntry> {
-    let mut found: Vec<SearchEntry> = Vec::new();
-    for entry in entries.into_iter().filter(|e| e.enrolled) {
-        if found.len() < 10 && !found.iter().any(|f| f.customer_id == entry.customer_id) {
-            found.push(entry);
-        }
-    }
-    found
-}
-
-/// A contact as the customer search shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SearchEntry {
-    pub customer_id: CustomerId,
-    pub name: String,
-    pub phone: Option<Phone>,
-    pub enrolled: bool,
-}
-
-impl SearchEntry {
-    /// The index keys a contact is found under: its name both ways round and its phone.
-    pub fn keys(&self, first: &str, last: Option<&str>) -> Vec<String> {
-        let first = search_text(first);
-        let mut keys = Vec::new();
-        match last.map(search_text).filter(|l| !l.is_empty()) {
-            Some(last) => {
-                keys.push(format!("NAME#{first} {last}#{}", self.customer_id));
-                keys.push(format!("NAME#{last} {first}#{}", self.customer_id));
-            }
-            None => keys.push(format!("NAME#{first}#{}", self.customer_id)),
-        }
-        if let Some(phone) = &self.phone {
-            keys.push(format!("TEL#{phone}#{}", self.customer_id));
-        }
-        // "Cher Cher" is one key, not two.
-        keys.dedup();
-        keys
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn disposable_domains_and_their_subdomains_are_recognised() {
-        let email = |raw: &str| Email::parse(raw).unwrap();
-        assert!(is_disposable(&email("x@mailinator.com")));
-        assert!(is_disposable(&email("x@eu.yopmail.com")));
-        assert!(!is_disposable(&email("x@gmail.com")));
-        assert!(!is_disposable(&email("x@notmailinator.com")));
-    }
-
-    #[test]
-    fn search_text_folds_case_punctuation_and_spacing() {
-        assert_eq!(search_text("  Maria   GARCIA, "), "maria garcia");
-        assert_eq!(search_text("O'Neil-Smith"), "o'neil-smith");
-        assert_eq!(search_text("..."), "");
-    }
-
-    #[test]
-    fn a_contact_is_found_under_both_name_orders_and_its_phone() {
-        let entry = SearchEntry {
-            customer_id: CustomerId::parse("c1").unwrap(),
-            name: "Maria Garcia".into(),
-            phone: Some(Phone::parse("+15125550123", crate::values::person::Country::US).unwrap()),
-            enrolled: true,
-        };
-        assert_eq!(
-            entry.keys("Maria", Some("Garcia")),
-            vec![
-                "NAME#maria garcia#c1",
-                "NAME#garcia maria#c1",
-                "TEL#+15125550123#c1"
-            ]
-        );
-        assert_eq!(entry.keys("Cher", Some("Cher")).len(), 2);
-    }
 
     #[test]
     fn statuses_round_trip_and_classify() {

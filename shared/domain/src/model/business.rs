@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::settings::Settings;
+use crate::model::settings::Settings;
 use crate::values::error::FieldErrors;
 use crate::values::ids::BusinessId;
 use crate::values::secrets::WebhookSecret;

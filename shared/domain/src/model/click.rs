@@ -51,54 +51,6 @@ impl Channel {
     }
 }
 
-/// User-agent fragments of the services that fetch a link to draw its preview card (iMessage
-/// announces itself as facebookexternalhit + Twitterbot). Matched case-insensitively.
-const PREVIEW_BOTS: &[&str] = &[
-    "facebookexternalhit",
-    "facebot",
-    "facebookcatalog",
-    "twitterbot",
-    "slackbot",
-    "slack-imgproxy",
-    "whatsapp",
-    "telegrambot",
-    "discordbot",
-    "linkedinbot",
-    "googlebot",
-    "google-pagerenderer",
-    "googleother",
-    "adsbot-google",
-    "mediapartners-google",
-    "apis-google",
-    "feedfetcher-google",
-    "bingbot",
-    "bingpreview",
-    "applebot",
-    "skypeuripreview",
-    "microsoftpreview",
-    "pinterestbot",
-    "redditbot",
-    "embedly",
-    "vkshare",
-    "viber",
-    "mastodon",
-    "bluesky",
-    "iframely",
-    "outbrain",
-    "yandexbot",
-    "duckduckbot",
-];
-
-/// A link-preview bot, or no user agent at all (no browser omits it): neither is a person
-/// clicking, so neither is counted.
-pub fn is_link_preview_bot(user_agent: Option<&str>) -> bool {
-    let Some(agent) = user_agent.map(str::trim).filter(|a| !a.is_empty()) else {
-        return true;
-    };
-    let agent = agent.to_ascii_lowercase();
-    PREVIEW_BOTS.iter().any(|bot| agent.contains(bot))
-}
-
 /// Parameters Vouch sets on the landing URL; a landing URL's own parameters of the same names are
 /// replaced, every other parameter it has is kept.
 const OWN_PARAMETERS: &[&str] = &["ref", "vclid", "utm_source", "utm_medium", "utm_campaign"];
@@ -148,29 +100,6 @@ pub struct Click {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn preview_bots_and_missing_agents_are_not_people() {
-        for bot in [
-            "facebookexternalhit/1.1 Facebot Twitterbot/1.0",
-            "WhatsApp/2.23.20.0",
-            "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
-            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-            "TelegramBot (like TwitterBot)",
-            "",
-            "   ",
-        ] {
-            assert!(is_link_preview_bot(Some(bot)), "{bot}");
-        }
-        assert!(is_link_preview_bot(None));
-        for person in [
-            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1",
-            "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36",
-            "curl/8.5.0",
-        ] {
-            assert!(!is_link_preview_bot(Some(person)), "{person}");
-        }
-    }
 
     #[test]
     fn the_redirect_keeps_the_landing_query_and_adds_ours() {

@@ -9,9 +9,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::settings::{Approval, RewardType, Settings};
+use crate::model::settings::RewardType;
+use crate::rules::reward_terms::wording;
 use crate::values::code::ReferralCode;
 use crate::values::ids::CustomerId;
+use crate::values::money::Currency;
 use crate::values::money::Money;
 
 #[derive(
@@ -152,17 +154,14 @@ impl Reward {
     }
 
     /// In words, for texts: "$25.00 account credit", "10% off", "a $50.00 gift card".
-    pub fn text(&self, settings: &Settings) -> String {
-        let amount = self.amount_cents.map(|m| m.display(&settings.currency));
-        match (self.kind, amount, self.percent) {
-            (RewardType::Discount, _, Some(percent)) => format!("{percent}% off"),
-            (RewardType::Discount, Some(amount), None) => format!("{amount} off"),
-            (RewardType::GiftCard, Some(amount), _) => format!("a {amount} gift card"),
-            (RewardType::ServiceCredit, Some(amount), _) => {
-                format!("{amount} {}", self.description.to_lowercase())
-            }
-            _ => self.description.clone(),
-        }
+    pub fn text(&self, currency: &Currency) -> String {
+        wording(
+            self.kind,
+            self.amount_cents,
+            self.percent,
+            &self.description,
+            currency,
+        )
     }
 }
 
@@ -200,49 +199,6 @@ impl RewardOverride {
     }
 }
 
-/// What the program (or the participant's override) pays for the `ordinal`-th closed referral.
-pub struct Terms {
-    pub kind: RewardType,
-    pub amount_cents: Option<Money>,
-    pub percent: Option<u8>,
-    pub description: String,
-    pub overridden: bool,
-}
-
-pub fn terms(settings: &Settings, ordinal: u32, own: Option<&RewardOverride>) -> Terms {
-    if let Some(own) = own {
-        return Terms {
-            kind: own.kind,
-            amount_cents: own.amount_cents,
-            percent: own.percent,
-            description: own.description.clone(),
-            overridden: true,
-        };
-    }
-    let program = &settings.reward;
-    let tier = program
-        .tiers
-        .iter()
-        .rev()
-        .find(|t| t.from_referral <= ordinal.max(1))
-        .or(program.tiers.first());
-    Terms {
-        kind: program.kind,
-        amount_cents: tier.and_then(|t| t.amount_cents),
-        percent: tier.and_then(|t| t.percent),
-        description: program.description.clone(),
-        overridden: false,
-    }
-}
-
-/// Where a new reward starts: waiting for staff, held, or ready to fulfil.
-pub fn initial_status(settings: &Settings) -> RewardStatus {
-    match settings.approval {
-        Approval::Manual => RewardStatus::Pending,
-        Approval::Auto => RewardStatus::Approved,
-    }
-}
-
 /// A fresh discount code: `VOUCH-` and eight symbols of the referral-code alphabet.
 pub fn discount_code(rng: &mut impl rand::Rng) -> String {
     format!("VOUCH-{}", ReferralCode::generate(rng))
@@ -269,50 +225,6 @@ pub fn balance(entries: &[LedgerEntry]) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn settings(extra: serde_json::Value) -> Settings {
-        let mut doc = json!({"name": "Acme", "time_zone": "Etc/UTC", "landing_url": "https://acme.example",
-            "reward": {"type": "service_credit", "description": "Account credit",
-                       "tiers": [{"from_referral": 1, "amount_cents": 2500},
-                                 {"from_referral": 3, "amount_cents": 5000},
-                                 {"from_referral": 5, "amount_cents": 10000}]}});
-        if let (Some(doc), Some(extra)) = (doc.as_object_mut(), extra.as_object()) {
-            doc.extend(extra.clone());
-        }
-        Settings::complete(&doc, None).unwrap()
-    }
-
-    #[test]
-    fn tiers_pay_by_the_ordinal_of_the_closed_referral() {
-        let s = settings(json!({}));
-        let cents = |n| terms(&s, n, None).amount_cents.unwrap().cents();
-        assert_eq!(
-            (1..=6).map(cents).collect::<Vec<_>>(),
-            vec![2500, 2500, 5000, 5000, 10000, 10000]
-        );
-    }
-
-    #[test]
-    fn a_participants_override_replaces_the_tiers() {
-        let s = settings(json!({}));
-        let own = RewardOverride {
-            kind: RewardType::GiftCard,
-            amount_cents: Some(Money::from_cents(7500).unwrap()),
-            percent: None,
-            description: "Gift card".into(),
-        };
-        let t = terms(&s, 1, Some(&own));
-        assert!(t.overridden);
-        assert_eq!(t.kind, RewardType::GiftCard);
-        assert_eq!(t.amount_cents.unwrap().cents(), 7500);
-        assert!(own.check().is_ok());
-        let bad = RewardOverride {
-            amount_cents: None,
-            ..own
-        };
-        assert_eq!(bad.check().unwrap_err().0, "amount_cents");
-    }
 
     #[test]
     fn staff_transitions_follow_the_state_machine() {

@@ -1,17 +1,13 @@
-//! Contacts (people the business knows) and participants (contacts enrolled in the program,
-//! each with a permanent referral code).
-
-use std::collections::BTreeMap;
+//! Contacts: the people a business knows, keyed by the field-service software's customer id,
+//! with what the program has learnt about them.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::click::Channel;
-use crate::referral::{QualifyingJob, Referral};
-use crate::reward::RewardOverride;
-use crate::values::code::ReferralCode;
+use crate::model::job::QualifyingJob;
+use crate::model::referral::Referral;
 use crate::values::ids::{BusinessId, CustomerId};
-use crate::values::person::{Email, PersonName, Phone, display_name, full_name};
+use crate::values::person::{Email, PersonName, Phone, full_name};
 
 /// A person the business knows, keyed by the field-service software's customer id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,90 +104,4 @@ impl Contact {
     pub fn full_name(&self) -> String {
         full_name(&self.first_name, self.last_name.as_ref())
     }
-}
-
-/// Running totals kept on the participant; every counter moves with an atomic update.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stats {
-    pub clicks: u64,
-    pub clicks_by_channel: BTreeMap<Channel, u64>,
-    pub referrals: u64,
-    pub closed: u64,
-    pub rewards_earned_cents: i64,
-    pub rewards_pending_cents: i64,
-    /// Rewards counted in `rewarded_year` (for `max_rewards_per_year`).
-    #[serde(default)]
-    pub rewarded_year: Option<i32>,
-    #[serde(default)]
-    pub rewarded_in_year: u32,
-}
-
-/// An enrolled customer and their permanent code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Participant {
-    pub business_id: BusinessId,
-    pub customer_id: CustomerId,
-    pub code: ReferralCode,
-    pub first_name: PersonName,
-    pub last_name: Option<PersonName>,
-    pub phone: Option<Phone>,
-    pub enrolled_at: DateTime<Utc>,
-    pub stats: Stats,
-    /// The participant's own reward, replacing the program's tiers.
-    #[serde(default)]
-    pub reward_override: Option<RewardOverride>,
-}
-
-impl Participant {
-    pub fn enrol(contact: &Contact, code: ReferralCode, now: DateTime<Utc>) -> Self {
-        Self {
-            business_id: contact.business_id.clone(),
-            customer_id: contact.customer_id.clone(),
-            code,
-            first_name: contact.first_name.clone(),
-            last_name: contact.last_name.clone(),
-            phone: contact.phone.clone(),
-            enrolled_at: now,
-            stats: Stats::default(),
-            reward_override: None,
-        }
-    }
-
-    pub fn full_name(&self) -> String {
-        full_name(&self.first_name, self.last_name.as_ref())
-    }
-
-    pub fn referrer(&self) -> Referrer {
-        Referrer {
-            code: self.code.clone(),
-            business_id: self.business_id.clone(),
-            customer_id: self.customer_id.clone(),
-            display_name: display_name(&self.first_name, self.last_name.as_ref()),
-        }
-    }
-
-    pub fn is_vip(&self, vip_after: u32) -> bool {
-        self.stats.closed >= u64::from(vip_after)
-    }
-}
-
-/// What a referral code resolves to: enough to redirect and to greet a visitor, nothing more.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Referrer {
-    pub code: ReferralCode,
-    pub business_id: BusinessId,
-    pub customer_id: CustomerId,
-    /// "Maria G."
-    pub display_name: String,
-}
-
-/// Orders of the participant list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ParticipantSort {
-    /// Most recently enrolled first.
-    #[default]
-    Recent,
-    /// Most closed referrals first.
-    Closed,
 }

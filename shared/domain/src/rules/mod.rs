@@ -1,0 +1,6 @@
+//! The program's rules that are more than a state change: who gets credit and what is
+//! suspicious, what a referrer earns, and whether a text may go.
+
+pub mod attribution;
+pub mod reward_terms;
+pub mod sending;

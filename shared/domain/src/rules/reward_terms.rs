@@ -1,0 +1,131 @@
+//! What a referrer earns: the one tier and override lookup, where a new reward starts, and how
+//! a reward is said in a text.
+
+use crate::model::reward::{RewardOverride, RewardStatus};
+use crate::model::settings::{Approval, RewardType, Settings};
+use crate::values::money::{Currency, Money};
+
+/// What the program (or the participant's override) pays for the `ordinal`-th closed referral.
+pub struct Terms {
+    pub kind: RewardType,
+    pub amount_cents: Option<Money>,
+    pub percent: Option<u8>,
+    pub description: String,
+    pub overridden: bool,
+}
+
+pub fn terms(settings: &Settings, ordinal: u32, own: Option<&RewardOverride>) -> Terms {
+    if let Some(own) = own {
+        return Terms {
+            kind: own.kind,
+            amount_cents: own.amount_cents,
+            percent: own.percent,
+            description: own.description.clone(),
+            overridden: true,
+        };
+    }
+    let program = &settings.reward;
+    let tier = program
+        .tiers
+        .iter()
+        .rev()
+        .find(|t| t.from_referral <= ordinal.max(1))
+        .or(program.tiers.first());
+    Terms {
+        kind: program.kind,
+        amount_cents: tier.and_then(|t| t.amount_cents),
+        percent: tier.and_then(|t| t.percent),
+        description: program.description.clone(),
+        overridden: false,
+    }
+}
+
+/// Where a new reward starts: waiting for staff, held, or ready to fulfil.
+pub fn initial_status(settings: &Settings) -> RewardStatus {
+    match settings.approval {
+        Approval::Manual => RewardStatus::Pending,
+        Approval::Auto => RewardStatus::Approved,
+    }
+}
+
+impl Terms {
+    /// In words, for texts: "$25.00 account credit", "10% off", "a $50.00 gift card".
+    pub fn text(&self, currency: &Currency) -> String {
+        wording(
+            self.kind,
+            self.amount_cents,
+            self.percent,
+            &self.description,
+            currency,
+        )
+    }
+}
+
+/// How a reward of this kind and amount is said.
+pub fn wording(
+    kind: RewardType,
+    amount_cents: Option<Money>,
+    percent: Option<u8>,
+    description: &str,
+    currency: &Currency,
+) -> String {
+    let amount = amount_cents.map(|m| m.display(currency));
+    match (kind, amount, percent) {
+        (RewardType::Discount, _, Some(percent)) => format!("{percent}% off"),
+        (RewardType::Discount, Some(amount), None) => format!("{amount} off"),
+        (RewardType::GiftCard, Some(amount), _) => format!("a {amount} gift card"),
+        (RewardType::ServiceCredit, Some(amount), _) => {
+            format!("{amount} {}", description.to_lowercase())
+        }
+        _ => description.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn settings(extra: serde_json::Value) -> Settings {
+        let mut doc = json!({"name": "Acme", "time_zone": "Etc/UTC", "landing_url": "https://acme.example",
+            "reward": {"type": "service_credit", "description": "Account credit",
+                       "tiers": [{"from_referral": 1, "amount_cents": 2500},
+                                 {"from_referral": 3, "amount_cents": 5000},
+                                 {"from_referral": 5, "amount_cents": 10000}]}});
+        if let (Some(doc), Some(extra)) = (doc.as_object_mut(), extra.as_object()) {
+            doc.extend(extra.clone());
+        }
+        Settings::complete(&doc, None).unwrap()
+    }
+
+    #[test]
+    fn tiers_pay_by_the_ordinal_of_the_closed_referral() {
+        let s = settings(json!({}));
+        let cents = |n| terms(&s, n, None).amount_cents.unwrap().cents();
+        assert_eq!(
+            (1..=6).map(cents).collect::<Vec<_>>(),
+            vec![2500, 2500, 5000, 5000, 10000, 10000]
+        );
+    }
+
+    #[test]
+    fn a_participants_override_replaces_the_tiers() {
+        let s = settings(json!({}));
+        let own = RewardOverride {
+            kind: RewardType::GiftCard,
+            amount_cents: Some(Money::from_cents(7500).unwrap()),
+            percent: None,
+            description: "Gift card".into(),
+        };
+        let t = terms(&s, 1, Some(&own));
+        assert!(t.overridden);
+        assert_eq!(t.kind, RewardType::GiftCard);
+        assert_eq!(t.amount_cents.unwrap().cents(), 7500);
+        assert!(own.check().is_ok());
+        let bad = RewardOverride {
+            amount_cents: None,
+            ..own
+        };
+        assert_eq!(bad.check().unwrap_err().0, "amount_cents");
+    }
+}
