@@ -1,12 +1,12 @@
 //! emulator: the DynamoDB adapter's conditional writes hold the invariants.
 
 use chrono::Utc;
+use vouch_domain::decide::{Plan, Refusal};
 use vouch_domain::model::business::Business;
 use vouch_domain::model::contact::Contact;
 use vouch_domain::model::participant::Participant;
 use vouch_domain::model::settings::Settings;
 use vouch_domain::ports::{Businesses, Participants, ProgramStore, Written};
-use vouch_domain::program::{Plan, Refusal};
 use vouch_domain::values::code::ReferralCode;
 use vouch_domain::values::ids::{BusinessId, CustomerId};
 use vouch_domain::values::person::PersonName;

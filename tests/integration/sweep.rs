@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use axum::http::{Method, StatusCode};
 use chrono::{Duration, Utc};
 use serde_json::json;
+use vouch_domain::decide::Plan;
 use vouch_domain::model::events::DomainEvent;
 use vouch_domain::model::message::{Draft, Message, Purpose, Reason, Status};
 use vouch_domain::ports::{Businesses, ProgramStore, Recipients};
-use vouch_domain::program::Plan;
 use vouch_domain::values::ids::{BusinessId, CustomerId};
 use vouch_domain::values::person::{Country, Phone};
 

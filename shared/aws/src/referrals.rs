@@ -14,11 +14,11 @@ use aws_sdk_dynamodb::types::Update;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
 
+use vouch_domain::decide::Plan;
 use vouch_domain::model::lead::LEAD_REPEAT_WINDOW;
 use vouch_domain::model::referral::{Referral, Status};
 use vouch_domain::model::search::SearchEntry;
 use vouch_domain::ports::Referrals;
-use vouch_domain::program::Plan;
 use vouch_domain::values::ids::{BusinessId, CustomerId};
 
 use crate::program::{Role, Tx, keyed, n, s};

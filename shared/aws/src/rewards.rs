@@ -17,9 +17,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
 
+use vouch_domain::decide::{IssueDue, Plan};
 use vouch_domain::model::reward::{LedgerEntry, Reward, RewardStatus};
 use vouch_domain::ports::Rewards;
-use vouch_domain::program::{IssueDue, Plan};
 use vouch_domain::values::ids::{BusinessId, CustomerId};
 
 use crate::program::{Role, Tx, keyed, s};

@@ -4,15 +4,15 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
+use crate::decide::{
+    Command, Context, Named, NewLead, Overrides, Plan, Refusal, Rejection, SendGuard, decide,
+};
 use crate::model::business::Business;
 use crate::model::contact::Contact;
 use crate::model::events::{DomainEvent, INVITATION_SENT};
 use crate::model::message::{Draft, Message, Purpose, Reason, STUCK_AFTER, Status};
 use crate::model::participant::Participant;
 use crate::ports::{Finish, MessageFilter, SendError, SendOutcome, SendResult};
-use crate::program::{
-    Command, Context, Named, NewLead, Overrides, Plan, Refusal, Rejection, SendGuard, decide,
-};
 use crate::rules::sending::{Keyword, QuietHours};
 use crate::services::{Vouch, prefixed};
 use crate::values::error::{Error, Result};
@@ -995,7 +995,7 @@ mod tests {
         contact.sms_consent = true;
         contact.origin = crate::model::contact::Origin::Vouch;
         let plan = Plan {
-            index: vec![crate::program::IndexEntry::Phone(
+            index: vec![crate::decide::IndexEntry::Phone(
                 contact.phone.clone().unwrap(),
                 contact.customer_id.clone(),
             )],
@@ -1129,8 +1129,8 @@ mod tests {
         async fn load(
             &self,
             b: &BusinessId,
-            keys: &crate::program::LoadKeys,
-        ) -> anyhow::Result<crate::program::Snapshot> {
+            keys: &crate::decide::LoadKeys,
+        ) -> anyhow::Result<crate::decide::Snapshot> {
             let n = self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             if Some(n) == self.fail_load {
                 anyhow::bail!("ProvisionedThroughputExceededException");

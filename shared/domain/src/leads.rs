@@ -8,12 +8,13 @@ use chrono::Duration;
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::decide::{Command, Named, NewLead, RateWindow, StaffAction, WebVisit};
 use crate::flows::Ran;
 use crate::model::business::Business;
+use crate::model::contact::CustomerDetails;
 use crate::model::referral::{Referral, Status};
 use crate::model::search::{SearchEntry, search_text};
 use crate::ports::window;
-use crate::program::{Command, CustomerDetails, Named, NewLead, RateWindow, StaffAction, WebVisit};
 use crate::services::{MAX_PAGE, Vouch, page_args};
 use crate::values::code::ReferralCode;
 use crate::values::error::{Error, FieldErrors, Result};

@@ -3,11 +3,11 @@
 //! Newtypes parse input at the edge ([`ids`], [`code`], [`contact`], [`money`], [`settings`]);
 //! [`services::Vouch`] holds the use cases and talks to the world through the [`ports`].
 
+pub mod decide;
 pub mod flows;
 pub mod leads;
 pub mod model;
 pub mod ports;
-pub mod program;
 pub mod rewards;
 pub mod rules;
 pub mod services;

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::decide::{LoadKeys, Plan, Refusal, SendGuard, Snapshot};
 use crate::model::business::Business;
 use crate::model::click::Click;
 use crate::model::events::DomainEvent;
@@ -13,7 +14,6 @@ use crate::model::referral::{Referral, Status as ReferralStatus};
 use crate::model::reward::{LedgerEntry, Reward, RewardOverride, RewardStatus};
 use crate::model::search::SearchEntry;
 use crate::model::settings::Settings;
-use crate::program::{LoadKeys, Plan, Refusal, SendGuard, Snapshot};
 use crate::values::code::ReferralCode;
 use crate::values::ids::{BusinessId, CustomerId};
 use crate::values::person::Phone;
@@ -327,7 +327,7 @@ pub trait Rewards: Send + Sync {
         &self,
         before: DateTime<Utc>,
         limit: u32,
-    ) -> anyhow::Result<Vec<(BusinessId, crate::program::IssueDue)>>;
+    ) -> anyhow::Result<Vec<(BusinessId, crate::decide::IssueDue)>>;
     /// Takes a referral off that list.
     async fn forget_awaiting(&self, business: &BusinessId, referral_id: &str)
     -> anyhow::Result<()>;

@@ -4,9 +4,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::decide::{Command, RewardAction};
 use crate::flows::Ran;
 use crate::model::reward::{LedgerEntry, Reward, RewardOverride, RewardStatus, balance};
-use crate::program::{Command, RewardAction};
 use crate::services::{MAX_PAGE, Vouch, page_args};
 use crate::values::error::{Error, Result};
 use crate::values::ids::{BusinessId, CustomerId};

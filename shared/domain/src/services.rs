@@ -12,9 +12,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
+use crate::decide::Command;
 use crate::flows::Ran;
 use crate::model::business::{Business, NewBusiness};
 use crate::model::click::{CLICK_RETENTION, Channel, Click, landing_redirect};
+use crate::model::contact::CustomerDetails;
 use crate::model::participant::{Participant, ParticipantSort, Referrer};
 use crate::model::settings::Settings;
 use crate::ports::{
@@ -22,7 +24,6 @@ use crate::ports::{
     Participants, Position, ProgramStore, Rate, RateLimits, Recipients, Referrals, Rewards,
     SmsSender, Written,
 };
-use crate::program::{Command, CustomerDetails};
 use crate::rules::attribution::is_link_preview_bot;
 use crate::values::code::ReferralCode;
 use crate::values::error::{Error, FieldErrors, Result};
@@ -742,17 +743,17 @@ mod tests {
         async fn load(
             &self,
             b: &BusinessId,
-            keys: &crate::program::LoadKeys,
-        ) -> anyhow::Result<crate::program::Snapshot> {
+            keys: &crate::decide::LoadKeys,
+        ) -> anyhow::Result<crate::decide::Snapshot> {
             self.inner.load(b, keys).await
         }
         async fn commit(
             &self,
             b: &BusinessId,
-            plan: &crate::program::Plan,
-        ) -> anyhow::Result<std::result::Result<(), crate::program::Refusal>> {
+            plan: &crate::decide::Plan,
+        ) -> anyhow::Result<std::result::Result<(), crate::decide::Refusal>> {
             if self.commits.fetch_add(1, Ordering::SeqCst) < 2 {
-                return Ok(Err(crate::program::Refusal::Changed));
+                return Ok(Err(crate::decide::Refusal::Changed));
             }
             self.inner.commit(b, plan).await
         }

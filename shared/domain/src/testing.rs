@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use std::collections::HashSet;
 
+use crate::decide::{IndexEntry, LoadKeys, Plan, Refusal, SendGuard, Snapshot};
 use crate::model::business::Business;
 use crate::model::click::Click;
 use crate::model::contact::Contact;
@@ -28,7 +29,6 @@ use crate::ports::{
     SendResult, SmsSender,
 };
 use crate::ports::{Rate, RateLimits, window};
-use crate::program::{IndexEntry, LoadKeys, Plan, Refusal, SendGuard, Snapshot};
 use crate::values::code::ReferralCode;
 use crate::values::ids::{BusinessId, ClickId, CustomerId};
 use crate::values::person::Phone;
@@ -61,7 +61,7 @@ struct State {
     ledger: BTreeMap<(BusinessId, String), LedgerEntry>,
     discount_codes: HashSet<String>,
     reward_due: BTreeMap<(BusinessId, String), Reward>,
-    issue_due: BTreeMap<(BusinessId, String), crate::program::IssueDue>,
+    issue_due: BTreeMap<(BusinessId, String), crate::decide::IssueDue>,
 }
 
 fn index_key(entry: &IndexEntry) -> (String, &CustomerId) {
@@ -1098,7 +1098,7 @@ impl Rewards for InMemoryStore {
         &self,
         before: DateTime<Utc>,
         limit: u32,
-    ) -> anyhow::Result<Vec<(BusinessId, crate::program::IssueDue)>> {
+    ) -> anyhow::Result<Vec<(BusinessId, crate::decide::IssueDue)>> {
         self.with(|s| {
             s.issue_due
                 .iter()

@@ -11,8 +11,6 @@ use crate::values::error::FieldErrors;
 
 /// Largest body accepted.
 pub const MAX_BODY: usize = 256 * 1024;
-/// How long a delivery id is remembered for de-duplication (at least three days).
-pub const DEDUPE_DAYS: i64 = 7;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct JobInput {
@@ -164,7 +162,10 @@ pub fn parse(body: &[u8]) -> Result<Envelope, FieldErrors> {
 
 /// Housecall Pro's own webhook shape: `{id, event, created_at, data}`.
 pub mod housecallpro {
-    use super::*;
+    use super::{
+        CustomerInput, Deserialize, Envelope, FieldErrors, JobInput, JobStatus, Value,
+        WebhookEvent, data, field_error, timestamp,
+    };
 
     /// The header carrying the signature unless the business configured another. Housecall Pro
     /// account set-ups differ; confirm the header name with the account before relying on it.

@@ -105,3 +105,14 @@ impl Contact {
         full_name(&self.first_name, self.last_name.as_ref())
     }
 }
+
+/// Customer details as parsed from a webhook or staff; `None` leaves a stored value alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerDetails {
+    pub customer_id: CustomerId,
+    pub first_name: PersonName,
+    pub last_name: Option<PersonName>,
+    pub phone: Option<Phone>,
+    pub email: Option<Email>,
+    pub sms_consent: Option<bool>,
+}

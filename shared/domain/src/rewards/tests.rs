@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::decide::{LoadKeys, Plan, Refusal, Snapshot};
 use crate::leads::Review;
 use crate::leads::tests::{LINKS, World, friend, job_event, referred_customer, world_with};
 use crate::model::events::{DomainEvent, REFERRAL_QUALIFIED, REWARD_ISSUED, REWARD_REVERSED};
@@ -17,7 +18,6 @@ use crate::model::message::Purpose;
 use crate::model::referral::Status as RefStatus;
 use crate::model::reward::{LedgerEntry, Recipient};
 use crate::ports::{ProgramStore, SendError};
-use crate::program::{LoadKeys, Plan, Refusal, Snapshot};
 
 const CREDIT: &str = r#"{"reward": {"type": "service_credit", "description": "Account credit",
     "tiers": [{"from_referral": 1, "amount_cents": 2500}, {"from_referral": 3, "amount_cents": 5000},

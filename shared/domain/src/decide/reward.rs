@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, Duration};
 use serde_json::json;
 
-use super::{Context, IssueDue, Plan, Rejection, Snapshot, YearBump, add_stats, referrer_message};
+use super::plan::{Context, IssueDue, Plan, Rejection, Snapshot, YearBump};
+use super::referral::{add_stats, referrer_message};
 use crate::model::contact::Contact;
 use crate::model::events::{DomainEvent, REWARD_ISSUED, REWARD_REDEEMED, REWARD_REVERSED};
 use crate::model::message::Purpose;

@@ -1,0 +1,126 @@
+//! A job of the contact moved: qualification of their referral, a canceled job, progress texts.
+
+use std::collections::BTreeMap;
+
+use crate::model::contact::Contact;
+use crate::model::job::{Job, JobStatus, QualifyingJob};
+use crate::model::message::Purpose;
+use crate::model::referral::{Flag, Status as RefStatus};
+use crate::model::settings::QualifyingStatus;
+
+use super::plan::{Context, Plan, Snapshot};
+use super::referral::{referrer_message, transition};
+
+/// A job of the contact moved: qualification, a canceled qualifying job, progress texts.
+pub(super) fn job_moved(
+    plan: &mut Plan,
+    contact: &mut Contact,
+    job: &Job,
+    snapshot: &Snapshot,
+    ctx: &Context<'_>,
+) {
+    let needed = match ctx.settings.qualifying_status {
+        QualifyingStatus::Invoiced => JobStatus::Invoiced,
+        QualifyingStatus::Paid => JobStatus::Paid,
+    };
+    let minimum = ctx.settings.minimum_invoice_cents.cents();
+    let enough = match job.invoice_total_cents {
+        Some(total) => total.cents() >= minimum,
+        None => minimum <= 0,
+    };
+    let qualifies = job.status != JobStatus::Canceled && job.status.rank() >= needed.rank();
+    if qualifies && enough && contact.qualifying_job.is_none() {
+        contact.qualifying_job = Some(QualifyingJob {
+            job_id: job.job_id.clone(),
+            invoice_total_cents: job.invoice_total_cents,
+            at: job.status_at,
+        });
+    }
+    let canceled = job.status == JobStatus::Canceled
+        && contact
+            .qualifying_job
+            .as_ref()
+            .is_some_and(|q| q.job_id == job.job_id);
+    if canceled {
+        contact.qualifying_job = None;
+        let qualified = contact
+            .referral
+            .as_ref()
+            .is_some_and(|r| r.status == RefStatus::Qualified);
+        if let Some(mut referral) = contact.referral.take_if(|_| qualified) {
+            transition(
+                plan,
+                &mut referral,
+                RefStatus::Reversed,
+                "job_canceled",
+                None,
+                ctx,
+            );
+            referral.flags.push(Flag::JobCanceled);
+            plan.referrals.push(referral.clone());
+            contact.referral = Some(referral);
+        }
+    }
+    let progress = match job.status {
+        JobStatus::Dispatched => Some("on its way"),
+        JobStatus::Completed => Some("complete"),
+        _ => None,
+    };
+    if let (Some(words), true, Some(referral), Some(referrer)) = (
+        progress,
+        ctx.settings.sms.send_progress,
+        contact.referral.as_ref().filter(|r| r.status.is_accepted()),
+        snapshot.referrer.as_ref(),
+    ) {
+        plan.messages.push(referrer_message(
+            referrer,
+            referral,
+            Purpose::Progress,
+            format!("{}#{}", referral.referral_id, job.status.as_str()),
+            &BTreeMap::from([("status", words.to_owned())]),
+            ctx,
+        ));
+    }
+}
+
+/// Qualifies a standing referral once its lead has a qualifying job.
+pub(super) fn settle(
+    plan: &mut Plan,
+    contact: &mut Contact,
+    snapshot: &Snapshot,
+    ctx: &Context<'_>,
+) {
+    let Some(job) = contact.qualifying_job.clone() else {
+        return;
+    };
+    let Some(mut referral) = contact.referral.take_if(|r| r.status == RefStatus::Pending) else {
+        return;
+    };
+    referral.qualified_at = Some(ctx.now);
+    referral.ordinal = referral
+        .referrer_id()
+        .and_then(|id| snapshot.participants.get(id))
+        .map(|p| u32::try_from(p.stats.closed + 1).unwrap_or(u32::MAX));
+    referral.job_id = Some(job.job_id);
+    referral.invoice_total_cents = job.invoice_total_cents;
+    let referrer = snapshot.referrer.as_ref();
+    transition(
+        plan,
+        &mut referral,
+        RefStatus::Qualified,
+        "job qualified",
+        referrer,
+        ctx,
+    );
+    super::reward::awaiting_reward(plan, &referral, ctx);
+    if let Some(written) = plan
+        .referrals
+        .iter_mut()
+        .find(|r| r.referral_id == referral.referral_id)
+    {
+        *written = referral.clone();
+    } else {
+        plan.referrals.push(referral.clone());
+    }
+    contact.referral = Some(referral);
+}

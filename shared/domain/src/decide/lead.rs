@@ -1,0 +1,284 @@
+//! A new lead: admitted or not, recorded, and attributed by the rules of attribution.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::model::contact::{Contact, CustomerDetails};
+use crate::model::events::{DomainEvent, LEAD_CREATED};
+use crate::model::lead::{LEAD_REPEAT_WINDOW, Lead, LeadChannel};
+use crate::model::referral::{Flag, LeadSide, Person, Referral, Source, Status as RefStatus};
+use crate::rules::attribution::is_disposable;
+
+use super::command::{Named, NewLead, lead_keys};
+use super::plan::{Context, CounterBump, Plan, Rejection, Snapshot};
+use super::referral::{person, transition};
+
+/// Checks a website lead against repeats and rate limits before anything is decided.
+pub(super) fn admit(
+    lead: &NewLead,
+    snapshot: &Snapshot,
+    now: DateTime<Utc>,
+) -> Result<(), Rejection> {
+    let Some(web) = &lead.web else {
+        return Ok(());
+    };
+    if let Some((lead_id, expires)) = &snapshot.recent_lead
+        && *expires > now
+    {
+        return Err(Rejection::RepeatLead(lead_id.clone()));
+    }
+    for window in [&web.ip_window, &web.code_window].into_iter().flatten() {
+        if snapshot.counters.get(&window.key).copied().unwrap_or(0) >= window.limit {
+            return Err(Rejection::RateLimited {
+                retry_after_secs: window.retry_after_secs,
+            });
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn is_self(
+    referrer: &Contact,
+    lead: &Contact,
+    details: Option<&CustomerDetails>,
+) -> bool {
+    let phones = [lead.phone.as_ref(), details.and_then(|d| d.phone.as_ref())];
+    let emails = [lead.email.as_ref(), details.and_then(|d| d.email.as_ref())];
+    referrer.customer_id == lead.customer_id
+        || referrer
+            .phone
+            .as_ref()
+            .is_some_and(|p| phones.contains(&Some(p)))
+        || referrer
+            .email
+            .as_ref()
+            .is_some_and(|e| emails.contains(&Some(e)))
+}
+
+/// Records a new lead and decides its attribution.
+pub(super) fn take_lead(
+    plan: &mut Plan,
+    contact: &mut Contact,
+    lead: &NewLead,
+    (is_customer, known): (bool, bool),
+    snapshot: &Snapshot,
+    ctx: &Context<'_>,
+) {
+    let web = lead.web.as_ref();
+    if let Some(hash) = web.and_then(|w| w.ip_hash.as_ref()) {
+        if !contact.ip_hashes.iter().any(|h| h == hash.as_str()) {
+            contact.ip_hashes.push(hash.as_str().to_owned());
+        }
+        let excess = contact.ip_hashes.len().saturating_sub(5);
+        contact.ip_hashes.drain(..excess);
+    }
+    let referrer = snapshot.referrer.as_ref().filter(|r| r.enrolled);
+    let mut flags = Vec::new();
+    let (source, named, chosen, candidates) = match &lead.named {
+        Named::Nobody | Named::Code { referrer: None, .. } => (None, None, None, Vec::new()),
+        Named::Code { code, click, .. } => {
+            let from_link = snapshot.click.as_ref().is_some_and(|c| {
+                Some(c.id) == *click && c.code == *code && c.business_id == *ctx.business_id
+            });
+            let source = match (web, from_link) {
+                (None, _) => Source::Dispatcher,
+                (Some(_), true) => Source::Link,
+                (Some(_), false) => Source::Code,
+            };
+            if referrer.is_none() {
+                // The code's holder has no contact record to pay: staff decide.
+                flags.push(Flag::NotParticipant);
+            }
+            (Some(source), Some(code.to_string()), referrer, Vec::new())
+        }
+        Named::Customer(id) => {
+            if referrer.is_none() {
+                flags.push(Flag::NotParticipant);
+            }
+            let candidates = snapshot.referrer.iter().map(person).collect();
+            (
+                Some(Source::Dispatcher),
+                Some(id.to_string()),
+                referrer,
+                candidates,
+            )
+        }
+        Named::Mention(text) => {
+            flags.push(Flag::Mention);
+            let candidates = snapshot
+                .candidates
+                .iter()
+                .filter(|c| c.enrolled && c.customer_id != contact.customer_id)
+                .map(|c| Person {
+                    customer_id: c.customer_id.clone(),
+                    name: c.name.clone(),
+                })
+                .collect();
+            (Some(Source::Mention), Some(text.clone()), None, candidates)
+        }
+    };
+
+    let mut referral_id = None;
+    if let Some(source) = source {
+        let details = Some(&lead.customer);
+        // A mention still waiting for staff gives way to a lead that names its referrer: the
+        // first *valid* attribution wins.
+        let held_mention = contact
+            .referral
+            .as_ref()
+            .is_some_and(|r| r.status == RefStatus::NeedsReview && r.source == Source::Mention);
+        let replaces_mention = held_mention && source != Source::Mention && chosen.is_some();
+        if chosen.is_some_and(|r| is_self(r, contact, details)) {
+            flags.push(Flag::SelfReferral);
+        } else if is_customer {
+            flags.push(Flag::ExistingCustomer);
+        } else if !replaces_mention
+            && (known
+                || contact
+                    .referral
+                    .as_ref()
+                    .is_some_and(|r| r.status.is_active()))
+        {
+            flags.push(Flag::Duplicate);
+        }
+        if replaces_mention
+            && !flags.iter().any(|f| f.rejects())
+            && let Some(mut old) = contact.referral.take()
+        {
+            transition(
+                plan,
+                &mut old,
+                RefStatus::Rejected,
+                "replaced by a lead naming its referrer",
+                None,
+                ctx,
+            );
+            old.flags.push(Flag::Reattributed);
+            plan.referrals.push(old);
+        }
+        if let (Some(web), Some(referrer)) = (web, chosen) {
+            if let Some(window) = &web.code_window {
+                let seen = snapshot.counters.get(&window.key).copied().unwrap_or(0);
+                if seen + 1 > ctx.settings.limits.review_when_leads_per_code_per_day_over {
+                    flags.push(Flag::Velocity);
+                }
+            }
+            if web
+                .ip_hash
+                .as_ref()
+                .is_some_and(|h| referrer.ip_hashes.iter().any(|own| own == h.as_str()))
+            {
+                flags.push(Flag::SharedIp);
+            }
+        }
+        if lead.customer.email.as_ref().is_some_and(is_disposable) {
+            flags.push(Flag::DisposableEmail);
+        }
+        let status = if flags.iter().any(|f| f.rejects()) {
+            RefStatus::Rejected
+        } else if flags.is_empty() {
+            RefStatus::Pending
+        } else {
+            RefStatus::NeedsReview
+        };
+        let mut referral = Referral {
+            // A lead has at most one referral: its id is the lead's, stable across retries (a
+            // refused commit is decided again, and what it learnt is keyed by this id).
+            referral_id: lead.lead_id.clone(),
+            lead_id: Some(lead.lead_id.clone()),
+            lead: LeadSide {
+                customer_id: contact.customer_id.clone(),
+                name: contact.full_name(),
+                phone: contact.phone.clone().or(lead.customer.phone.clone()),
+                email: contact.email.clone().or(lead.customer.email.clone()),
+            },
+            referrer: chosen.map(person),
+            candidates,
+            source,
+            status,
+            flags: flags.clone(),
+            named,
+            created_at: ctx.now,
+            updated_at: ctx.now,
+            qualified_at: None,
+            job_id: None,
+            invoice_total_cents: None,
+            history: Vec::new(),
+            ordinal: None,
+            reward: None,
+            referee_reward: None,
+        };
+        let reason = if flags.is_empty() {
+            "attributed".to_owned()
+        } else {
+            flags
+                .iter()
+                .map(|f| {
+                    serde_json::to_value(f)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        transition(plan, &mut referral, status, &reason, chosen, ctx);
+        referral_id = Some(referral.referral_id.clone());
+        plan.referrals.push(referral.clone());
+        if status.is_active() {
+            contact.referral = Some(referral);
+        }
+    }
+
+    let record = Lead {
+        lead_id: lead.lead_id.clone(),
+        business_id: ctx.business_id.clone(),
+        customer_id: contact.customer_id.clone(),
+        channel: if web.is_some() {
+            LeadChannel::Website
+        } else {
+            LeadChannel::Dispatcher
+        },
+        referral_code: match &lead.named {
+            Named::Code { code, .. } => Some(code.clone()),
+            _ => None,
+        },
+        referrer_customer_id: match &lead.named {
+            Named::Customer(id) => Some(id.clone()),
+            Named::Code { referrer, .. } => referrer.clone(),
+            _ => None,
+        },
+        referred_by: match &lead.named {
+            Named::Mention(text) => Some(text.clone()),
+            _ => None,
+        },
+        message: web.and_then(|w| w.message.clone()),
+        ip_hash: web.and_then(|w| w.ip_hash.as_ref().map(|h| h.as_str().to_owned())),
+        sms_consent: web.is_some_and(|w| w.sms_consent),
+        referral_id,
+        created_at: ctx.now,
+    };
+    plan.events.push(DomainEvent::new(
+        LEAD_CREATED,
+        ctx.business_id,
+        ctx.now,
+        json!({"lead_id": record.lead_id, "customer_id": record.customer_id.as_str(),
+               "channel": record.channel}),
+    ));
+    if let Some(web) = web {
+        let until = ctx.now + LEAD_REPEAT_WINDOW;
+        for key in lead_keys(&lead.customer) {
+            plan.lead_keys.push((key, record.lead_id.clone(), until));
+        }
+        for window in [&web.ip_window, &web.code_window].into_iter().flatten() {
+            plan.counters.push(CounterBump {
+                key: window.key.clone(),
+                seen: snapshot.counters.get(&window.key).copied().unwrap_or(0),
+                limit: window.limit,
+                retry_after_secs: window.retry_after_secs,
+                expires_at: window.expires_at,
+            });
+        }
+    }
+    plan.lead = Some(record);
+}
