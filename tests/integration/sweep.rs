@@ -24,7 +24,7 @@ async fn deferred_text(app: &TestApp, phone: &str, marker: &str) -> Message {
         .unwrap()
         .unwrap()
         .settings;
-    let mut message = Message::compose(
+    let mut message = vouch_domain::rules::sending::compose(
         Draft {
             business_id: business.clone(),
             customer_id: Some(CustomerId::parse("cus_1").unwrap()),

@@ -33,12 +33,13 @@ use vouch_domain::values::person::Phone;
 
 use crate::referrals::{CounterItem, LeadKeyItem};
 use crate::store::click_from_item;
-use vouch_domain::decide::{IndexEntry, LoadKeys, Plan, Refusal, SendGuard, Snapshot};
+use vouch_domain::decide::{IndexEntry, LoadKeys, Plan, Refusal, Snapshot};
 use vouch_domain::model::job::Job;
 use vouch_domain::model::message::{Message, Purpose, Reason, Status};
 use vouch_domain::ports::{
     Finish, MessageFilter, Outbox, ProgramStore, Recipient, Recipients, SendResult,
 };
+use vouch_domain::rules::sending::SendGuard;
 
 use crate::store::{
     DynamoStore, Item, ParticipantItem, business_pk, cancelled_conditions, code_item,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use crate::decide::{
-    Command, Context, Named, NewLead, Overrides, Plan, Refusal, Rejection, SendGuard, decide,
+    Command, Context, Named, NewLead, Overrides, Plan, Refusal, Rejection, decide,
 };
 use crate::model::business::Business;
 use crate::model::contact::Contact;
@@ -13,6 +13,7 @@ use crate::model::events::{DomainEvent, INVITATION_SENT};
 use crate::model::message::{Draft, Message, Purpose, Reason, STUCK_AFTER, Status};
 use crate::model::participant::Participant;
 use crate::ports::{Finish, MessageFilter, SendError, SendOutcome, SendResult};
+use crate::rules::sending::SendGuard;
 use crate::rules::sending::{Keyword, QuietHours};
 use crate::services::{Vouch, prefixed};
 use crate::values::error::{Error, Result};
@@ -323,7 +324,7 @@ impl Vouch {
             return Ok(());
         };
         let business = self.existing_business(&business_id).await?;
-        let message = Message::compose(
+        let message = crate::rules::sending::compose(
             Draft {
                 business_id: business_id.clone(),
                 customer_id: None,
@@ -457,7 +458,10 @@ impl Vouch {
             Err(Refusal::Capped { reason, .. }) => {
                 self.ports
                     .outbox
-                    .reschedule(&message, &message.clone().capped(reason, settings, now))
+                    .reschedule(
+                        &message,
+                        &crate::rules::sending::capped(message.clone(), reason, settings, now),
+                    )
                     .await?;
                 sweep.deferred += 1;
                 return Ok(());

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::decide::{LoadKeys, Plan, Refusal, SendGuard, Snapshot};
+use crate::decide::{LoadKeys, Plan, Refusal, Snapshot};
 use crate::model::business::Business;
 use crate::model::click::Click;
 use crate::model::events::DomainEvent;
@@ -14,6 +14,7 @@ use crate::model::referral::{Referral, Status as ReferralStatus};
 use crate::model::reward::{LedgerEntry, Reward, RewardOverride, RewardStatus};
 use crate::model::search::SearchEntry;
 use crate::model::settings::Settings;
+use crate::rules::sending::SendGuard;
 use crate::values::code::ReferralCode;
 use crate::values::ids::{BusinessId, CustomerId};
 use crate::values::person::Phone;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use std::collections::HashSet;
 
-use crate::decide::{IndexEntry, LoadKeys, Plan, Refusal, SendGuard, Snapshot};
+use crate::decide::{IndexEntry, LoadKeys, Plan, Refusal, Snapshot};
 use crate::model::business::Business;
 use crate::model::click::Click;
 use crate::model::contact::Contact;
@@ -29,6 +29,7 @@ use crate::ports::{
     SendResult, SmsSender,
 };
 use crate::ports::{Rate, RateLimits, window};
+use crate::rules::sending::SendGuard;
 use crate::values::code::ReferralCode;
 use crate::values::ids::{BusinessId, ClickId, CustomerId};
 use crate::values::person::Phone;

@@ -8,11 +8,58 @@ use crate::model::message::Purpose;
 use crate::model::referral::{Flag, Status as RefStatus};
 use crate::model::settings::QualifyingStatus;
 
+use super::command::Command;
 use super::plan::{Context, Plan, Snapshot};
 use super::referral::{referrer_message, transition};
 
+/// A job status arrived: it is recorded unless an older one (by the sender's timestamp, then by
+/// status rank) — a job never moves backwards — and the contact's job facts follow.
+pub(super) fn job_changed(
+    plan: &mut Plan,
+    contact: &mut Contact,
+    command: &Command,
+    snapshot: &Snapshot,
+    ctx: &Context<'_>,
+) {
+    let Command::Job {
+        job_id,
+        status,
+        invoice_total_cents,
+        service_type,
+        at,
+        ..
+    } = command
+    else {
+        return;
+    };
+    let newer = snapshot
+        .job
+        .as_ref()
+        .is_none_or(|job| (*at, status.rank()) > job.stamp());
+    if !newer {
+        return;
+    }
+    let job = Job {
+        business_id: ctx.business_id.clone(),
+        job_id: job_id.clone(),
+        customer_id: contact.customer_id.clone(),
+        status: *status,
+        status_at: *at,
+        invoice_total_cents: invoice_total_cents
+            .or(snapshot.job.as_ref().and_then(|j| j.invoice_total_cents)),
+        service_type: service_type
+            .clone()
+            .or(snapshot.job.as_ref().and_then(|j| j.service_type.clone())),
+    };
+    if status.is_done() {
+        contact.job_done_at = Some(contact.job_done_at.map_or(*at, |done| done.min(*at)));
+    }
+    job_moved(plan, contact, &job, snapshot, ctx);
+    plan.job = Some((job, snapshot.job.as_ref().map(Job::stamp)));
+}
+
 /// A job of the contact moved: qualification, a canceled qualifying job, progress texts.
-pub(super) fn job_moved(
+fn job_moved(
     plan: &mut Plan,
     contact: &mut Contact,
     job: &Job,

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::click::Click;
@@ -17,6 +17,7 @@ use crate::model::referral::Referral;
 use crate::model::reward::{LedgerEntry, Reward};
 use crate::model::search::SearchEntry;
 use crate::model::settings::Settings;
+use crate::rules::sending::SendGuard;
 use crate::values::ids::{BusinessId, CustomerId};
 use crate::values::person::{Email, Phone};
 
@@ -52,19 +53,6 @@ pub struct Snapshot {
 pub enum IndexEntry {
     Phone(Phone, CustomerId),
     Email(Email, CustomerId),
-}
-
-/// Caps and the opt-out list, checked atomically with a send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendGuard {
-    pub message_id: String,
-    pub phone: Phone,
-    pub day: NaiveDate,
-    pub per_number: u32,
-    pub per_business: u32,
-    /// Whether this send counts against the caps now (false for a resend of a text counted
-    /// when it was queued).
-    pub counts: bool,
 }
 
 /// Everything one command changes, committed together or not at all.

@@ -130,7 +130,7 @@ pub(super) fn referrer_message(
         ("friend_first_name", friend),
     ]);
     vars.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
-    Message::compose(
+    crate::rules::sending::compose(
         Draft {
             business_id: ctx.business_id.clone(),
             customer_id: Some(referrer.customer_id.clone()),

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::model::settings::Settings;
-use crate::rules::sending::{self, QuietHours};
 use crate::values::ids::{BusinessId, CustomerId};
 use crate::values::person::Phone;
 
@@ -122,43 +121,6 @@ pub struct Message {
 }
 
 impl Message {
-    /// A new message, decided: suppressed, deferred to the quiet-hours window, or queued to go
-    /// now. Opt-outs and caps are enforced when it is committed and again when it is sent.
-    pub fn compose(draft: Draft, settings: &Settings, now: DateTime<Utc>) -> Self {
-        let body = render(draft.purpose.template(settings), &draft.vars);
-        let (status, reason, due_at) = sending::when(&draft, settings, now);
-        Self {
-            message_id: ulid::Ulid::new().to_string(),
-            business_id: draft.business_id,
-            customer_id: draft.customer_id,
-            to: draft.to,
-            purpose: draft.purpose,
-            subject: draft.subject,
-            segments: segments(&body),
-            body,
-            status,
-            reason,
-            created_at: now,
-            due_at,
-            sent_at: None,
-            provider_id: None,
-        }
-    }
-
-    /// Sends now are capped per number and per business per day (in the business's zone).
-    pub fn counts_against_caps(&self) -> bool {
-        self.status == Status::Queued && self.purpose != Purpose::Help
-    }
-
-    /// The message put off to the next day's sending window because a daily cap is reached.
-    pub fn capped(mut self, reason: Reason, settings: &Settings, now: DateTime<Utc>) -> Self {
-        let tomorrow = QuietHours::of(settings).next_day_open(now);
-        self.status = Status::Deferred;
-        self.reason = Some(reason);
-        self.due_at = Some(tomorrow);
-        self
-    }
-
     pub fn suppressed(mut self, reason: Reason) -> Self {
         self.status = Status::Suppressed;
         self.reason = Some(reason);

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::model::settings::RewardType;
-use crate::rules::reward_terms::wording;
 use crate::values::code::ReferralCode;
 use crate::values::ids::CustomerId;
 use crate::values::money::Currency;
@@ -162,6 +161,26 @@ impl Reward {
             &self.description,
             currency,
         )
+    }
+}
+
+/// How a reward of this kind and amount is said.
+pub fn wording(
+    kind: RewardType,
+    amount_cents: Option<Money>,
+    percent: Option<u8>,
+    description: &str,
+    currency: &Currency,
+) -> String {
+    let amount = amount_cents.map(|m| m.display(currency));
+    match (kind, amount, percent) {
+        (RewardType::Discount, _, Some(percent)) => format!("{percent}% off"),
+        (RewardType::Discount, Some(amount), None) => format!("{amount} off"),
+        (RewardType::GiftCard, Some(amount), _) => format!("a {amount} gift card"),
+        (RewardType::ServiceCredit, Some(amount), _) => {
+            format!("{amount} {}", description.to_lowercase())
+        }
+        _ => description.to_owned(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! What a referrer earns: the one tier and override lookup, where a new reward starts, and how
 //! a reward is said in a text.
 
-use crate::model::reward::{RewardOverride, RewardStatus};
+use crate::model::reward::{RewardOverride, RewardStatus, wording};
 use crate::model::settings::{Approval, RewardType, Settings};
 use crate::values::money::{Currency, Money};
 
@@ -58,26 +58,6 @@ impl Terms {
             &self.description,
             currency,
         )
-    }
-}
-
-/// How a reward of this kind and amount is said.
-pub fn wording(
-    kind: RewardType,
-    amount_cents: Option<Money>,
-    percent: Option<u8>,
-    description: &str,
-    currency: &Currency,
-) -> String {
-    let amount = amount_cents.map(|m| m.display(currency));
-    match (kind, amount, percent) {
-        (RewardType::Discount, _, Some(percent)) => format!("{percent}% off"),
-        (RewardType::Discount, Some(amount), None) => format!("{amount} off"),
-        (RewardType::GiftCard, Some(amount), _) => format!("a {amount} gift card"),
-        (RewardType::ServiceCredit, Some(amount), _) => {
-            format!("{amount} {}", description.to_lowercase())
-        }
-        _ => description.to_owned(),
     }
 }
 

@@ -3,8 +3,85 @@
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 
-use crate::model::message::{Draft, Purpose, Reason, STUCK_AFTER, Status};
+use crate::model::message::{
+    Draft, Message, Purpose, Reason, STUCK_AFTER, Status, render, segments,
+};
 use crate::model::settings::Settings;
+use crate::values::{Phone, local_day};
+
+/// Caps and the opt-out list, checked atomically with a send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendGuard {
+    pub message_id: String,
+    pub phone: Phone,
+    pub day: NaiveDate,
+    pub per_number: u32,
+    pub per_business: u32,
+    /// Whether this send counts against the caps now (false for a resend of a text counted
+    /// when it was queued).
+    pub counts: bool,
+}
+
+impl SendGuard {
+    /// The guard of a message about to go to `phone`: the business's caps for today in its zone.
+    pub fn new(
+        message: &Message,
+        phone: &Phone,
+        settings: &Settings,
+        now: DateTime<Utc>,
+        counts: bool,
+    ) -> Self {
+        Self {
+            message_id: message.message_id.clone(),
+            phone: phone.clone(),
+            day: local_day(settings.time_zone, now),
+            per_number: settings.sms.daily_cap_per_number,
+            per_business: settings.sms.daily_cap_per_business,
+            counts,
+        }
+    }
+}
+
+/// A new message, decided: suppressed, deferred to the quiet-hours window, or queued to go now.
+pub fn compose(draft: Draft, settings: &Settings, now: DateTime<Utc>) -> Message {
+    let body = render(draft.purpose.template(settings), &draft.vars);
+    let (status, reason, due_at) = when(&draft, settings, now);
+    Message {
+        message_id: ulid::Ulid::new().to_string(),
+        business_id: draft.business_id,
+        customer_id: draft.customer_id,
+        to: draft.to,
+        purpose: draft.purpose,
+        subject: draft.subject,
+        segments: segments(&body),
+        body,
+        status,
+        reason,
+        created_at: now,
+        due_at,
+        sent_at: None,
+        provider_id: None,
+    }
+}
+
+/// The message put off to the next day's sending window because a daily cap is reached.
+pub fn capped(
+    mut message: Message,
+    reason: Reason,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Message {
+    message.status = Status::Deferred;
+    message.reason = Some(reason);
+    message.due_at = Some(QuietHours::of(settings).next_day_open(now));
+    message
+}
+
+/// Sends now are capped per number and per business per day (in the business's zone); HELP
+/// answers are not.
+pub fn counts_against_caps(message: &Message) -> bool {
+    message.status == Status::Queued && message.purpose != Purpose::Help
+}
 
 /// Where a new message starts: suppressed (no number, texts switched off, no consent), deferred
 /// to the end of quiet hours, or queued to go now. HELP answers need no consent and ignore quiet
@@ -129,7 +206,6 @@ mod tests {
 
     use serde_json::json;
 
-    use crate::model::message::Message;
     use crate::values::{BusinessId, Phone};
 
     fn settings() -> Settings {
@@ -220,7 +296,7 @@ mod tests {
         };
         let day = utc("2026-11-23T17:00:00Z");
         let night = utc("2026-11-23T04:00:00Z");
-        let sent = Message::compose(draft(true), &settings, day);
+        let sent = compose(draft(true), &settings, day);
         assert_eq!((sent.status, sent.reason), (Status::Queued, None));
         assert!(
             sent.body
@@ -229,12 +305,12 @@ mod tests {
             sent.body
         );
         assert_eq!(sent.segments, 1);
-        let no_consent = Message::compose(draft(false), &settings, day);
+        let no_consent = compose(draft(false), &settings, day);
         assert_eq!(
             (no_consent.status, no_consent.reason),
             (Status::Suppressed, Some(Reason::NoConsent))
         );
-        let deferred = Message::compose(draft(true), &settings, night);
+        let deferred = compose(draft(true), &settings, night);
         assert_eq!(
             (deferred.status, deferred.reason),
             (Status::Deferred, Some(Reason::QuietHours))
@@ -242,12 +318,12 @@ mod tests {
         assert_eq!(deferred.due_at, Some(utc("2026-11-23T14:00:00Z")));
         let mut off = settings.clone();
         off.sms.enabled = false;
-        let disabled = Message::compose(draft(true), &off, day);
+        let disabled = compose(draft(true), &off, day);
         assert_eq!(disabled.reason, Some(Reason::SmsDisabled));
         let mut nobody = draft(true);
         nobody.to = None;
         assert_eq!(
-            Message::compose(nobody, &settings, day).reason,
+            compose(nobody, &settings, day).reason,
             Some(Reason::NoPhone)
         );
     }
