@@ -547,7 +547,8 @@ impl ProgramStore for DynamoStore {
                 counters.insert(key.clone(), record.count);
             }
         }
-        let (mut contact, canonical) = match found.remove(&customer_key) {
+        // Read, not taken: the same item may also be the phone's or email's owner.
+        let (mut contact, canonical) = match found.get(&customer_key).cloned() {
             Some(item) => match from_item::<_, CustomerRecord>(item)? {
                 CustomerRecord::Contact { contact } => (Some(*contact), None),
                 CustomerRecord::Alias { canonical } => (None, Some(canonical)),
@@ -555,7 +556,7 @@ impl ProgramStore for DynamoStore {
             None => (None, None),
         };
         let (mut referrer, referrer_canonical) =
-            match referrer_key.as_ref().and_then(|k| found.remove(k)) {
+            match referrer_key.as_ref().and_then(|k| found.get(k).cloned()) {
                 Some(item) => match from_item::<_, CustomerRecord>(item)? {
                     CustomerRecord::Contact { contact } => (Some(*contact), None),
                     CustomerRecord::Alias { canonical } => (None, Some(canonical)),
