@@ -307,23 +307,7 @@ impl<'a> Tx<'a> {
                 None => by_phone.push((guard, counts)),
             }
         }
-        for (guard, count) in by_phone.iter().filter(|(_, count)| *count > 0) {
-            self.update(
-                cap(
-                    cap_sk(guard.day, Some(&guard.phone)),
-                    guard.per_number,
-                    *count,
-                ),
-                Role::CapNumber(guard.message_id.clone()),
-            )?;
-        }
-        let total = u32::try_from(guards.iter().filter(|g| g.counts).count()).unwrap_or(u32::MAX);
-        if total > 0 {
-            self.update(
-                cap(cap_sk(first.day, None), first.per_business, total),
-                Role::CapAll(first.message_id.clone()),
-            )?;
-        }
+        // The opt-out first: a number that opted out is refused as such, even at a cap.
         for (guard, _) in &by_phone {
             let (pk, sk) = recipient_key(&guard.phone);
             let check = ConditionCheck::builder()
@@ -340,6 +324,23 @@ impl<'a> Tx<'a> {
             self.items
                 .push(TransactWriteItem::builder().condition_check(check).build());
             self.roles.push(Role::Recipient(guard.message_id.clone()));
+        }
+        for (guard, count) in by_phone.iter().filter(|(_, count)| *count > 0) {
+            self.update(
+                cap(
+                    cap_sk(guard.day, Some(&guard.phone)),
+                    guard.per_number,
+                    *count,
+                ),
+                Role::CapNumber(guard.message_id.clone()),
+            )?;
+        }
+        let total = u32::try_from(guards.iter().filter(|g| g.counts).count()).unwrap_or(u32::MAX);
+        if total > 0 {
+            self.update(
+                cap(cap_sk(first.day, None), first.per_business, total),
+                Role::CapAll(first.message_id.clone()),
+            )?;
         }
         Ok(())
     }
