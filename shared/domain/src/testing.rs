@@ -254,6 +254,10 @@ impl Participants for InMemoryStore {
 impl Clicks for InMemoryStore {
     async fn record(&self, click: &Click) -> anyhow::Result<()> {
         self.with(|s| {
+            // A click id already stored was counted when it was.
+            if s.clicks.contains_key(&click.id) {
+                return;
+            }
             let key = (click.business_id.clone(), click.customer_id.clone());
             if let Some(participant) = s.participants.get_mut(&key) {
                 participant.stats.clicks += 1;
