@@ -372,19 +372,18 @@ impl State {
             return Some(Refusal::Duplicate);
         }
         if let Some((contact, expected)) = &plan.contact {
-            let stored = self
-                .contacts
-                .get(&(business.clone(), contact.customer_id.clone()));
-            if stored.map(|c| c.version) != *expected {
+            let id = (business.clone(), contact.customer_id.clone());
+            let stored = self.contacts.get(&id);
+            // A contact and an alias are one record per id: a new contact cannot take an alias's.
+            if stored.map(|c| c.version) != *expected || self.aliases.contains_key(&id) {
                 return Some(Refusal::Changed);
             }
         }
-        if let Some(alias) = &plan.alias
-            && self
-                .aliases
-                .contains_key(&(business.clone(), alias.clone()))
-        {
-            return Some(Refusal::Changed);
+        if let Some(alias) = &plan.alias {
+            let id = (business.clone(), alias.clone());
+            if self.aliases.contains_key(&id) || self.contacts.contains_key(&id) {
+                return Some(Refusal::Changed);
+            }
         }
         for entry in &plan.index {
             let (key, _) = index_key(entry);
