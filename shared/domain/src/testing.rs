@@ -788,12 +788,15 @@ impl Outbox for InMemoryStore {
         limit: u32,
     ) -> anyhow::Result<Vec<DomainEvent>> {
         self.with(|s| {
-            s.outbox
+            let mut pending: Vec<DomainEvent> = s
+                .outbox
                 .values()
                 .filter(|e| e.occurred_at < before)
-                .take(limit as usize)
                 .cloned()
-                .collect()
+                .collect();
+            pending.sort_by(|a, b| (a.occurred_at, &a.event_id).cmp(&(b.occurred_at, &b.event_id)));
+            pending.truncate(limit as usize);
+            pending
         })
     }
 
@@ -1101,12 +1104,15 @@ impl Rewards for InMemoryStore {
         limit: u32,
     ) -> anyhow::Result<Vec<(BusinessId, crate::program::IssueDue)>> {
         self.with(|s| {
-            s.issue_due
+            let mut awaiting: Vec<(BusinessId, crate::program::IssueDue)> = s
+                .issue_due
                 .iter()
                 .filter(|(_, d)| d.at < before)
                 .map(|((b, _), d)| (b.clone(), d.clone()))
-                .take(limit as usize)
-                .collect()
+                .collect();
+            awaiting.sort_by(|(_, a), (_, b)| (a.at, &a.referral_id).cmp(&(b.at, &b.referral_id)));
+            awaiting.truncate(limit as usize);
+            awaiting
         })
     }
 
