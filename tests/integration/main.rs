@@ -8,6 +8,7 @@ mod harness;
 
 mod admin_api;
 mod click_path;
+mod contract;
 mod handlers;
 mod leads;
 mod rewards;

@@ -309,23 +309,7 @@ impl<'a> Tx<'a> {
                 None => by_phone.push((guard, counts)),
             }
         }
-        for (guard, count) in by_phone.iter().filter(|(_, count)| *count > 0) {
-            self.update(
-                cap(
-                    cap_sk(guard.day, Some(&guard.phone)),
-                    guard.per_number,
-                    *count,
-                ),
-                Role::CapNumber(guard.message_id.clone()),
-            )?;
-        }
-        let total = u32::try_from(guards.iter().filter(|g| g.counts).count()).unwrap_or(u32::MAX);
-        if total > 0 {
-            self.update(
-                cap(cap_sk(first.day, None), first.per_business, total),
-                Role::CapAll(first.message_id.clone()),
-            )?;
-        }
+        // The opt-out first: a number that opted out is refused as such, even at a cap.
         for (guard, _) in &by_phone {
             let (pk, sk) = recipient_key(&guard.phone);
             let check = ConditionCheck::builder()
@@ -342,6 +326,23 @@ impl<'a> Tx<'a> {
             self.items
                 .push(TransactWriteItem::builder().condition_check(check).build());
             self.roles.push(Role::Recipient(guard.message_id.clone()));
+        }
+        for (guard, count) in by_phone.iter().filter(|(_, count)| *count > 0) {
+            self.update(
+                cap(
+                    cap_sk(guard.day, Some(&guard.phone)),
+                    guard.per_number,
+                    *count,
+                ),
+                Role::CapNumber(guard.message_id.clone()),
+            )?;
+        }
+        let total = u32::try_from(guards.iter().filter(|g| g.counts).count()).unwrap_or(u32::MAX);
+        if total > 0 {
+            self.update(
+                cap(cap_sk(first.day, None), first.per_business, total),
+                Role::CapAll(first.message_id.clone()),
+            )?;
         }
         Ok(())
     }
@@ -549,7 +550,8 @@ impl ProgramStore for DynamoStore {
                 counters.insert(key.clone(), record.count);
             }
         }
-        let (mut contact, canonical) = match found.remove(&customer_key) {
+        // Read, not taken: the same item may also be the phone's or email's owner.
+        let (mut contact, canonical) = match found.get(&customer_key).cloned() {
             Some(item) => match from_item::<_, CustomerRecord>(item)? {
                 CustomerRecord::Contact { contact } => (Some(*contact), None),
                 CustomerRecord::Alias { canonical } => (None, Some(canonical)),
@@ -557,7 +559,7 @@ impl ProgramStore for DynamoStore {
             None => (None, None),
         };
         let (mut referrer, referrer_canonical) =
-            match referrer_key.as_ref().and_then(|k| found.remove(k)) {
+            match referrer_key.as_ref().and_then(|k| found.get(k).cloned()) {
                 Some(item) => match from_item::<_, CustomerRecord>(item)? {
                     CustomerRecord::Contact { contact } => (Some(*contact), None),
                     CustomerRecord::Alias { canonical } => (None, Some(canonical)),

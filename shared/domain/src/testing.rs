@@ -257,6 +257,10 @@ impl Participants for InMemoryStore {
 impl Clicks for InMemoryStore {
     async fn record(&self, click: &Click) -> anyhow::Result<()> {
         self.with(|s| {
+            // A click id already stored was counted when it was.
+            if s.clicks.contains_key(&click.id) {
+                return;
+            }
             let key = (click.business_id.clone(), click.customer_id.clone());
             if let Some(participant) = s.participants.get_mut(&key) {
                 participant.stats.clicks += 1;
@@ -371,19 +375,18 @@ impl State {
             return Some(Refusal::Duplicate);
         }
         if let Some((contact, expected)) = &plan.contact {
-            let stored = self
-                .contacts
-                .get(&(business.clone(), contact.customer_id.clone()));
-            if stored.map(|c| c.version) != *expected {
+            let id = (business.clone(), contact.customer_id.clone());
+            let stored = self.contacts.get(&id);
+            // A contact and an alias are one record per id: a new contact cannot take an alias's.
+            if stored.map(|c| c.version) != *expected || self.aliases.contains_key(&id) {
                 return Some(Refusal::Changed);
             }
         }
-        if let Some(alias) = &plan.alias
-            && self
-                .aliases
-                .contains_key(&(business.clone(), alias.clone()))
-        {
-            return Some(Refusal::Changed);
+        if let Some(alias) = &plan.alias {
+            let id = (business.clone(), alias.clone());
+            if self.aliases.contains_key(&id) || self.contacts.contains_key(&id) {
+                return Some(Refusal::Changed);
+            }
         }
         for entry in &plan.index {
             let (key, _) = index_key(entry);
@@ -788,12 +791,15 @@ impl Outbox for InMemoryStore {
         limit: u32,
     ) -> anyhow::Result<Vec<DomainEvent>> {
         self.with(|s| {
-            s.outbox
+            let mut pending: Vec<DomainEvent> = s
+                .outbox
                 .values()
                 .filter(|e| e.occurred_at < before)
-                .take(limit as usize)
                 .cloned()
-                .collect()
+                .collect();
+            pending.sort_by(|a, b| (a.occurred_at, &a.event_id).cmp(&(b.occurred_at, &b.event_id)));
+            pending.truncate(limit as usize);
+            pending
         })
     }
 
@@ -1101,12 +1107,15 @@ impl Rewards for InMemoryStore {
         limit: u32,
     ) -> anyhow::Result<Vec<(BusinessId, crate::decide::IssueDue)>> {
         self.with(|s| {
-            s.issue_due
+            let mut awaiting: Vec<(BusinessId, crate::program::IssueDue)> = s
+                .issue_due
                 .iter()
                 .filter(|(_, d)| d.at < before)
                 .map(|((b, _), d)| (b.clone(), d.clone()))
-                .take(limit as usize)
-                .collect()
+                .collect();
+            awaiting.sort_by(|(_, a), (_, b)| (a.at, &a.referral_id).cmp(&(b.at, &b.referral_id)));
+            awaiting.truncate(limit as usize);
+            awaiting
         })
     }
 

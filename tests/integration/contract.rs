@@ -1,0 +1,2288 @@
+//! Port contracts: the promises of the storage ports, each written once and run against both
+//! implementations. `contract::fake::*` runs them on `testing::InMemoryStore`;
+//! `contract::dynamo::*` (emulator) on `DynamoStore` over a table of its own per test.
+//!
+//! Times are whole seconds from a fixed instant: DynamoDB keeps TTL attributes (click and
+//! repeat-key expiries) to the second.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use serde_json::json;
+use vouch_aws::{DynamoStore, RequestCounter};
+use vouch_domain::business::Business;
+use vouch_domain::click::{Channel, Click};
+use vouch_domain::code::{ALPHABET, ReferralCode};
+use vouch_domain::contact::{Country, Email, PersonName, Phone};
+use vouch_domain::events::DomainEvent;
+use vouch_domain::ids::{BusinessId, ClickId, CustomerId};
+use vouch_domain::money::Money;
+use vouch_domain::participant::{Contact, Participant, ParticipantSort};
+use vouch_domain::ports::{
+    Businesses, Clicks, Finish, MessageFilter, Outbox, Participants, Position, ProgramStore, Rate,
+    RateLimits, Recipient, Recipients, Referrals, Rewards, SendOutcome, SendResult, Written,
+};
+use vouch_domain::program::{
+    Command, Context, CounterBump, CustomerDetails, IndexEntry, IssueDue, Job, LoadKeys, Overrides,
+    Plan, Refusal, SearchUpdate, SendGuard, Snapshot, StatsDelta, YearBump, decide,
+};
+use vouch_domain::referral::{
+    LeadSide, Person, Referral, SearchEntry, Source, Status as ReferralStatus,
+};
+use vouch_domain::reward::{
+    LedgerEntry, Recipient as RewardRecipient, Reward, RewardOverride, RewardStatus,
+};
+use vouch_domain::secrets::{KeyHash, WebhookSecret};
+use vouch_domain::settings::{RewardType, Settings};
+use vouch_domain::sms::{Message, Purpose, Reason, Status};
+use vouch_domain::testing::InMemoryStore;
+use vouch_domain::webhook::JobStatus;
+
+use crate::harness::endpoint;
+
+/// Everything a store implements: one value answers for every storage port.
+trait Store:
+    Businesses
+    + Participants
+    + Clicks
+    + ProgramStore
+    + Outbox
+    + Recipients
+    + RateLimits
+    + Referrals
+    + Rewards
+{
+}
+
+impl<T> Store for T where
+    T: Businesses
+        + Participants
+        + Clicks
+        + ProgramStore
+        + Outbox
+        + Recipients
+        + RateLimits
+        + Referrals
+        + Rewards
+{
+}
+
+fn fake() -> InMemoryStore {
+    InMemoryStore::default()
+}
+
+/// The DynamoDB adapter over a fresh table on the emulator.
+async fn dynamo() -> DynamoStore {
+    let table = format!("contract-{}", ulid::Ulid::new());
+    let sdk = vouch_aws::config::sdk_config(Some(&endpoint())).await;
+    let store = DynamoStore::new(
+        DynamoStore::client(&sdk, &RequestCounter::default()),
+        table.clone(),
+    );
+    vouch_aws::table::create(store.dynamodb(), &table)
+        .await
+        .expect("creating the table");
+    store
+}
+
+/// Runs each contract against both stores: `fake::<name>` and `dynamo::<name>`.
+macro_rules! contracts {
+    ($($name:ident),* $(,)?) => {
+        mod fake {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(&super::fake()).await;
+                }
+            )*
+        }
+
+        mod dynamo {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(&super::dynamo().await).await;
+                }
+            )*
+        }
+    };
+}
+
+contracts!(
+    a_business_and_its_admin_key_are_created_together_once,
+    an_admin_key_belongs_to_one_business,
+    settings_are_saved_only_at_the_version_read,
+    a_business_is_read_with_the_holder_of_a_code_from_any_business,
+    an_enrolled_participant_is_read_back_and_its_code_resolves_however_written,
+    a_customer_enrols_once_and_a_code_is_claimed_once,
+    participants_are_paged_most_recently_enrolled_first,
+    participants_are_paged_by_closed_referrals_then_customer,
+    a_commits_totals_move_the_participant_and_the_closed_order,
+    totals_read_stale_or_for_nobody_are_refused,
+    a_reward_override_is_set_and_cleared_only_on_a_participant,
+    clicks_move_their_participants_counters_and_are_loaded_by_id,
+    a_click_recorded_twice_counts_once,
+    a_new_contact_is_loaded_as_committed_owning_its_phone_and_email,
+    a_phone_and_email_owner_is_loaded_even_when_the_keys_name_it,
+    a_decision_on_a_stale_snapshot_is_refused_as_changed,
+    a_delivery_is_committed_once_per_business_and_a_refused_plan_writes_nothing,
+    a_message_purpose_and_subject_are_used_once_per_business,
+    texts_are_capped_per_number_per_day_and_business,
+    texts_are_capped_per_business_per_day_unless_they_do_not_count,
+    more_texts_to_one_number_than_its_cap_are_refused_together,
+    an_opted_out_number_is_refused_in_every_business_until_it_opts_in,
+    an_opted_out_number_at_its_cap_is_refused_as_opted_out,
+    a_job_moves_only_from_the_stamp_read,
+    an_alias_resolves_to_its_contact_and_participant,
+    contact_ids_and_aliases_exclude_each_other,
+    the_named_referrer_is_loaded_through_its_alias_with_its_participant,
+    the_referrer_of_the_contacts_referral_is_loaded_when_asked,
+    repeat_keys_hold_until_they_expire_and_lead_counters_stop_at_their_limit,
+    finishing_records_outcomes_and_the_numbers_standing,
+    finishing_removes_published_events_and_keeps_new_pending_ones,
+    pending_events_come_oldest_first,
+    due_messages_are_pending_ones_due_by_now_earliest_first,
+    a_claim_takes_a_message_as_read_once_and_counts_against_the_caps,
+    a_claim_is_refused_for_an_opted_out_number_or_a_reached_cap,
+    a_reschedule_replaces_a_message_only_as_read,
+    messages_are_paged_newest_first_by_customer_and_status,
+    a_numbers_opt_out_round_trips_and_keeps_the_last_business,
+    rate_limits_count_hits_in_fixed_windows,
+    referrals_are_paged_newest_first_by_status,
+    a_referrers_referrals_are_listed_newest_first_and_follow_a_move,
+    contacts_are_searched_by_key_prefix_and_follow_a_rename,
+    rewards_are_paged_newest_first_by_status_and_by_customer,
+    ledger_entries_and_discount_codes_are_claimed_once,
+    held_rewards_are_due_by_release_until_done,
+    awaiting_rewards_come_oldest_first_until_forgotten_or_done,
+);
+
+// ------------------------------------------------------------------ fixtures
+
+/// 2030-03-04 15:00:00 UTC.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2030, 3, 4, 15, 0, 0).unwrap()
+}
+
+fn minutes(n: i64) -> DateTime<Utc> {
+    t0() + Duration::minutes(n)
+}
+
+fn today() -> NaiveDate {
+    t0().date_naive()
+}
+
+fn biz(id: &str) -> BusinessId {
+    BusinessId::parse(id).unwrap()
+}
+
+fn cust(id: &str) -> CustomerId {
+    CustomerId::parse(id).unwrap()
+}
+
+fn name(raw: &str) -> PersonName {
+    PersonName::parse(raw).unwrap()
+}
+
+/// `+1 512 555 0nnn`.
+fn phone(n: u16) -> Phone {
+    Phone::parse(&format!("+15125550{n:03}"), Country::US).unwrap()
+}
+
+fn email(raw: &str) -> Email {
+    Email::parse(raw).unwrap()
+}
+
+/// A distinct valid code per `n`.
+fn code(n: usize) -> ReferralCode {
+    let symbol = |i: usize| char::from(ALPHABET[i % ALPHABET.len()]);
+    ReferralCode::parse(&format!(
+        "ABCD{}{}{}Z",
+        symbol(n / 961),
+        symbol(n / 31),
+        symbol(n)
+    ))
+    .unwrap()
+}
+
+fn business(id: &str) -> Business {
+    let doc =
+        json!({"name": "Acme", "time_zone": "Etc/UTC", "landing_url": "https://acme.example"});
+    Business {
+        id: biz(id),
+        settings: Settings::complete(&doc, None).unwrap(),
+        webhook_secret: WebhookSecret::generate(),
+        created_at: t0(),
+        version: 1,
+    }
+}
+
+/// A contact as a first commit writes it (version 1).
+fn contact(business: &str, customer: &str, first: &str) -> Contact {
+    let mut contact = Contact::new(biz(business), cust(customer), name(first), t0());
+    contact.version = 1;
+    contact
+}
+
+fn participant(business: &str, customer: &str, code_no: usize) -> Participant {
+    let mut person = contact(business, customer, "Maria");
+    person.last_name = Some(name("Garcia"));
+    person.phone = Some(phone(100));
+    Participant::enrol(&person, code(code_no), t0())
+}
+
+async fn enrol(store: &impl Store, participant: &Participant) -> Result<(), Refusal> {
+    let plan = Plan {
+        participant: Some(participant.clone()),
+        ..Plan::default()
+    };
+    store.commit(&participant.business_id, &plan).await.unwrap()
+}
+
+async fn commit(store: &impl Store, business: &str, plan: Plan) -> Result<(), Refusal> {
+    store.commit(&biz(business), &plan).await.unwrap()
+}
+
+fn keys(customer: &str) -> LoadKeys {
+    LoadKeys {
+        customer_id: cust(customer),
+        phone: None,
+        email: None,
+        job_id: None,
+        participant: false,
+        referral_parties: false,
+        referrer: None,
+        click: None,
+        lead_keys: Vec::new(),
+        counters: Vec::new(),
+        mention: None,
+    }
+}
+
+async fn load(store: &impl Store, business: &str, keys: &LoadKeys) -> Snapshot {
+    store.load(&biz(business), keys).await.unwrap()
+}
+
+/// A pending text about `id` (its own subject), due at `due`.
+fn text(business: &str, id: &str, customer: &str, to: &Phone, due: DateTime<Utc>) -> Message {
+    Message {
+        message_id: id.into(),
+        business_id: biz(business),
+        customer_id: Some(cust(customer)),
+        to: Some(to.clone()),
+        purpose: Purpose::Progress,
+        subject: id.into(),
+        body: format!("Text {id}"),
+        segments: 1,
+        status: Status::Queued,
+        reason: None,
+        created_at: t0(),
+        due_at: Some(due),
+        sent_at: None,
+        provider_id: None,
+    }
+}
+
+fn deferred(message: Message, due: DateTime<Utc>) -> Message {
+    Message {
+        status: Status::Deferred,
+        reason: Some(Reason::QuietHours),
+        due_at: Some(due),
+        ..message
+    }
+}
+
+fn sent(message: Message) -> Message {
+    Message {
+        status: Status::Sent,
+        due_at: None,
+        sent_at: Some(t0()),
+        provider_id: Some(format!("prov-{}", message.message_id)),
+        ..message
+    }
+}
+
+fn with_texts(messages: Vec<Message>) -> Plan {
+    Plan {
+        messages,
+        ..Plan::default()
+    }
+}
+
+/// The business's stored text `id`, read through the staff listing.
+async fn stored_text(store: &impl Store, business: &str, id: &str) -> Option<Message> {
+    let (all, _) = store
+        .messages(&biz(business), &MessageFilter::default(), 100, None)
+        .await
+        .unwrap();
+    all.into_iter().find(|m| m.message_id == id)
+}
+
+fn ids(messages: &[Message]) -> Vec<&str> {
+    messages.iter().map(|m| m.message_id.as_str()).collect()
+}
+
+fn guard(id: &str, to: &Phone, day: NaiveDate, per_number: u32, per_business: u32) -> SendGuard {
+    SendGuard {
+        message_id: id.into(),
+        phone: to.clone(),
+        day,
+        per_number,
+        per_business,
+        counts: true,
+    }
+}
+
+fn sends(guards: Vec<SendGuard>) -> Plan {
+    Plan {
+        sends: guards,
+        ..Plan::default()
+    }
+}
+
+fn capped(id: &str, reason: Reason) -> Result<(), Refusal> {
+    Err(Refusal::Capped {
+        message_id: id.into(),
+        reason,
+    })
+}
+
+fn opted_out(id: &str) -> Result<(), Refusal> {
+    Err(Refusal::OptedOut {
+        message_id: id.into(),
+    })
+}
+
+fn event(id: &str, at: DateTime<Utc>) -> DomainEvent {
+    DomainEvent {
+        event_id: id.into(),
+        detail_type: "lead.created".into(),
+        business_id: biz("acme"),
+        occurred_at: at,
+        data: json!({"lead_id": id}).as_object().cloned().unwrap(),
+    }
+}
+
+fn event_ids(events: &[DomainEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.event_id.as_str()).collect()
+}
+
+fn referral(id: &str, lead: &str, referrer: Option<&str>, status: ReferralStatus) -> Referral {
+    Referral {
+        referral_id: id.into(),
+        lead_id: None,
+        lead: LeadSide {
+            customer_id: cust(lead),
+            name: "Lee Lead".into(),
+            phone: None,
+            email: None,
+        },
+        referrer: referrer.map(|r| Person {
+            customer_id: cust(r),
+            name: format!("Referrer {r}"),
+        }),
+        candidates: Vec::new(),
+        source: Source::Manual,
+        status,
+        flags: Vec::new(),
+        named: None,
+        created_at: t0(),
+        updated_at: t0(),
+        qualified_at: None,
+        job_id: None,
+        invoice_total_cents: None,
+        history: Vec::new(),
+        ordinal: None,
+        reward: None,
+        referee_reward: None,
+    }
+}
+
+fn referral_ids(referrals: &[Referral]) -> Vec<&str> {
+    referrals.iter().map(|r| r.referral_id.as_str()).collect()
+}
+
+fn reward(id: &str, customer: &str, status: RewardStatus) -> Reward {
+    Reward {
+        reward_id: id.into(),
+        referral_id: format!("ref-{id}"),
+        customer_id: cust(customer),
+        lead_customer_id: cust("lead_1"),
+        recipient: RewardRecipient::Referrer,
+        kind: RewardType::ServiceCredit,
+        amount_cents: Some(Money::from_cents(2500).unwrap()),
+        percent: None,
+        code: None,
+        description: "Account credit".into(),
+        ordinal: 1,
+        status,
+        created_at: t0(),
+        issued_at: None,
+        release_at: None,
+        flags: Vec::new(),
+        audit: Vec::new(),
+    }
+}
+
+fn held(id: &str, release: DateTime<Utc>) -> Reward {
+    Reward {
+        release_at: Some(release),
+        ..reward(id, "cus_1", RewardStatus::Approved)
+    }
+}
+
+fn reward_ids(rewards: &[Reward]) -> Vec<&str> {
+    rewards.iter().map(|r| r.reward_id.as_str()).collect()
+}
+
+// ------------------------------------------------------------------ businesses
+
+async fn a_business_and_its_admin_key_are_created_together_once(store: &impl Store) {
+    let acme = business("acme");
+    let key = KeyHash::of("vouch_ak_acme");
+    assert_eq!(store.create(&acme, &key).await.unwrap(), Written::Applied);
+
+    let another = KeyHash::of("vouch_ak_another");
+    assert_eq!(
+        store.create(&acme, &another).await.unwrap(),
+        Written::Refused
+    );
+    assert_eq!(store.id_for_admin_key(&another).await.unwrap(), None);
+    assert_eq!(
+        store.id_for_admin_key(&key).await.unwrap(),
+        Some(acme.id.clone())
+    );
+    assert_eq!(Businesses::get(store, &acme.id).await.unwrap(), Some(acme));
+    assert_eq!(Businesses::get(store, &biz("nobody")).await.unwrap(), None);
+}
+
+async fn an_admin_key_belongs_to_one_business(store: &impl Store) {
+    let key = KeyHash::of("vouch_ak_shared");
+    assert_eq!(
+        store.create(&business("acme"), &key).await.unwrap(),
+        Written::Applied
+    );
+    assert_eq!(
+        store.create(&business("rival"), &key).await.unwrap(),
+        Written::Refused
+    );
+    assert_eq!(Businesses::get(store, &biz("rival")).await.unwrap(), None);
+    assert_eq!(
+        store.id_for_admin_key(&key).await.unwrap(),
+        Some(biz("acme"))
+    );
+}
+
+async fn settings_are_saved_only_at_the_version_read(store: &impl Store) {
+    let acme = business("acme");
+    store.create(&acme, &KeyHash::of("k")).await.unwrap();
+    let mut changed = acme.settings.clone();
+    changed.hold_days = 7;
+
+    assert_eq!(
+        store.save_settings(&acme.id, &changed, 1).await.unwrap(),
+        Written::Applied
+    );
+    assert_eq!(
+        store
+            .save_settings(&acme.id, &acme.settings, 1)
+            .await
+            .unwrap(),
+        Written::Refused
+    );
+    assert_eq!(
+        store
+            .save_settings(&biz("nobody"), &acme.settings, 1)
+            .await
+            .unwrap(),
+        Written::Refused
+    );
+    let stored = Businesses::get(store, &acme.id).await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.settings), (2, changed));
+}
+
+async fn a_business_is_read_with_the_holder_of_a_code_from_any_business(store: &impl Store) {
+    let acme = business("acme");
+    store.create(&acme, &KeyHash::of("k")).await.unwrap();
+    let holder = participant("rival", "cus_9", 1);
+    enrol(store, &holder).await.unwrap();
+
+    assert_eq!(
+        store
+            .get_with_referrer(&acme.id, &holder.code)
+            .await
+            .unwrap(),
+        (Some(acme.clone()), Some(holder.referrer()))
+    );
+    assert_eq!(
+        store.get_with_referrer(&acme.id, &code(2)).await.unwrap(),
+        (Some(acme), None)
+    );
+    assert_eq!(
+        store
+            .get_with_referrer(&biz("nobody"), &holder.code)
+            .await
+            .unwrap(),
+        (None, Some(holder.referrer()))
+    );
+}
+
+// ------------------------------------------------------------------ participants
+
+async fn an_enrolled_participant_is_read_back_and_its_code_resolves_however_written(
+    store: &impl Store,
+) {
+    let maria = participant("acme", "cus_1", 1);
+    assert_eq!(enrol(store, &maria).await, Ok(()));
+
+    assert_eq!(
+        Participants::get(store, &biz("acme"), &cust("cus_1"))
+            .await
+            .unwrap(),
+        Some(maria.clone())
+    );
+    assert_eq!(
+        Participants::get(store, &biz("rival"), &cust("cus_1"))
+            .await
+            .unwrap(),
+        None
+    );
+    let typed = maria.code.as_str().to_lowercase();
+    let typed = format!("{}-{}", &typed[..4], &typed[4..]);
+    assert_eq!(
+        store
+            .referrer(&ReferralCode::parse(&typed).unwrap())
+            .await
+            .unwrap(),
+        Some(maria.referrer())
+    );
+    assert_eq!(store.referrer(&code(2)).await.unwrap(), None);
+}
+
+async fn a_customer_enrols_once_and_a_code_is_claimed_once(store: &impl Store) {
+    let first = participant("acme", "cus_1", 1);
+    assert_eq!(enrol(store, &first).await, Ok(()));
+
+    // The same customer with another code: refused, and that code stays free.
+    assert_eq!(
+        enrol(store, &participant("acme", "cus_1", 2)).await,
+        Err(Refusal::Changed)
+    );
+    assert_eq!(store.referrer(&code(2)).await.unwrap(), None);
+    // Another business's customer with the same code: refused.
+    assert_eq!(
+        enrol(store, &participant("rival", "cus_9", 1)).await,
+        Err(Refusal::Changed)
+    );
+    assert_eq!(
+        Participants::get(store, &biz("rival"), &cust("cus_9"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.referrer(&first.code).await.unwrap(),
+        Some(first.referrer())
+    );
+}
+
+fn customers(page: &[Participant]) -> Vec<&str> {
+    page.iter().map(|p| p.customer_id.as_str()).collect()
+}
+
+async fn participants_are_paged_most_recently_enrolled_first(store: &impl Store) {
+    for (n, customer) in ["cus_1", "cus_2", "cus_3", "cus_4", "cus_5"]
+        .into_iter()
+        .enumerate()
+    {
+        let mut p = participant("acme", customer, n);
+        p.enrolled_at = minutes(i64::try_from(n).unwrap());
+        enrol(store, &p).await.unwrap();
+    }
+    enrol(store, &participant("rival", "cus_9", 9))
+        .await
+        .unwrap();
+    let page = |after: Option<Position>| async move {
+        store
+            .list(&biz("acme"), ParticipantSort::Recent, 2, after.as_ref())
+            .await
+            .unwrap()
+    };
+
+    let first = page(None).await;
+    assert_eq!(customers(&first.items), ["cus_5", "cus_4"]);
+    assert_eq!(
+        first.next,
+        Some(Position {
+            sort_key: "2030-03-04T15:03:00.000Z".into(),
+            customer_id: cust("cus_4"),
+        })
+    );
+    let second = page(first.next).await;
+    assert_eq!(customers(&second.items), ["cus_3", "cus_2"]);
+    let last = page(second.next).await;
+    assert_eq!(customers(&last.items), ["cus_1"]);
+    assert_eq!(last.next, None);
+}
+
+async fn participants_are_paged_by_closed_referrals_then_customer(store: &impl Store) {
+    for (n, (customer, closed)) in [("cus_1", 2), ("cus_2", 5), ("cus_3", 2), ("cus_4", 0)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut p = participant("acme", customer, n);
+        p.stats.closed = closed;
+        enrol(store, &p).await.unwrap();
+    }
+    let page = |after: Option<Position>| async move {
+        store
+            .list(&biz("acme"), ParticipantSort::Closed, 2, after.as_ref())
+            .await
+            .unwrap()
+    };
+
+    let first = page(None).await;
+    assert_eq!(customers(&first.items), ["cus_2", "cus_3"]);
+    assert_eq!(
+        first.next,
+        Some(Position {
+            sort_key: "0000000002".into(),
+            customer_id: cust("cus_3"),
+        })
+    );
+    let last = page(first.next).await;
+    assert_eq!(customers(&last.items), ["cus_1", "cus_4"]);
+    assert_eq!(last.next, None);
+}
+
+async fn a_commits_totals_move_the_participant_and_the_closed_order(store: &impl Store) {
+    for (n, (customer, closed)) in [("cus_1", 0), ("cus_2", 1), ("cus_3", 0)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut p = participant("acme", customer, n);
+        p.stats.closed = closed;
+        enrol(store, &p).await.unwrap();
+    }
+    let plan = Plan {
+        stats: vec![StatsDelta {
+            customer_id: cust("cus_1"),
+            referrals: 1,
+            closed: 2,
+            closed_was: Some(0),
+            earned_cents: 2500,
+            pending_cents: 500,
+            year: Some(YearBump {
+                year: 2030,
+                was: (None, 0),
+            }),
+        }],
+        ..Plan::default()
+    };
+    assert_eq!(commit(store, "acme", plan).await, Ok(()));
+
+    let moved = Participants::get(store, &biz("acme"), &cust("cus_1"))
+        .await
+        .unwrap()
+        .unwrap();
+    let s = &moved.stats;
+    assert_eq!(
+        (
+            s.referrals,
+            s.closed,
+            s.rewards_earned_cents,
+            s.rewards_pending_cents,
+            s.rewarded_year,
+            s.rewarded_in_year
+        ),
+        (1, 2, 2500, 500, Some(2030), 1)
+    );
+    let first = store
+        .list(&biz("acme"), ParticipantSort::Closed, 1, None)
+        .await
+        .unwrap();
+    assert_eq!(customers(&first.items), ["cus_1"]);
+    let rest = store
+        .list(
+            &biz("acme"),
+            ParticipantSort::Closed,
+            5,
+            first.next.as_ref(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(customers(&rest.items), ["cus_2", "cus_3"]);
+}
+
+async fn totals_read_stale_or_for_nobody_are_refused(store: &impl Store) {
+    let mut p = participant("acme", "cus_1", 1);
+    p.stats.rewarded_year = Some(2030);
+    p.stats.rewarded_in_year = 1;
+    enrol(store, &p).await.unwrap();
+    let delta = |customer: &str| StatsDelta {
+        customer_id: cust(customer),
+        referrals: 1,
+        closed: 1,
+        closed_was: Some(0),
+        earned_cents: 0,
+        pending_cents: 0,
+        year: None,
+    };
+    let plan = |delta: StatsDelta| Plan {
+        stats: vec![delta],
+        ..Plan::default()
+    };
+
+    let stale_closed = StatsDelta {
+        closed_was: Some(5),
+        ..delta("cus_1")
+    };
+    assert_eq!(
+        commit(store, "acme", plan(stale_closed)).await,
+        Err(Refusal::Changed)
+    );
+    let stale_year = StatsDelta {
+        year: Some(YearBump {
+            year: 2030,
+            was: (None, 0),
+        }),
+        ..delta("cus_1")
+    };
+    assert_eq!(
+        commit(store, "acme", plan(stale_year)).await,
+        Err(Refusal::Changed)
+    );
+    assert_eq!(
+        commit(store, "acme", plan(delta("cus_9"))).await,
+        Err(Refusal::Changed)
+    );
+    assert_eq!(
+        Participants::get(store, &biz("acme"), &cust("cus_1"))
+            .await
+            .unwrap(),
+        Some(p)
+    );
+    assert_eq!(
+        Participants::get(store, &biz("acme"), &cust("cus_9"))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn a_reward_override_is_set_and_cleared_only_on_a_participant(store: &impl Store) {
+    let p = participant("acme", "cus_1", 1);
+    enrol(store, &p).await.unwrap();
+    let own = RewardOverride {
+        kind: RewardType::GiftCard,
+        amount_cents: Some(Money::from_cents(5000).unwrap()),
+        percent: None,
+        description: "Gift card".into(),
+    };
+    let (acme, maria) = (biz("acme"), cust("cus_1"));
+
+    assert_eq!(
+        store
+            .set_reward_override(&acme, &maria, Some(&own))
+            .await
+            .unwrap(),
+        Written::Applied
+    );
+    let stored = Participants::get(store, &acme, &maria).await.unwrap();
+    assert_eq!(stored.unwrap().reward_override, Some(own.clone()));
+
+    assert_eq!(
+        store
+            .set_reward_override(&acme, &maria, None)
+            .await
+            .unwrap(),
+        Written::Applied
+    );
+    assert_eq!(
+        Participants::get(store, &acme, &maria).await.unwrap(),
+        Some(p)
+    );
+
+    let nobody = cust("cus_9");
+    assert_eq!(
+        store
+            .set_reward_override(&acme, &nobody, Some(&own))
+            .await
+            .unwrap(),
+        Written::Refused
+    );
+    assert_eq!(
+        Participants::get(store, &acme, &nobody).await.unwrap(),
+        None
+    );
+}
+
+// ------------------------------------------------------------------ clicks
+
+fn click(customer: &str, code_no: usize, channel: Channel) -> Click {
+    Click {
+        id: ClickId::generate(),
+        business_id: biz("acme"),
+        customer_id: cust(customer),
+        code: code(code_no),
+        channel,
+        ip_hash: None,
+        at: t0(),
+        expires_at: t0() + Duration::days(90),
+    }
+}
+
+async fn clicks_move_their_participants_counters_and_are_loaded_by_id(store: &impl Store) {
+    enrol(store, &participant("acme", "cus_1", 1))
+        .await
+        .unwrap();
+    let clicks = [
+        click("cus_1", 1, Channel::Sms),
+        click("cus_1", 1, Channel::Qr),
+        click("cus_1", 1, Channel::Sms),
+    ];
+    for c in &clicks {
+        store.record(c).await.unwrap();
+    }
+    let stats = Participants::get(store, &biz("acme"), &cust("cus_1"))
+        .await
+        .unwrap()
+        .unwrap()
+        .stats;
+    assert_eq!(stats.clicks, 3);
+    assert_eq!(
+        stats.clicks_by_channel,
+        BTreeMap::from([(Channel::Sms, 2), (Channel::Qr, 1)])
+    );
+    let by_id = LoadKeys {
+        click: Some(clicks[1].id),
+        ..keys("lead_1")
+    };
+    assert_eq!(
+        load(store, "acme", &by_id).await.click,
+        Some(clicks[1].clone())
+    );
+
+    // A code whose participant is not there: nothing is counted or kept.
+    let stray = click("cus_9", 9, Channel::Link);
+    store.record(&stray).await.unwrap();
+    assert_eq!(
+        Participants::get(store, &biz("acme"), &cust("cus_9"))
+            .await
+            .unwrap(),
+        None
+    );
+    let stray_keys = LoadKeys {
+        click: Some(stray.id),
+        ..keys("lead_1")
+    };
+    assert_eq!(load(store, "acme", &stray_keys).await.click, None);
+}
+
+async fn a_click_recorded_twice_counts_once(store: &impl Store) {
+    enrol(store, &participant("acme", "cus_1", 1))
+        .await
+        .unwrap();
+    let once = click("cus_1", 1, Channel::Link);
+    store.record(&once).await.unwrap();
+    store.record(&once).await.unwrap();
+
+    let stats = Participants::get(store, &biz("acme"), &cust("cus_1"))
+        .await
+        .unwrap()
+        .unwrap()
+        .stats;
+    assert_eq!(stats.clicks, 1);
+    assert_eq!(
+        stats.clicks_by_channel,
+        BTreeMap::from([(Channel::Link, 1)])
+    );
+}
+
+// ------------------------------------------------------------------ the program
+
+async fn a_new_contact_is_loaded_as_committed_owning_its_phone_and_email(store: &impl Store) {
+    let mut maria = contact("acme", "cus_1", "Maria");
+    maria.phone = Some(phone(101));
+    maria.email = Some(email("maria@example.com"));
+    let job = Job {
+        business_id: biz("acme"),
+        job_id: "job_1".into(),
+        customer_id: cust("cus_1"),
+        status: JobStatus::Scheduled,
+        status_at: t0(),
+        invoice_total_cents: None,
+        service_type: Some("Drain cleaning".into()),
+    };
+    let plan = Plan {
+        contact: Some((maria.clone(), None)),
+        index: vec![
+            IndexEntry::Phone(phone(101), cust("cus_1")),
+            IndexEntry::Email(email("maria@example.com"), cust("cus_1")),
+        ],
+        job: Some((job.clone(), None)),
+        ..Plan::default()
+    };
+    assert_eq!(commit(store, "acme", plan).await, Ok(()));
+
+    let own = load(
+        store,
+        "acme",
+        &LoadKeys {
+            job_id: Some("job_1".into()),
+            ..keys("cus_1")
+        },
+    )
+    .await;
+    assert_eq!(own.contact, Some(maria.clone()));
+    assert_eq!(own.job, Some(job));
+
+    let by_details = LoadKeys {
+        phone: Some(phone(101)),
+        email: Some(email("maria@example.com")),
+        ..keys("cus_2")
+    };
+    let other = load(store, "acme", &by_details).await;
+    assert_eq!(other.contact, None);
+    assert_eq!(other.phone_owner, Some(maria.clone()));
+    assert_eq!(other.email_owner, Some(maria));
+    assert_eq!(load(store, "rival", &by_details).await.phone_owner, None);
+
+    // The phone is taken: another contact cannot claim it.
+    let claim = Plan {
+        contact: Some((contact("acme", "cus_2", "Mary"), None)),
+        index: vec![IndexEntry::Phone(phone(101), cust("cus_2"))],
+        ..Plan::default()
+    };
+    assert_eq!(commit(store, "acme", claim).await, Err(Refusal::Changed));
+    assert_eq!(load(store, "acme", &keys("cus_2")).await.contact, None);
+}
+
+async fn a_phone_and_email_owner_is_loaded_even_when_the_keys_name_it(store: &impl Store) {
+    let mut rita = contact("acme", "cus_rita", "Rita");
+    rita.phone = Some(phone(101));
+    rita.email = Some(email("rita@example.com"));
+    let plan = Plan {
+        contact: Some((rita.clone(), None)),
+        index: vec![
+            IndexEntry::Phone(phone(101), cust("cus_rita")),
+            IndexEntry::Email(email("rita@example.com"), cust("cus_rita")),
+        ],
+        ..Plan::default()
+    };
+    commit(store, "acme", plan).await.unwrap();
+    let with_details = |customer: &str| LoadKeys {
+        phone: Some(phone(101)),
+        email: Some(email("rita@example.com")),
+        ..keys(customer)
+    };
+
+    // The command's own contact (an update of the customer).
+    let own = load(store, "acme", &with_details("cus_rita")).await;
+    assert_eq!(own.contact, Some(rita.clone()));
+    assert_eq!(own.phone_owner, Some(rita.clone()));
+    assert_eq!(own.email_owner, Some(rita.clone()));
+
+    // The named referrer (a lead giving the referrer's own number).
+    let named = LoadKeys {
+        referrer: Some(cust("cus_rita")),
+        ..with_details("lead_1")
+    };
+    let lead = load(store, "acme", &named).await;
+    assert_eq!(lead.contact, None);
+    assert_eq!(lead.referrer, Some(rita.clone()));
+    assert_eq!(lead.phone_owner, Some(rita.clone()));
+    assert_eq!(lead.email_owner, Some(rita));
+}
+
+async fn a_decision_on_a_stale_snapshot_is_refused_as_changed(store: &impl Store) {
+    let acme = business("acme");
+    let details = |first: &str| CustomerDetails {
+        customer_id: cust("cus_1"),
+        first_name: name(first),
+        last_name: Some(name("Garcia")),
+        phone: Some(phone(101)),
+        email: Some(email("maria@example.com")),
+        sms_consent: Some(true),
+    };
+    let decide_on = |snapshot: &Snapshot, first: &str| {
+        let overrides = Overrides::default();
+        let ctx = Context {
+            business_id: &acme.id,
+            settings: &acme.settings,
+            now: t0(),
+            link_base: "https://go.vouch.test",
+            delivery_id: None,
+            overrides: &overrides,
+        };
+        decide(&Command::UpsertCustomer(details(first)), snapshot, &ctx).unwrap()
+    };
+    let keys = Command::UpsertCustomer(details("Maria")).keys();
+
+    // Two decisions that both saw no contact: the first to commit wins.
+    let empty = store.load(&acme.id, &keys).await.unwrap();
+    let first = decide_on(&empty, "Maria");
+    let rival = decide_on(&empty, "Mary");
+    assert_eq!(store.commit(&acme.id, &first).await.unwrap(), Ok(()));
+    assert_eq!(
+        store.commit(&acme.id, &rival).await.unwrap(),
+        Err(Refusal::Changed)
+    );
+    let read = store.load(&acme.id, &keys).await.unwrap();
+    assert_eq!(read.contact, first.contact.map(|(c, _)| c));
+
+    // Two decisions from the same version: the second is refused.
+    let renamed = decide_on(&read, "Mary");
+    let stale = decide_on(&read, "Marie");
+    assert_eq!(store.commit(&acme.id, &renamed).await.unwrap(), Ok(()));
+    assert_eq!(
+        store.commit(&acme.id, &stale).await.unwrap(),
+        Err(Refusal::Changed)
+    );
+    let now = store.load(&acme.id, &keys).await.unwrap().contact.unwrap();
+    assert_eq!((now.first_name.as_str(), now.version), ("Mary", 2));
+    assert_eq!(Some(now), renamed.contact.map(|(c, _)| c));
+}
+
+async fn a_delivery_is_committed_once_per_business_and_a_refused_plan_writes_nothing(
+    store: &impl Store,
+) {
+    let delivery = Some(("evt_1".to_owned(), t0() + Duration::days(7)));
+    let first = Plan {
+        delivery: delivery.clone(),
+        contact: Some((contact("acme", "cus_1", "Maria"), None)),
+        ..Plan::default()
+    };
+    assert_eq!(commit(store, "acme", first).await, Ok(()));
+
+    let again = Plan {
+        delivery: delivery.clone(),
+        contact: Some((contact("acme", "cus_2", "Mary"), None)),
+        ..Plan::default()
+    };
+    assert_eq!(commit(store, "acme", again).await, Err(Refusal::Duplicate));
+    assert_eq!(load(store, "acme", &keys("cus_2")).await.contact, None);
+
+    let elsewhere = Plan {
+        delivery,
+        contact: Some((contact("rival", "cus_2", "Mary"), None)),
+        ..Plan::default()
+    };
+    assert_eq!(commit(store, "rival", elsewhere).await, Ok(()));
+}
+
+async fn a_message_purpose_and_subject_are_used_once_per_business(store: &impl Store) {
+    let invitation = |business: &str, id: &str, subject: &str| Message {
+        purpose: Purpose::Invitation,
+        subject: subject.into(),
+        ..text(business, id, subject, &phone(101), minutes(2))
+    };
+    let first = invitation("acme", "m1", "cus_1");
+    assert_eq!(
+        commit(store, "acme", with_texts(vec![first.clone()])).await,
+        Ok(())
+    );
+
+    let again = invitation("acme", "m2", "cus_1");
+    assert_eq!(
+        commit(store, "acme", with_texts(vec![again])).await,
+        Err(Refusal::MessageExists {
+            purpose: Purpose::Invitation,
+            subject: "cus_1".into(),
+        })
+    );
+    let (listed, _) = store
+        .messages(&biz("acme"), &MessageFilter::default(), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(listed, [first]);
+
+    let other_subject = invitation("acme", "m3", "cus_2");
+    assert_eq!(
+        commit(store, "acme", with_texts(vec![other_subject])).await,
+        Ok(())
+    );
+    let other_business = invitation("rival", "m4", "cus_1");
+    assert_eq!(
+        commit(store, "rival", with_texts(vec![other_business])).await,
+        Ok(())
+    );
+}
+
+async fn texts_are_capped_per_number_per_day_and_business(store: &impl Store) {
+    let day = today();
+    let (p1, p2) = (phone(101), phone(102));
+    for id in ["m1", "m2"] {
+        assert_eq!(
+            commit(store, "acme", sends(vec![guard(id, &p1, day, 2, 100)])).await,
+            Ok(())
+        );
+    }
+    assert_eq!(
+        commit(store, "acme", sends(vec![guard("m3", &p1, day, 2, 100)])).await,
+        capped("m3", Reason::DailyCap)
+    );
+    assert_eq!(
+        commit(store, "acme", sends(vec![guard("m4", &p2, day, 2, 100)])).await,
+        Ok(())
+    );
+    let tomorrow = day.succ_opt().unwrap();
+    assert_eq!(
+        commit(
+            store,
+            "acme",
+            sends(vec![guard("m5", &p1, tomorrow, 2, 100)])
+        )
+        .await,
+        Ok(())
+    );
+    assert_eq!(
+        commit(store, "rival", sends(vec![guard("m6", &p1, day, 2, 100)])).await,
+        Ok(())
+    );
+}
+
+async fn texts_are_capped_per_business_per_day_unless_they_do_not_count(store: &impl Store) {
+    let day = today();
+    for (id, n) in [("m1", 101), ("m2", 102)] {
+        assert_eq!(
+            commit(store, "acme", sends(vec![guard(id, &phone(n), day, 10, 2)])).await,
+            Ok(())
+        );
+    }
+    assert_eq!(
+        commit(
+            store,
+            "acme",
+            sends(vec![guard("m3", &phone(103), day, 10, 2)])
+        )
+        .await,
+        capped("m3", Reason::BusinessDailyCap)
+    );
+    let resend = SendGuard {
+        counts: false,
+        ..guard("m4", &phone(103), day, 10, 2)
+    };
+    assert_eq!(commit(store, "acme", sends(vec![resend])).await, Ok(()));
+    assert_eq!(
+        commit(
+            store,
+            "rival",
+            sends(vec![guard("m5", &phone(103), day, 10, 2)])
+        )
+        .await,
+        Ok(())
+    );
+}
+
+async fn more_texts_to_one_number_than_its_cap_are_refused_together(store: &impl Store) {
+    let (day, p1) = (today(), phone(101));
+    let both = sends(vec![
+        guard("m1", &p1, day, 1, 100),
+        guard("m2", &p1, day, 1, 100),
+    ]);
+    match commit(store, "acme", both).await {
+        Err(Refusal::Capped {
+            message_id,
+            reason: Reason::DailyCap,
+        }) => assert!(["m1", "m2"].contains(&message_id.as_str()), "{message_id}"),
+        other => panic!("expected a per-number cap, got {other:?}"),
+    }
+    // The refused plan counted nothing.
+    assert_eq!(
+        commit(store, "acme", sends(vec![guard("m3", &p1, day, 1, 100)])).await,
+        Ok(())
+    );
+}
+
+async fn an_opted_out_number_is_refused_in_every_business_until_it_opts_in(store: &impl Store) {
+    let (day, p1) = (today(), phone(101));
+    store.set_opted_out(&p1, true, t0()).await.unwrap();
+
+    assert_eq!(
+        commit(store, "acme", sends(vec![guard("m1", &p1, day, 5, 100)])).await,
+        opted_out("m1")
+    );
+    assert_eq!(
+        commit(store, "rival", sends(vec![guard("m2", &p1, day, 5, 100)])).await,
+        opted_out("m2")
+    );
+    let uncounted = SendGuard {
+        counts: false,
+        ..guard("m3", &p1, day, 5, 100)
+    };
+    assert_eq!(
+        commit(store, "acme", sends(vec![uncounted])).await,
+        opted_out("m3")
+    );
+
+    store.set_opted_out(&p1, false, minutes(1)).await.unwrap();
+    assert_eq!(
+        commit(store, "acme", sends(vec![guard("m4", &p1, day, 5, 100)])).await,
+        Ok(())
+    );
+}
+
+async fn an_opted_out_number_at_its_cap_is_refused_as_opted_out(store: &impl Store) {
+    let (day, p1) = (today(), phone(101));
+    assert_eq!(
+        commit(store, "acme", sends(vec![guard("m1", &p1, day, 1, 100)])).await,
+        Ok(())
+    );
+    store.set_opted_out(&p1, true, t0()).await.unwrap();
+    assert_eq!(
+        commit(store, "acme", sends(vec![guard("m2", &p1, day, 1, 100)])).await,
+        opted_out("m2")
+    );
+}
+
+async fn a_job_moves_only_from_the_stamp_read(store: &impl Store) {
+    let job = |status: JobStatus, at: DateTime<Utc>| Job {
+        business_id: biz("acme"),
+        job_id: "job_1".into(),
+        customer_id: cust("cus_1"),
+        status,
+        status_at: at,
+        invoice_total_cents: Some(Money::from_cents(45_000).unwrap()),
+        service_type: None,
+    };
+    let plan = |job: Job, read: Option<(DateTime<Utc>, JobStatus)>| Plan {
+        job: Some((job, read.map(|(at, status)| (at, status.rank())))),
+        ..Plan::default()
+    };
+    let with_job = LoadKeys {
+        job_id: Some("job_1".into()),
+        ..keys("cus_1")
+    };
+
+    let scheduled = job(JobStatus::Scheduled, t0());
+    assert_eq!(
+        commit(store, "acme", plan(scheduled.clone(), None)).await,
+        Ok(())
+    );
+    assert_eq!(load(store, "acme", &with_job).await.job, Some(scheduled));
+
+    // A newer stamp, then the same time with a later status.
+    let completed = job(JobStatus::Completed, minutes(60));
+    let read = Some((t0(), JobStatus::Scheduled));
+    assert_eq!(commit(store, "acme", plan(completed, read)).await, Ok(()));
+    let invoiced = job(JobStatus::Invoiced, minutes(60));
+    let read = Some((minutes(60), JobStatus::Completed));
+    assert_eq!(
+        commit(store, "acme", plan(invoiced.clone(), read)).await,
+        Ok(())
+    );
+    assert_eq!(
+        load(store, "acme", &with_job).await.job,
+        Some(invoiced.clone())
+    );
+
+    // Written from a stamp that moved on, or as new: refused.
+    let paid = job(JobStatus::Paid, minutes(120));
+    let stale = Some((minutes(60), JobStatus::Completed));
+    assert_eq!(
+        commit(store, "acme", plan(paid.clone(), stale)).await,
+        Err(Refusal::Changed)
+    );
+    assert_eq!(
+        commit(store, "acme", plan(paid, None)).await,
+        Err(Refusal::Changed)
+    );
+    assert_eq!(load(store, "acme", &with_job).await.job, Some(invoiced));
+}
+
+/// Commits contact `canonical` with `alias` pointing at it.
+async fn aliased(store: &impl Store, canonical: &Contact, alias: &str) {
+    let plan = Plan {
+        contact: Some((canonical.clone(), None)),
+        alias: Some(cust(alias)),
+        ..Plan::default()
+    };
+    assert_eq!(
+        commit(store, canonical.business_id.as_str(), plan).await,
+        Ok(())
+    );
+}
+
+async fn an_alias_resolves_to_its_contact_and_participant(store: &impl Store) {
+    let lead = contact("acme", "01JLEAD", "Maria");
+    aliased(store, &lead, "cus_sw").await;
+    let enrolled = participant("acme", "01JLEAD", 1);
+    enrol(store, &enrolled).await.unwrap();
+
+    let through_alias = LoadKeys {
+        participant: true,
+        ..keys("cus_sw")
+    };
+    let snapshot = load(store, "acme", &through_alias).await;
+    assert_eq!(snapshot.contact, Some(lead));
+    assert_eq!(snapshot.participant, Some(enrolled));
+
+    let taken = Plan {
+        contact: Some((contact("acme", "cus_other", "Mary"), None)),
+        alias: Some(cust("cus_sw")),
+        ..Plan::default()
+    };
+    assert_eq!(commit(store, "acme", taken).await, Err(Refusal::Changed));
+    assert_eq!(load(store, "acme", &keys("cus_other")).await.contact, None);
+}
+
+async fn contact_ids_and_aliases_exclude_each_other(store: &impl Store) {
+    let lead = contact("acme", "01JLEAD", "Maria");
+    aliased(store, &lead, "cus_sw").await;
+
+    // A new contact under an id that is an alias: refused.
+    let over_alias = Plan {
+        contact: Some((contact("acme", "cus_sw", "Mary"), None)),
+        ..Plan::default()
+    };
+    assert_eq!(
+        commit(store, "acme", over_alias).await,
+        Err(Refusal::Changed)
+    );
+    // An alias over an id that is a contact: refused.
+    let over_contact = Plan {
+        contact: Some((contact("acme", "cus_new", "Marie"), None)),
+        alias: Some(cust("01JLEAD")),
+        ..Plan::default()
+    };
+    assert_eq!(
+        commit(store, "acme", over_contact).await,
+        Err(Refusal::Changed)
+    );
+
+    assert_eq!(
+        load(store, "acme", &keys("cus_sw")).await.contact,
+        Some(lead.clone())
+    );
+    assert_eq!(
+        load(store, "acme", &keys("01JLEAD")).await.contact,
+        Some(lead)
+    );
+    assert_eq!(load(store, "acme", &keys("cus_new")).await.contact, None);
+}
+
+async fn the_named_referrer_is_loaded_through_its_alias_with_its_participant(store: &impl Store) {
+    let referrer = contact("acme", "01JREF", "Rita");
+    aliased(store, &referrer, "cus_rita").await;
+    let enrolled = participant("acme", "01JREF", 1);
+    enrol(store, &enrolled).await.unwrap();
+
+    let named = LoadKeys {
+        referrer: Some(cust("cus_rita")),
+        ..keys("lead_1")
+    };
+    let snapshot = load(store, "acme", &named).await;
+    assert_eq!(snapshot.contact, None);
+    assert_eq!(snapshot.referrer, Some(referrer));
+    assert_eq!(
+        snapshot.participants,
+        HashMap::from([(cust("01JREF"), enrolled)])
+    );
+}
+
+async fn the_referrer_of_the_contacts_referral_is_loaded_when_asked(store: &impl Store) {
+    let referrer = contact("acme", "cus_rita", "Rita");
+    commit(
+        store,
+        "acme",
+        Plan {
+            contact: Some((referrer.clone(), None)),
+            ..Plan::default()
+        },
+    )
+    .await
+    .unwrap();
+    let enrolled = participant("acme", "cus_rita", 1);
+    enrol(store, &enrolled).await.unwrap();
+    let mut lead = contact("acme", "lead_1", "Lee");
+    lead.referral = Some(referral(
+        "ref_1",
+        "lead_1",
+        Some("cus_rita"),
+        ReferralStatus::Pending,
+    ));
+    commit(
+        store,
+        "acme",
+        Plan {
+            contact: Some((lead.clone(), None)),
+            ..Plan::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    let parties = LoadKeys {
+        referral_parties: true,
+        ..keys("lead_1")
+    };
+    let snapshot = load(store, "acme", &parties).await;
+    assert_eq!(snapshot.contact, Some(lead));
+    assert_eq!(snapshot.referrer, Some(referrer));
+    assert_eq!(
+        snapshot.participants,
+        HashMap::from([(cust("cus_rita"), enrolled)])
+    );
+
+    let plain = load(store, "acme", &keys("lead_1")).await;
+    assert_eq!(plain.referrer, None);
+    assert!(plain.participants.is_empty());
+}
+
+async fn repeat_keys_hold_until_they_expire_and_lead_counters_stop_at_their_limit(
+    store: &impl Store,
+) {
+    let key = format!("LEADKEY#{}", phone(101));
+    let counter = "LEADS#IP#hash#2030030415".to_owned();
+    let bump = CounterBump {
+        key: counter.clone(),
+        seen: 0,
+        limit: 2,
+        retry_after_secs: 600,
+        expires_at: minutes(60),
+    };
+    let claim = |lead: &str, now: DateTime<Utc>| Plan {
+        lead_keys: vec![(key.clone(), lead.into(), now + Duration::hours(24))],
+        ..Plan::default()
+    };
+    let count = || Plan {
+        counters: vec![bump.clone()],
+        ..Plan::default()
+    };
+    let read = LoadKeys {
+        lead_keys: vec![key.clone()],
+        counters: vec![counter.clone()],
+        ..keys("lead_1")
+    };
+
+    let first = Plan {
+        counters: vec![bump.clone()],
+        ..claim("lead-1", t0())
+    };
+    assert_eq!(commit(store, "acme", first).await, Ok(()));
+    let snapshot = load(store, "acme", &read).await;
+    assert_eq!(
+        snapshot.recent_lead,
+        Some(("lead-1".into(), t0() + Duration::hours(24)))
+    );
+    assert_eq!(snapshot.counters, HashMap::from([(counter.clone(), 1)]));
+
+    assert_eq!(
+        commit(store, "acme", claim("lead-2", minutes(60))).await,
+        Err(Refusal::Changed)
+    );
+    assert_eq!(commit(store, "acme", count()).await, Ok(()));
+    assert_eq!(
+        commit(store, "acme", count()).await,
+        Err(Refusal::RateLimited {
+            retry_after_secs: 600
+        })
+    );
+
+    let expired = t0() + Duration::hours(24);
+    assert_eq!(
+        commit(store, "acme", claim("lead-3", expired)).await,
+        Ok(())
+    );
+    let snapshot = load(store, "acme", &read).await;
+    assert_eq!(
+        snapshot.recent_lead,
+        Some(("lead-3".into(), expired + Duration::hours(24)))
+    );
+    assert_eq!(snapshot.counters, HashMap::from([(counter, 2)]));
+    assert_eq!(load(store, "rival", &read).await.recent_lead, None);
+}
+
+async fn finishing_records_outcomes_and_the_numbers_standing(store: &impl Store) {
+    let (p1, p2) = (phone(101), phone(102));
+    let m1 = text("acme", "m1", "cus_1", &p1, minutes(2));
+    let m2 = text("acme", "m2", "cus_2", &p2, minutes(2));
+    commit(store, "acme", with_texts(vec![m1.clone(), m2.clone()]))
+        .await
+        .unwrap();
+
+    let finish = Finish {
+        outcomes: vec![
+            SendOutcome {
+                message_id: "m1".into(),
+                phone: Some(p1.clone()),
+                result: SendResult::Sent {
+                    provider_id: "prov-1".into(),
+                    at: minutes(1),
+                },
+            },
+            SendOutcome {
+                message_id: "m2".into(),
+                phone: Some(p2.clone()),
+                result: SendResult::Closed {
+                    status: Status::Suppressed,
+                    reason: Reason::OptedOut,
+                },
+            },
+        ],
+        ..Finish::default()
+    };
+    ProgramStore::finish(store, &biz("acme"), &finish)
+        .await
+        .unwrap();
+
+    let delivered = Message {
+        status: Status::Sent,
+        sent_at: Some(minutes(1)),
+        provider_id: Some("prov-1".into()),
+        due_at: None,
+        ..m1
+    };
+    let closed = Message {
+        status: Status::Suppressed,
+        reason: Some(Reason::OptedOut),
+        due_at: None,
+        ..m2
+    };
+    assert_eq!(stored_text(store, "acme", "m1").await, Some(delivered));
+    assert_eq!(stored_text(store, "acme", "m2").await, Some(closed));
+    assert_eq!(
+        store.recipient(&p1).await.unwrap(),
+        Recipient {
+            opted_out: false,
+            last_business_id: Some(biz("acme")),
+        }
+    );
+    assert_eq!(
+        store.recipient(&p2).await.unwrap(),
+        Recipient {
+            opted_out: true,
+            last_business_id: Some(biz("acme")),
+        }
+    );
+    assert!(
+        store
+            .due_messages(minutes(600), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn finishing_removes_published_events_and_keeps_new_pending_ones(store: &impl Store) {
+    let (a, b) = (event("ev-1", minutes(-180)), event("ev-2", minutes(-60)));
+    let plan = Plan {
+        events: vec![a.clone(), b.clone()],
+        ..Plan::default()
+    };
+    commit(store, "acme", plan).await.unwrap();
+    assert_eq!(
+        store.pending_events(t0(), 10).await.unwrap(),
+        [a.clone(), b.clone()]
+    );
+    assert_eq!(store.pending_events(minutes(-120), 10).await.unwrap(), [a]);
+
+    let c = event("ev-3", minutes(-30));
+    let finish = Finish {
+        published: vec!["ev-1".into()],
+        pending: vec![c.clone()],
+        ..Finish::default()
+    };
+    ProgramStore::finish(store, &biz("acme"), &finish)
+        .await
+        .unwrap();
+    assert_eq!(store.pending_events(t0(), 10).await.unwrap(), [b, c]);
+}
+
+async fn pending_events_come_oldest_first(store: &impl Store) {
+    let plan = Plan {
+        events: vec![
+            event("ev-1", minutes(-60)),
+            event("ev-2", minutes(-180)),
+            event("ev-3", minutes(-120)),
+            event("ev-4", minutes(10)),
+        ],
+        ..Plan::default()
+    };
+    commit(store, "acme", plan).await.unwrap();
+    assert_eq!(
+        event_ids(&store.pending_events(t0(), 10).await.unwrap()),
+        ["ev-2", "ev-3", "ev-1"]
+    );
+    assert_eq!(
+        event_ids(&store.pending_events(t0(), 2).await.unwrap()),
+        ["ev-2", "ev-3"]
+    );
+}
+
+// ------------------------------------------------------------------ the outbox
+
+async fn due_messages_are_pending_ones_due_by_now_earliest_first(store: &impl Store) {
+    let p1 = phone(101);
+    let acme = vec![
+        text("acme", "q1", "cus_1", &p1, minutes(2)),
+        deferred(text("acme", "d1", "cus_1", &p1, t0()), minutes(60)),
+        sent(text("acme", "s1", "cus_1", &p1, minutes(1))),
+        text("acme", "q2", "cus_1", &p1, minutes(3)),
+        text("acme", "x1", "cus_1", &p1, minutes(1)).suppressed(Reason::NoConsent),
+        text("acme", "q4", "cus_1", &p1, minutes(10)),
+    ];
+    commit(store, "acme", with_texts(acme)).await.unwrap();
+    let rival = text("rival", "q3", "cus_9", &p1, minutes(1));
+    commit(store, "rival", with_texts(vec![rival]))
+        .await
+        .unwrap();
+
+    assert!(store.due_messages(t0(), 10).await.unwrap().is_empty());
+    assert_eq!(
+        ids(&store.due_messages(minutes(10), 10).await.unwrap()),
+        ["q3", "q1", "q2", "q4"]
+    );
+    assert_eq!(
+        ids(&store.due_messages(minutes(120), 10).await.unwrap()),
+        ["q3", "q1", "q2", "q4", "d1"]
+    );
+    assert_eq!(
+        ids(&store.due_messages(minutes(120), 2).await.unwrap()),
+        ["q3", "q1"]
+    );
+}
+
+async fn a_claim_takes_a_message_as_read_once_and_counts_against_the_caps(store: &impl Store) {
+    let (p1, p2) = (phone(101), phone(102));
+    let q1 = text("acme", "q1", "cus_1", &p1, minutes(2));
+    let d1 = deferred(text("acme", "d1", "cus_2", &p2, t0()), minutes(60));
+    commit(store, "acme", with_texts(vec![q1.clone(), d1.clone()]))
+        .await
+        .unwrap();
+
+    assert_eq!(store.claim(&q1, None, minutes(10)).await.unwrap(), Ok(()));
+    let claimed = Message {
+        due_at: Some(minutes(10)),
+        ..q1.clone()
+    };
+    assert_eq!(
+        stored_text(store, "acme", "q1").await,
+        Some(claimed.clone())
+    );
+    assert!(store.due_messages(minutes(5), 10).await.unwrap().is_empty());
+    assert_eq!(
+        store.due_messages(minutes(10), 10).await.unwrap(),
+        std::slice::from_ref(&claimed)
+    );
+    // Claimed once: the same read cannot take it again.
+    assert_eq!(
+        store.claim(&q1, None, minutes(20)).await.unwrap(),
+        Err(Refusal::Changed)
+    );
+    assert_eq!(stored_text(store, "acme", "q1").await, Some(claimed));
+
+    let day = today();
+    let counted = guard("d1", &p2, day, 1, 100);
+    assert_eq!(
+        store.claim(&d1, Some(&counted), minutes(70)).await.unwrap(),
+        Ok(())
+    );
+    let queued = Message {
+        status: Status::Queued,
+        due_at: Some(minutes(70)),
+        ..d1
+    };
+    assert_eq!(stored_text(store, "acme", "d1").await, Some(queued));
+    assert_eq!(
+        commit(store, "acme", sends(vec![guard("m9", &p2, day, 1, 100)])).await,
+        capped("m9", Reason::DailyCap)
+    );
+}
+
+async fn a_claim_is_refused_for_an_opted_out_number_or_a_reached_cap(store: &impl Store) {
+    let (day, p1) = (today(), phone(101));
+    let q1 = text("acme", "q1", "cus_1", &p1, minutes(2));
+    commit(store, "acme", with_texts(vec![q1.clone()]))
+        .await
+        .unwrap();
+    let counted = guard("q1", &p1, day, 1, 100);
+
+    store.set_opted_out(&p1, true, t0()).await.unwrap();
+    assert_eq!(
+        store.claim(&q1, Some(&counted), minutes(10)).await.unwrap(),
+        opted_out("q1")
+    );
+    assert_eq!(stored_text(store, "acme", "q1").await, Some(q1.clone()));
+
+    store.set_opted_out(&p1, false, t0()).await.unwrap();
+    commit(store, "acme", sends(vec![guard("m0", &p1, day, 1, 100)]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim(&q1, Some(&counted), minutes(10)).await.unwrap(),
+        capped("q1", Reason::DailyCap)
+    );
+    assert_eq!(stored_text(store, "acme", "q1").await, Some(q1.clone()));
+
+    let resend = SendGuard {
+        counts: false,
+        ..counted
+    };
+    assert_eq!(
+        store.claim(&q1, Some(&resend), minutes(10)).await.unwrap(),
+        Ok(())
+    );
+}
+
+async fn a_reschedule_replaces_a_message_only_as_read(store: &impl Store) {
+    let d1 = deferred(text("acme", "d1", "cus_1", &phone(101), t0()), minutes(60));
+    commit(store, "acme", with_texts(vec![d1.clone()]))
+        .await
+        .unwrap();
+
+    let later = deferred(d1.clone(), minutes(120));
+    store.reschedule(&d1, &later).await.unwrap();
+    assert_eq!(stored_text(store, "acme", "d1").await, Some(later.clone()));
+
+    // Read before the change: nothing happens.
+    let stale = deferred(d1.clone(), minutes(500));
+    store.reschedule(&d1, &stale).await.unwrap();
+    assert_eq!(stored_text(store, "acme", "d1").await, Some(later.clone()));
+
+    let closed = Message {
+        status: Status::Failed,
+        reason: Some(Reason::ProviderError),
+        due_at: None,
+        ..later.clone()
+    };
+    store.reschedule(&later, &closed).await.unwrap();
+    assert_eq!(stored_text(store, "acme", "d1").await, Some(closed));
+    assert!(
+        store
+            .due_messages(minutes(600), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn messages_are_paged_newest_first_by_customer_and_status(store: &impl Store) {
+    let p1 = phone(101);
+    let acme = vec![
+        sent(text("acme", "m01", "cus_a", &p1, t0())),
+        text("acme", "m02", "cus_b", &p1, minutes(2)),
+        text("acme", "m03", "cus_a", &p1, minutes(2)),
+        sent(text("acme", "m04", "cus_a", &p1, t0())),
+        sent(text("acme", "m05", "cus_b", &p1, t0())),
+    ];
+    commit(store, "acme", with_texts(acme)).await.unwrap();
+    commit(
+        store,
+        "rival",
+        with_texts(vec![sent(text("rival", "m06", "cus_a", &p1, t0()))]),
+    )
+    .await
+    .unwrap();
+    let pages = |filter: MessageFilter, limit: u32| async move {
+        let mut pages = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let (items, next) = store
+                .messages(&biz("acme"), &filter, limit, after.as_deref())
+                .await
+                .unwrap();
+            pages.push(ids(&items).join(","));
+            match next {
+                Some(id) => after = Some(id),
+                None => return pages,
+            }
+        }
+    };
+
+    assert_eq!(
+        pages(MessageFilter::default(), 2).await,
+        ["m05,m04", "m03,m02", "m01"]
+    );
+    let customer_a = MessageFilter {
+        customer_id: Some(cust("cus_a")),
+        status: None,
+    };
+    assert_eq!(pages(customer_a, 2).await, ["m04,m03", "m01"]);
+    let sent_only = MessageFilter {
+        customer_id: None,
+        status: Some(Status::Sent),
+    };
+    assert_eq!(pages(sent_only, 2).await, ["m05,m04", "m01"]);
+    let both = MessageFilter {
+        customer_id: Some(cust("cus_a")),
+        status: Some(Status::Sent),
+    };
+    assert_eq!(pages(both, 2).await, ["m04,m01"]);
+}
+
+// ------------------------------------------------------------------ recipients and rates
+
+async fn a_numbers_opt_out_round_trips_and_keeps_the_last_business(store: &impl Store) {
+    let p1 = phone(101);
+    assert_eq!(store.recipient(&p1).await.unwrap(), Recipient::default());
+
+    commit(
+        store,
+        "acme",
+        with_texts(vec![text("acme", "m1", "cus_1", &p1, minutes(2))]),
+    )
+    .await
+    .unwrap();
+    let finish = Finish {
+        outcomes: vec![SendOutcome {
+            message_id: "m1".into(),
+            phone: Some(p1.clone()),
+            result: SendResult::Sent {
+                provider_id: "prov-1".into(),
+                at: minutes(1),
+            },
+        }],
+        ..Finish::default()
+    };
+    ProgramStore::finish(store, &biz("acme"), &finish)
+        .await
+        .unwrap();
+    let standing = |opted_out| Recipient {
+        opted_out,
+        last_business_id: Some(biz("acme")),
+    };
+    assert_eq!(store.recipient(&p1).await.unwrap(), standing(false));
+
+    store.set_opted_out(&p1, true, minutes(5)).await.unwrap();
+    assert_eq!(store.recipient(&p1).await.unwrap(), standing(true));
+    store.set_opted_out(&p1, false, minutes(6)).await.unwrap();
+    assert_eq!(store.recipient(&p1).await.unwrap(), standing(false));
+    assert_eq!(
+        store.recipient(&phone(102)).await.unwrap(),
+        Recipient::default()
+    );
+}
+
+async fn rate_limits_count_hits_in_fixed_windows(store: &impl Store) {
+    let at = |secs: i64| t0() + Duration::seconds(secs);
+    assert_eq!(
+        store.hit("ip#a", 60, 2, at(0)).await.unwrap(),
+        Rate::Allowed
+    );
+    assert_eq!(
+        store.hit("ip#a", 60, 2, at(10)).await.unwrap(),
+        Rate::Allowed
+    );
+    assert_eq!(
+        store.hit("ip#a", 60, 2, at(20)).await.unwrap(),
+        Rate::Limited {
+            retry_after_secs: 40
+        }
+    );
+    assert_eq!(
+        store.hit("ip#a", 60, 2, at(45)).await.unwrap(),
+        Rate::Limited {
+            retry_after_secs: 15
+        }
+    );
+    assert_eq!(
+        store.hit("ip#b", 60, 2, at(45)).await.unwrap(),
+        Rate::Allowed
+    );
+    assert_eq!(
+        store.hit("ip#a", 60, 2, at(60)).await.unwrap(),
+        Rate::Allowed
+    );
+}
+
+// ------------------------------------------------------------------ referrals
+
+async fn referrals_are_paged_newest_first_by_status(store: &impl Store) {
+    use ReferralStatus::*;
+    let all = vec![
+        referral("r01", "lead_1", Some("cus_a"), Pending),
+        referral("r02", "lead_2", None, NeedsReview),
+        referral("r03", "lead_3", Some("cus_a"), Pending),
+        referral("r04", "lead_4", Some("cus_b"), Rejected),
+        referral("r05", "lead_5", Some("cus_b"), Pending),
+    ];
+    let plan = |referrals: Vec<Referral>| Plan {
+        referrals,
+        ..Plan::default()
+    };
+    commit(store, "acme", plan(all.clone())).await.unwrap();
+    let elsewhere = referral("r06", "lead_6", Some("cus_a"), Pending);
+    commit(store, "rival", plan(vec![elsewhere])).await.unwrap();
+    let pages = |status: Option<ReferralStatus>, limit: u32| async move {
+        let mut pages = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let (items, next) = store
+                .referrals(&biz("acme"), status, limit, after.as_deref())
+                .await
+                .unwrap();
+            pages.push(referral_ids(&items).join(","));
+            match next {
+                Some(id) => after = Some(id),
+                None => return pages,
+            }
+        }
+    };
+
+    assert_eq!(pages(None, 2).await, ["r05,r04", "r03,r02", "r01"]);
+    assert_eq!(pages(Some(Pending), 2).await, ["r05,r03", "r01"]);
+    assert_eq!(pages(Some(Qualified), 2).await, [""]);
+    assert_eq!(
+        store.referral(&biz("acme"), "r03").await.unwrap(),
+        Some(all[2].clone())
+    );
+    assert_eq!(store.referral(&biz("acme"), "r06").await.unwrap(), None);
+
+    // A referral that moves on leaves its old status's list.
+    let qualified = Referral {
+        status: Qualified,
+        ..all[2].clone()
+    };
+    commit(store, "acme", plan(vec![qualified])).await.unwrap();
+    assert_eq!(pages(Some(Pending), 2).await, ["r05,r01"]);
+    assert_eq!(pages(Some(Qualified), 2).await, ["r03"]);
+}
+
+async fn a_referrers_referrals_are_listed_newest_first_and_follow_a_move(store: &impl Store) {
+    use ReferralStatus::*;
+    let r03 = referral("r03", "lead_3", Some("cus_a"), NeedsReview);
+    let plan = Plan {
+        referrals: vec![
+            referral("r01", "lead_1", Some("cus_a"), Pending),
+            referral("r02", "lead_2", Some("cus_b"), Pending),
+            r03.clone(),
+            referral("r04", "lead_4", Some("cus_a"), Qualified),
+        ],
+        ..Plan::default()
+    };
+    commit(store, "acme", plan).await.unwrap();
+    let by = |referrer: &str, limit: u32| {
+        let referrer = cust(referrer);
+        async move {
+            let found = store
+                .referrals_by(&biz("acme"), &referrer, limit)
+                .await
+                .unwrap();
+            referral_ids(&found).join(",")
+        }
+    };
+
+    assert_eq!(by("cus_a", 10).await, "r04,r03,r01");
+    assert_eq!(by("cus_a", 2).await, "r04,r03");
+    assert_eq!(by("cus_b", 10).await, "r02");
+
+    // Approved for another referrer: listed under the new one only.
+    let moved = Plan {
+        stale_refby: vec![(cust("cus_a"), "r03".into())],
+        referrals: vec![Referral {
+            referrer: Some(Person {
+                customer_id: cust("cus_b"),
+                name: "Referrer cus_b".into(),
+            }),
+            status: Pending,
+            ..r03
+        }],
+        ..Plan::default()
+    };
+    commit(store, "acme", moved).await.unwrap();
+    assert_eq!(by("cus_a", 10).await, "r04,r01");
+    assert_eq!(by("cus_b", 10).await, "r03,r02");
+    assert!(
+        store
+            .referrals_by(&biz("rival"), &cust("cus_a"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn searchable(customer: &str, first: &str, last: &str, n: u16) -> (SearchEntry, Vec<String>) {
+    let entry = SearchEntry {
+        customer_id: cust(customer),
+        name: format!("{first} {last}"),
+        phone: Some(phone(n)),
+        enrolled: true,
+    };
+    let keys = entry.keys(first, Some(last));
+    (entry, keys)
+}
+
+async fn contacts_are_searched_by_key_prefix_and_follow_a_rename(store: &impl Store) {
+    let index = |(entry, put): (SearchEntry, Vec<String>), remove: Vec<String>| Plan {
+        search: Some(SearchUpdate { remove, put, entry }),
+        ..Plan::default()
+    };
+    let garcia = searchable("cus_1", "Maria", "Garcia", 101);
+    let rossi = searchable("cus_2", "Mario", "Rossi", 102);
+    let lopez = searchable("cus_3", "Maria", "Lopez", 103);
+    for person in [garcia.clone(), rossi.clone(), lopez.clone()] {
+        commit(store, "acme", index(person, Vec::new()))
+            .await
+            .unwrap();
+    }
+    let search = |prefix: &str, limit: u32| {
+        let prefix = prefix.to_owned();
+        async move {
+            store
+                .search(&biz("acme"), &prefix, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.name)
+                .collect::<Vec<_>>()
+        }
+    };
+
+    assert_eq!(
+        search("NAME#mari", 10).await,
+        ["Maria Garcia", "Maria Lopez", "Mario Rossi"]
+    );
+    assert_eq!(
+        search("NAME#mari", 2).await,
+        ["Maria Garcia", "Maria Lopez"]
+    );
+    assert_eq!(search("NAME#rossi", 10).await, ["Mario Rossi"]);
+    assert_eq!(
+        search("TEL#+1512555010", 10).await,
+        ["Maria Garcia", "Mario Rossi", "Maria Lopez"]
+    );
+    assert!(
+        store
+            .search(&biz("rival"), "NAME#mari", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let perez = searchable("cus_1", "Maria", "Perez", 101);
+    let gone: Vec<String> = garcia
+        .1
+        .iter()
+        .filter(|k| !perez.1.contains(k))
+        .cloned()
+        .collect();
+    commit(store, "acme", index(perez, gone)).await.unwrap();
+    assert!(search("NAME#garcia", 10).await.is_empty());
+    assert_eq!(search("NAME#perez", 10).await, ["Maria Perez"]);
+    assert_eq!(search("TEL#+15125550101", 10).await, ["Maria Perez"]);
+}
+
+// ------------------------------------------------------------------ rewards
+
+async fn rewards_are_paged_newest_first_by_status_and_by_customer(store: &impl Store) {
+    use RewardStatus::*;
+    let all = vec![
+        reward("w01", "cus_a", Pending),
+        reward("w02", "cus_b", Approved),
+        reward("w03", "cus_a", Issued),
+        reward("w04", "cus_a", Pending),
+    ];
+    let plan = |rewards: Vec<Reward>| Plan {
+        rewards,
+        ..Plan::default()
+    };
+    commit(store, "acme", plan(all.clone())).await.unwrap();
+    commit(store, "rival", plan(vec![reward("w05", "cus_a", Pending)]))
+        .await
+        .unwrap();
+    let pages = |status: Option<RewardStatus>, limit: u32| async move {
+        let mut pages = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let (items, next) = store
+                .rewards(&biz("acme"), status, limit, after.as_deref())
+                .await
+                .unwrap();
+            pages.push(reward_ids(&items).join(","));
+            match next {
+                Some(id) => after = Some(id),
+                None => return pages,
+            }
+        }
+    };
+
+    assert_eq!(pages(None, 3).await, ["w04,w03,w02", "w01"]);
+    assert_eq!(pages(Some(Pending), 1).await, ["w04", "w01"]);
+    assert_eq!(pages(Some(Issued), 5).await, ["w03"]);
+    let of = |customer: &str, limit: u32| {
+        let customer = cust(customer);
+        async move {
+            let found = store
+                .rewards_of(&biz("acme"), &customer, limit)
+                .await
+                .unwrap();
+            reward_ids(&found).join(",")
+        }
+    };
+    assert_eq!(of("cus_a", 10).await, "w04,w03,w01");
+    assert_eq!(of("cus_a", 2).await, "w04,w03");
+    assert_eq!(of("cus_b", 10).await, "w02");
+    assert_eq!(
+        store.reward(&biz("acme"), "w02").await.unwrap(),
+        Some(all[1].clone())
+    );
+    assert_eq!(store.reward(&biz("acme"), "w05").await.unwrap(), None);
+}
+
+async fn ledger_entries_and_discount_codes_are_claimed_once(store: &impl Store) {
+    let entry =
+        |customer: &str, reward: &str, kind: &str, cents: i64, at: DateTime<Utc>| LedgerEntry {
+            entry_id: format!("{reward}#{kind}"),
+            customer_id: cust(customer),
+            reward_id: reward.into(),
+            amount_cents: cents,
+            at,
+        };
+    let plan = |ledger: Vec<LedgerEntry>| Plan {
+        ledger,
+        ..Plan::default()
+    };
+    let (first, second, reversal) = (
+        entry("cus_a", "w01", "credit", 2500, minutes(120)),
+        entry("cus_a", "w02", "credit", 5000, minutes(60)),
+        entry("cus_a", "w02", "reversal", -5000, minutes(180)),
+    );
+    commit(store, "acme", plan(vec![first.clone(), second.clone()]))
+        .await
+        .unwrap();
+    commit(store, "acme", plan(vec![reversal.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(
+        commit(
+            store,
+            "acme",
+            plan(vec![entry("cus_a", "w01", "credit", 2500, minutes(240))])
+        )
+        .await,
+        Err(Refusal::Changed)
+    );
+    let other = entry("cus_b", "w01", "credit", 100, minutes(1));
+    commit(store, "acme", plan(vec![other.clone()]))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.ledger(&biz("acme"), &cust("cus_a")).await.unwrap(),
+        [second, first, reversal]
+    );
+    assert_eq!(
+        store.ledger(&biz("acme"), &cust("cus_b")).await.unwrap(),
+        [other]
+    );
+    assert!(
+        store
+            .ledger(&biz("rival"), &cust("cus_a"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let codes = |code: &str| Plan {
+        discount_codes: vec![code.into()],
+        ..Plan::default()
+    };
+    assert_eq!(commit(store, "acme", codes("VOUCH-ABCD2345")).await, Ok(()));
+    assert_eq!(
+        commit(store, "rival", codes("VOUCH-ABCD2345")).await,
+        Err(Refusal::Changed)
+    );
+    assert_eq!(
+        commit(store, "rival", codes("VOUCH-WXYZ6789")).await,
+        Ok(())
+    );
+}
+
+async fn held_rewards_are_due_by_release_until_done(store: &impl Store) {
+    let due = |rewards: Vec<Reward>| Plan {
+        reward_due: rewards,
+        ..Plan::default()
+    };
+    commit(
+        store,
+        "acme",
+        due(vec![
+            held("h1", minutes(-60)),
+            held("h2", t0() + Duration::days(3)),
+        ]),
+    )
+    .await
+    .unwrap();
+    commit(store, "rival", due(vec![held("h3", minutes(-120))]))
+        .await
+        .unwrap();
+    let listed = |now: DateTime<Utc>, limit: u32| async move {
+        store
+            .due_rewards(now, limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(business, reward)| format!("{business}/{}", reward.reward_id))
+            .collect::<Vec<_>>()
+    };
+
+    assert_eq!(listed(t0(), 10).await, ["rival/h3", "acme/h1"]);
+    assert_eq!(listed(t0(), 1).await, ["rival/h3"]);
+    let (_, first) = store.due_rewards(t0(), 1).await.unwrap().remove(0);
+    assert_eq!(first, held("h3", minutes(-120)));
+
+    let done = Plan {
+        reward_done: vec!["h1".into()],
+        ..Plan::default()
+    };
+    commit(store, "acme", done).await.unwrap();
+    assert_eq!(listed(t0(), 10).await, ["rival/h3"]);
+    assert_eq!(
+        listed(t0() + Duration::days(4), 10).await,
+        ["rival/h3", "acme/h2"]
+    );
+}
+
+async fn awaiting_rewards_come_oldest_first_until_forgotten_or_done(store: &impl Store) {
+    let awaiting = |referral: &str, at: DateTime<Utc>| IssueDue {
+        referral_id: referral.into(),
+        lead_customer_id: cust("lead_1"),
+        referrer_customer_id: Some(cust("cus_a")),
+        at,
+    };
+    let plan = |due: Vec<IssueDue>| Plan {
+        issue_due: due,
+        ..Plan::default()
+    };
+    commit(
+        store,
+        "acme",
+        plan(vec![
+            awaiting("q1", minutes(-60)),
+            awaiting("q3", minutes(-120)),
+            awaiting("q4", minutes(60)),
+        ]),
+    )
+    .await
+    .unwrap();
+    commit(store, "rival", plan(vec![awaiting("q2", minutes(-180))]))
+        .await
+        .unwrap();
+    let listed = |limit: u32| async move {
+        store
+            .awaiting_rewards(t0(), limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(business, due)| format!("{business}/{}", due.referral_id))
+            .collect::<Vec<_>>()
+    };
+
+    assert_eq!(listed(10).await, ["rival/q2", "acme/q3", "acme/q1"]);
+    assert_eq!(listed(2).await, ["rival/q2", "acme/q3"]);
+    assert_eq!(
+        store.awaiting_rewards(t0(), 1).await.unwrap(),
+        [(biz("rival"), awaiting("q2", minutes(-180)))]
+    );
+
+    store.forget_awaiting(&biz("acme"), "q3").await.unwrap();
+    assert_eq!(listed(10).await, ["rival/q2", "acme/q1"]);
+    let done = Plan {
+        issue_done: vec!["q1".into()],
+        ..Plan::default()
+    };
+    commit(store, "acme", done).await.unwrap();
+    assert_eq!(listed(10).await, ["rival/q2"]);
+}
