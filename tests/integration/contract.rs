@@ -10,33 +10,36 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::json;
 use vouch_aws::{DynamoStore, RequestCounter};
-use vouch_domain::business::Business;
-use vouch_domain::click::{Channel, Click};
-use vouch_domain::code::{ALPHABET, ReferralCode};
-use vouch_domain::contact::{Country, Email, PersonName, Phone};
-use vouch_domain::events::DomainEvent;
-use vouch_domain::ids::{BusinessId, ClickId, CustomerId};
-use vouch_domain::money::Money;
-use vouch_domain::participant::{Contact, Participant, ParticipantSort};
+use vouch_domain::decide::{
+    Command, Context, CounterBump, IndexEntry, IssueDue, LoadKeys, Overrides, Plan, Refusal,
+    SearchUpdate, Snapshot, StatsDelta, YearBump, decide,
+};
+use vouch_domain::model::business::Business;
+use vouch_domain::model::click::{Channel, Click};
+use vouch_domain::model::contact::Contact;
+use vouch_domain::model::contact::CustomerDetails;
+use vouch_domain::model::events::DomainEvent;
+use vouch_domain::model::job::Job;
+use vouch_domain::model::job::JobStatus;
+use vouch_domain::model::message::{Message, Purpose, Reason, Status};
+use vouch_domain::model::participant::{Participant, ParticipantSort};
+use vouch_domain::model::referral::{LeadSide, Person, Referral, Source, Status as ReferralStatus};
+use vouch_domain::model::reward::{
+    LedgerEntry, Recipient as RewardRecipient, Reward, RewardOverride, RewardStatus,
+};
+use vouch_domain::model::search::SearchEntry;
+use vouch_domain::model::settings::{RewardType, Settings};
 use vouch_domain::ports::{
     Businesses, Clicks, Finish, MessageFilter, Outbox, Participants, Position, ProgramStore, Rate,
     RateLimits, Recipient, Recipients, Referrals, Rewards, SendOutcome, SendResult, Written,
 };
-use vouch_domain::program::{
-    Command, Context, CounterBump, CustomerDetails, IndexEntry, IssueDue, Job, LoadKeys, Overrides,
-    Plan, Refusal, SearchUpdate, SendGuard, Snapshot, StatsDelta, YearBump, decide,
-};
-use vouch_domain::referral::{
-    LeadSide, Person, Referral, SearchEntry, Source, Status as ReferralStatus,
-};
-use vouch_domain::reward::{
-    LedgerEntry, Recipient as RewardRecipient, Reward, RewardOverride, RewardStatus,
-};
-use vouch_domain::secrets::{KeyHash, WebhookSecret};
-use vouch_domain::settings::{RewardType, Settings};
-use vouch_domain::sms::{Message, Purpose, Reason, Status};
+use vouch_domain::rules::sending::SendGuard;
 use vouch_domain::testing::InMemoryStore;
-use vouch_domain::webhook::JobStatus;
+use vouch_domain::values::code::{ALPHABET, ReferralCode};
+use vouch_domain::values::ids::{BusinessId, ClickId, CustomerId};
+use vouch_domain::values::money::Money;
+use vouch_domain::values::person::{Country, Email, PersonName, Phone};
+use vouch_domain::values::secrets::{KeyHash, WebhookSecret};
 
 use crate::harness::endpoint;
 

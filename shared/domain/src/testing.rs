@@ -1107,7 +1107,7 @@ impl Rewards for InMemoryStore {
         limit: u32,
     ) -> anyhow::Result<Vec<(BusinessId, crate::decide::IssueDue)>> {
         self.with(|s| {
-            let mut awaiting: Vec<(BusinessId, crate::program::IssueDue)> = s
+            let mut awaiting: Vec<(BusinessId, crate::decide::IssueDue)> = s
                 .issue_due
                 .iter()
                 .filter(|(_, d)| d.at < before)
