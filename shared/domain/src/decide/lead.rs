@@ -3,11 +3,11 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::model::contact::{Contact, CustomerDetails};
+use crate::model::contact::Contact;
 use crate::model::events::{DomainEvent, LEAD_CREATED};
 use crate::model::lead::{LEAD_REPEAT_WINDOW, Lead, LeadChannel};
 use crate::model::referral::{Flag, LeadSide, Person, Referral, Source, Status as RefStatus};
-use crate::rules::attribution::is_disposable;
+use crate::rules::attribution::{self, Facts, is_disposable, is_self};
 
 use super::command::{Named, NewLead, lead_keys};
 use super::plan::{Context, CounterBump, Plan, Rejection, Snapshot};
@@ -37,24 +37,6 @@ pub(super) fn admit(
     Ok(())
 }
 
-pub(super) fn is_self(
-    referrer: &Contact,
-    lead: &Contact,
-    details: Option<&CustomerDetails>,
-) -> bool {
-    let phones = [lead.phone.as_ref(), details.and_then(|d| d.phone.as_ref())];
-    let emails = [lead.email.as_ref(), details.and_then(|d| d.email.as_ref())];
-    referrer.customer_id == lead.customer_id
-        || referrer
-            .phone
-            .as_ref()
-            .is_some_and(|p| phones.contains(&Some(p)))
-        || referrer
-            .email
-            .as_ref()
-            .is_some_and(|e| emails.contains(&Some(e)))
-}
-
 /// Records a new lead and decides its attribution.
 pub(super) fn take_lead(
     plan: &mut Plan,
@@ -73,7 +55,7 @@ pub(super) fn take_lead(
         contact.ip_hashes.drain(..excess);
     }
     let referrer = snapshot.referrer.as_ref().filter(|r| r.enrolled);
-    let mut flags = Vec::new();
+    let mut facts = Facts::default();
     let (source, named, chosen, candidates) = match &lead.named {
         Named::Nobody | Named::Code { referrer: None, .. } => (None, None, None, Vec::new()),
         Named::Code { code, click, .. } => {
@@ -85,16 +67,12 @@ pub(super) fn take_lead(
                 (Some(_), true) => Source::Link,
                 (Some(_), false) => Source::Code,
             };
-            if referrer.is_none() {
-                // The code's holder has no contact record to pay: staff decide.
-                flags.push(Flag::NotParticipant);
-            }
+            // A code whose holder has no contact record to pay: staff decide.
+            facts.not_participant = referrer.is_none();
             (Some(source), Some(code.to_string()), referrer, Vec::new())
         }
         Named::Customer(id) => {
-            if referrer.is_none() {
-                flags.push(Flag::NotParticipant);
-            }
+            facts.not_participant = referrer.is_none();
             let candidates = snapshot.referrer.iter().map(person).collect();
             (
                 Some(Source::Dispatcher),
@@ -104,7 +82,7 @@ pub(super) fn take_lead(
             )
         }
         Named::Mention(text) => {
-            flags.push(Flag::Mention);
+            facts.mention = true;
             let candidates = snapshot
                 .candidates
                 .iter()
@@ -120,7 +98,6 @@ pub(super) fn take_lead(
 
     let mut referral_id = None;
     if let Some(source) = source {
-        let details = Some(&lead.customer);
         // A mention still waiting for staff gives way to a lead that names its referrer: the
         // first *valid* attribution wins.
         let held_mention = contact
@@ -128,21 +105,29 @@ pub(super) fn take_lead(
             .as_ref()
             .is_some_and(|r| r.status == RefStatus::NeedsReview && r.source == Source::Mention);
         let replaces_mention = held_mention && source != Source::Mention && chosen.is_some();
-        if chosen.is_some_and(|r| is_self(r, contact, details)) {
-            flags.push(Flag::SelfReferral);
-        } else if is_customer {
-            flags.push(Flag::ExistingCustomer);
-        } else if !replaces_mention
+        facts.self_referral = chosen.is_some_and(|r| is_self(r, contact, Some(&lead.customer)));
+        facts.existing_customer = is_customer;
+        facts.already_attributed = !replaces_mention
             && (known
                 || contact
                     .referral
                     .as_ref()
-                    .is_some_and(|r| r.status.is_active()))
-        {
-            flags.push(Flag::Duplicate);
+                    .is_some_and(|r| r.status.is_active()));
+        if let (Some(web), Some(referrer)) = (web, chosen) {
+            facts.leads_for_code_today = web
+                .code_window
+                .as_ref()
+                .map(|w| snapshot.counters.get(&w.key).copied().unwrap_or(0) + 1);
+            facts.shared_ip = web
+                .ip_hash
+                .as_ref()
+                .is_some_and(|h| referrer.ip_hashes.iter().any(|own| own == h.as_str()));
         }
+        facts.disposable_email = lead.customer.email.as_ref().is_some_and(is_disposable);
+        let flags = attribution::flags(&facts, &ctx.settings.limits);
+        let status = attribution::status(&flags);
         if replaces_mention
-            && !flags.iter().any(|f| f.rejects())
+            && status != RefStatus::Rejected
             && let Some(mut old) = contact.referral.take()
         {
             transition(
@@ -156,31 +141,6 @@ pub(super) fn take_lead(
             old.flags.push(Flag::Reattributed);
             plan.referrals.push(old);
         }
-        if let (Some(web), Some(referrer)) = (web, chosen) {
-            if let Some(window) = &web.code_window {
-                let seen = snapshot.counters.get(&window.key).copied().unwrap_or(0);
-                if seen + 1 > ctx.settings.limits.review_when_leads_per_code_per_day_over {
-                    flags.push(Flag::Velocity);
-                }
-            }
-            if web
-                .ip_hash
-                .as_ref()
-                .is_some_and(|h| referrer.ip_hashes.iter().any(|own| own == h.as_str()))
-            {
-                flags.push(Flag::SharedIp);
-            }
-        }
-        if lead.customer.email.as_ref().is_some_and(is_disposable) {
-            flags.push(Flag::DisposableEmail);
-        }
-        let status = if flags.iter().any(|f| f.rejects()) {
-            RefStatus::Rejected
-        } else if flags.is_empty() {
-            RefStatus::Pending
-        } else {
-            RefStatus::NeedsReview
-        };
         let mut referral = Referral {
             // A lead has at most one referral: its id is the lead's, stable across retries (a
             // refused commit is decided again, and what it learnt is keyed by this id).

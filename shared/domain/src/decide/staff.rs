@@ -5,9 +5,9 @@ use crate::model::referral::{Flag, LeadSide, Referral, Source, Status as RefStat
 use crate::values::ids::CustomerId;
 
 use super::command::StaffAction;
-use super::lead::is_self;
 use super::plan::{Context, Plan, Rejection, Snapshot};
 use super::referral::{person, transition};
+use crate::rules::attribution::is_self;
 
 /// A staff decision about the contact's referral.
 pub(super) fn staff(

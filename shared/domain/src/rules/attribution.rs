@@ -1,5 +1,8 @@
 //! Who gets credit, and what is suspicious: every attribution and fraud rule of the program.
 
+use crate::model::contact::{Contact, CustomerDetails};
+use crate::model::referral::{Flag, Status};
+use crate::model::settings::Limits;
 use crate::values::person::Email;
 
 /// User-agent fragments of the services that fetch a link to draw its preview card (iMessage
@@ -81,6 +84,88 @@ pub fn is_disposable(email: &Email) -> bool {
         .any(|d| domain == *d || domain.ends_with(&format!(".{d}")))
 }
 
+/// What is known about a lead when its attribution is decided.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Only a free-text name was given: staff confirm, it is never paid automatically.
+    pub mention: bool,
+    /// The named code or customer belongs to nobody enrolled.
+    pub not_participant: bool,
+    /// The lead is the referrer ([`is_self`]).
+    pub self_referral: bool,
+    /// The lead was already a customer.
+    pub existing_customer: bool,
+    /// The lead already has a standing attribution (or, from the website, was already known).
+    pub already_attributed: bool,
+    /// Website leads for the code today, this one included.
+    pub leads_for_code_today: Option<u32>,
+    /// The lead came from an address the referrer used themselves.
+    pub shared_ip: bool,
+    /// The lead's email is at a disposable-mail domain.
+    pub disposable_email: bool,
+}
+
+/// Every fraud and attribution rule in one place: the flags a lead's referral gets. Self-referral,
+/// an existing customer and a duplicate reject (in that order of precedence); velocity above the
+/// business's threshold, a shared address, a disposable email, a mention and a non-participant
+/// hold it for staff. Address signals never reject on their own (offices and households share).
+pub fn flags(facts: &Facts, limits: &Limits) -> Vec<Flag> {
+    let mut flags = Vec::new();
+    if facts.mention {
+        flags.push(Flag::Mention);
+    }
+    if facts.not_participant {
+        flags.push(Flag::NotParticipant);
+    }
+    if facts.self_referral {
+        flags.push(Flag::SelfReferral);
+    } else if facts.existing_customer {
+        flags.push(Flag::ExistingCustomer);
+    } else if facts.already_attributed {
+        flags.push(Flag::Duplicate);
+    }
+    if facts
+        .leads_for_code_today
+        .is_some_and(|n| n > limits.review_when_leads_per_code_per_day_over)
+    {
+        flags.push(Flag::Velocity);
+    }
+    if facts.shared_ip {
+        flags.push(Flag::SharedIp);
+    }
+    if facts.disposable_email {
+        flags.push(Flag::DisposableEmail);
+    }
+    flags
+}
+
+/// Where a referral with these flags starts: rejected, held for review, or pending.
+pub fn status(flags: &[Flag]) -> Status {
+    if flags.iter().any(|f| f.rejects()) {
+        Status::Rejected
+    } else if flags.is_empty() {
+        Status::Pending
+    } else {
+        Status::NeedsReview
+    }
+}
+
+/// A lead is their own referrer when they share the customer id, a phone or an email with them
+/// (the lead's stored ones or those the lead just gave).
+pub fn is_self(referrer: &Contact, lead: &Contact, details: Option<&CustomerDetails>) -> bool {
+    let phones = [lead.phone.as_ref(), details.and_then(|d| d.phone.as_ref())];
+    let emails = [lead.email.as_ref(), details.and_then(|d| d.email.as_ref())];
+    referrer.customer_id == lead.customer_id
+        || referrer
+            .phone
+            .as_ref()
+            .is_some_and(|p| phones.contains(&Some(p)))
+        || referrer
+            .email
+            .as_ref()
+            .is_some_and(|e| emails.contains(&Some(e)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +200,95 @@ mod tests {
         assert!(is_disposable(&email("x@eu.yopmail.com")));
         assert!(!is_disposable(&email("x@gmail.com")));
         assert!(!is_disposable(&email("x@notmailinator.com")));
+    }
+
+    fn limits() -> Limits {
+        Limits {
+            leads_per_ip_per_hour: 20,
+            leads_per_code_per_day: 20,
+            review_when_leads_per_code_per_day_over: 5,
+        }
+    }
+
+    #[test]
+    fn each_fact_gives_its_flag_and_rejections_take_precedence() {
+        let cases = [
+            (Facts::default(), vec![], Status::Pending),
+            (
+                Facts {
+                    self_referral: true,
+                    existing_customer: true,
+                    already_attributed: true,
+                    ..Facts::default()
+                },
+                vec![Flag::SelfReferral],
+                Status::Rejected,
+            ),
+            (
+                Facts {
+                    existing_customer: true,
+                    already_attributed: true,
+                    ..Facts::default()
+                },
+                vec![Flag::ExistingCustomer],
+                Status::Rejected,
+            ),
+            (
+                Facts {
+                    already_attributed: true,
+                    ..Facts::default()
+                },
+                vec![Flag::Duplicate],
+                Status::Rejected,
+            ),
+            (
+                Facts {
+                    leads_for_code_today: Some(5),
+                    ..Facts::default()
+                },
+                vec![],
+                Status::Pending,
+            ),
+            (
+                Facts {
+                    leads_for_code_today: Some(6),
+                    ..Facts::default()
+                },
+                vec![Flag::Velocity],
+                Status::NeedsReview,
+            ),
+            (
+                Facts {
+                    shared_ip: true,
+                    disposable_email: true,
+                    ..Facts::default()
+                },
+                vec![Flag::SharedIp, Flag::DisposableEmail],
+                Status::NeedsReview,
+            ),
+            (
+                Facts {
+                    mention: true,
+                    ..Facts::default()
+                },
+                vec![Flag::Mention],
+                Status::NeedsReview,
+            ),
+            (
+                Facts {
+                    not_participant: true,
+                    shared_ip: true,
+                    already_attributed: true,
+                    ..Facts::default()
+                },
+                vec![Flag::NotParticipant, Flag::Duplicate, Flag::SharedIp],
+                Status::Rejected,
+            ),
+        ];
+        for (facts, expected, status_expected) in cases {
+            let got = flags(&facts, &limits());
+            assert_eq!(got, expected, "{facts:?}");
+            assert_eq!(status(&got), status_expected, "{facts:?}");
+        }
     }
 }
