@@ -7,6 +7,7 @@
 mod harness;
 
 mod admin_api;
+mod architecture;
 mod click_path;
 mod handlers;
 mod leads;
