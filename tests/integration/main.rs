@@ -13,6 +13,7 @@ mod handlers;
 mod leads;
 mod rewards;
 mod store;
+mod stored_shapes;
 mod sweep;
 mod template;
 mod webhooks;
