@@ -7,12 +7,14 @@
 mod harness;
 
 mod admin_api;
+mod architecture;
 mod click_path;
 mod contract;
 mod handlers;
 mod leads;
 mod rewards;
 mod store;
+mod stored_shapes;
 mod sweep;
 mod template;
 mod webhooks;
