@@ -16,10 +16,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use axum::http::{Method, StatusCode};
 use chrono::Utc;
 use serde_json::{Value, json};
-use vouch_domain::events::DomainEvent;
-use vouch_domain::ids::BusinessId;
+use vouch_domain::decide::Plan;
+use vouch_domain::model::events::DomainEvent;
 use vouch_domain::ports::ProgramStore;
-use vouch_domain::program::Plan;
+use vouch_domain::values::ids::BusinessId;
 
 use crate::harness::{Reply, TestApp, send, spawn_app};
 use crate::webhooks::deliver;
