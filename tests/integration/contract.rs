@@ -21,17 +21,19 @@ use vouch_domain::model::contact::CustomerDetails;
 use vouch_domain::model::events::DomainEvent;
 use vouch_domain::model::job::Job;
 use vouch_domain::model::job::JobStatus;
+use vouch_domain::model::lead::{CounterKey, LeadKey};
 use vouch_domain::model::message::{Message, Purpose, Reason, Status};
 use vouch_domain::model::participant::{Participant, ParticipantSort};
 use vouch_domain::model::referral::{LeadSide, Person, Referral, Source, Status as ReferralStatus};
 use vouch_domain::model::reward::{
     LedgerEntry, Recipient as RewardRecipient, Reward, RewardOverride, RewardStatus,
 };
-use vouch_domain::model::search::SearchEntry;
+use vouch_domain::model::search::{SearchEntry, SearchKey, SearchQuery};
 use vouch_domain::model::settings::{RewardType, Settings};
 use vouch_domain::ports::{
     Businesses, Clicks, Finish, MessageFilter, Outbox, Participants, Position, ProgramStore, Rate,
-    RateLimits, Recipient, Recipients, Referrals, Rewards, SendOutcome, SendResult, Written,
+    RateKey, RateLimits, Recipient, Recipients, Referrals, Rewards, SendOutcome, SendResult,
+    Written,
 };
 use vouch_domain::rules::sending::SendGuard;
 use vouch_domain::testing::InMemoryStore;
@@ -39,7 +41,7 @@ use vouch_domain::values::code::{ALPHABET, ReferralCode};
 use vouch_domain::values::ids::{BusinessId, ClickId, CustomerId};
 use vouch_domain::values::money::Money;
 use vouch_domain::values::person::{Country, Email, PersonName, Phone};
-use vouch_domain::values::secrets::{KeyHash, WebhookSecret};
+use vouch_domain::values::secrets::{IpHasher, KeyHash, WebhookSecret};
 
 use crate::harness::endpoint;
 
@@ -1436,8 +1438,11 @@ async fn the_referrer_of_the_contacts_referral_is_loaded_when_asked(store: &impl
 async fn repeat_keys_hold_until_they_expire_and_lead_counters_stop_at_their_limit(
     store: &impl Store,
 ) {
-    let key = format!("LEADKEY#{}", phone(101));
-    let counter = "LEADS#IP#hash#2030030415".to_owned();
+    let key = LeadKey::Phone(phone(101));
+    let counter = CounterKey::ForCode {
+        code: ReferralCode::parse("ABCD2345").unwrap(),
+        day: NaiveDate::from_ymd_opt(2030, 3, 4).unwrap(),
+    };
     let bump = CounterBump {
         key: counter.clone(),
         seen: 0,
@@ -1860,34 +1865,25 @@ async fn a_numbers_opt_out_round_trips_and_keeps_the_last_business(store: &impl 
 
 async fn rate_limits_count_hits_in_fixed_windows(store: &impl Store) {
     let at = |secs: i64| t0() + Duration::seconds(secs);
+    let hasher = IpHasher::new(b"k");
+    let a = RateKey::UnknownCode(hasher.hash("192.0.2.1".parse().unwrap()));
+    let b = RateKey::UnknownCode(hasher.hash("192.0.2.2".parse().unwrap()));
+    assert_eq!(store.hit(&a, 60, 2, at(0)).await.unwrap(), Rate::Allowed);
+    assert_eq!(store.hit(&a, 60, 2, at(10)).await.unwrap(), Rate::Allowed);
     assert_eq!(
-        store.hit("ip#a", 60, 2, at(0)).await.unwrap(),
-        Rate::Allowed
-    );
-    assert_eq!(
-        store.hit("ip#a", 60, 2, at(10)).await.unwrap(),
-        Rate::Allowed
-    );
-    assert_eq!(
-        store.hit("ip#a", 60, 2, at(20)).await.unwrap(),
+        store.hit(&a, 60, 2, at(20)).await.unwrap(),
         Rate::Limited {
             retry_after_secs: 40
         }
     );
     assert_eq!(
-        store.hit("ip#a", 60, 2, at(45)).await.unwrap(),
+        store.hit(&a, 60, 2, at(45)).await.unwrap(),
         Rate::Limited {
             retry_after_secs: 15
         }
     );
-    assert_eq!(
-        store.hit("ip#b", 60, 2, at(45)).await.unwrap(),
-        Rate::Allowed
-    );
-    assert_eq!(
-        store.hit("ip#a", 60, 2, at(60)).await.unwrap(),
-        Rate::Allowed
-    );
+    assert_eq!(store.hit(&b, 60, 2, at(45)).await.unwrap(), Rate::Allowed);
+    assert_eq!(store.hit(&a, 60, 2, at(60)).await.unwrap(), Rate::Allowed);
 }
 
 // ------------------------------------------------------------------ referrals
@@ -1996,7 +1992,7 @@ async fn a_referrers_referrals_are_listed_newest_first_and_follow_a_move(store: 
     );
 }
 
-fn searchable(customer: &str, first: &str, last: &str, n: u16) -> (SearchEntry, Vec<String>) {
+fn searchable(customer: &str, first: &str, last: &str, n: u16) -> (SearchEntry, Vec<SearchKey>) {
     let entry = SearchEntry {
         customer_id: cust(customer),
         name: format!("{first} {last}"),
@@ -2007,8 +2003,16 @@ fn searchable(customer: &str, first: &str, last: &str, n: u16) -> (SearchEntry, 
     (entry, keys)
 }
 
+fn by_name(prefix: &str) -> SearchQuery {
+    SearchQuery::Name(prefix.into())
+}
+
+fn tel(prefix: &str) -> SearchQuery {
+    SearchQuery::Phone(prefix.into())
+}
+
 async fn contacts_are_searched_by_key_prefix_and_follow_a_rename(store: &impl Store) {
-    let index = |(entry, put): (SearchEntry, Vec<String>), remove: Vec<String>| Plan {
+    let index = |(entry, put): (SearchEntry, Vec<SearchKey>), remove: Vec<SearchKey>| Plan {
         search: Some(SearchUpdate { remove, put, entry }),
         ..Plan::default()
     };
@@ -2020,51 +2024,48 @@ async fn contacts_are_searched_by_key_prefix_and_follow_a_rename(store: &impl St
             .await
             .unwrap();
     }
-    let search = |prefix: &str, limit: u32| {
-        let prefix = prefix.to_owned();
-        async move {
-            store
-                .search(&biz("acme"), &prefix, limit)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|e| e.name)
-                .collect::<Vec<_>>()
-        }
+    let search = |query: SearchQuery, limit: u32| async move {
+        store
+            .search(&biz("acme"), &query, limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect::<Vec<_>>()
     };
 
     assert_eq!(
-        search("NAME#mari", 10).await,
+        search(by_name("mari"), 10).await,
         ["Maria Garcia", "Maria Lopez", "Mario Rossi"]
     );
     assert_eq!(
-        search("NAME#mari", 2).await,
+        search(by_name("mari"), 2).await,
         ["Maria Garcia", "Maria Lopez"]
     );
-    assert_eq!(search("NAME#rossi", 10).await, ["Mario Rossi"]);
+    assert_eq!(search(by_name("rossi"), 10).await, ["Mario Rossi"]);
     assert_eq!(
-        search("TEL#+1512555010", 10).await,
+        search(tel("+1512555010"), 10).await,
         ["Maria Garcia", "Mario Rossi", "Maria Lopez"]
     );
     assert!(
         store
-            .search(&biz("rival"), "NAME#mari", 10)
+            .search(&biz("rival"), &by_name("mari"), 10)
             .await
             .unwrap()
             .is_empty()
     );
 
     let perez = searchable("cus_1", "Maria", "Perez", 101);
-    let gone: Vec<String> = garcia
+    let gone: Vec<SearchKey> = garcia
         .1
         .iter()
         .filter(|k| !perez.1.contains(k))
         .cloned()
         .collect();
     commit(store, "acme", index(perez, gone)).await.unwrap();
-    assert!(search("NAME#garcia", 10).await.is_empty());
-    assert_eq!(search("NAME#perez", 10).await, ["Maria Perez"]);
-    assert_eq!(search("TEL#+15125550101", 10).await, ["Maria Perez"]);
+    assert!(search(by_name("garcia"), 10).await.is_empty());
+    assert_eq!(search(by_name("perez"), 10).await, ["Maria Perez"]);
+    assert_eq!(search(tel("+15125550101"), 10).await, ["Maria Perez"]);
 }
 
 // ------------------------------------------------------------------ rewards

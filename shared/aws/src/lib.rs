@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod counter;
+mod keys;
 pub mod messaging;
 pub mod program;
 pub mod referrals;

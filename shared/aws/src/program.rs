@@ -14,7 +14,9 @@
 //! | recipient | `PHONE#{e164}` | `#RECIPIENT` | |
 //! | outbox event | `EVENT#{id}` | `#EVENT` | GSI1 `OUTBOX#EVENTS` / `{occurred_at}#{id}` |
 
+use crate::keys::{counter_sk, lead_key_sk};
 use std::collections::HashMap;
+use vouch_domain::model::search::SearchQuery;
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -489,8 +491,9 @@ impl ProgramStore for DynamoStore {
         let lead_keys: Vec<(String, String)> = keys
             .lead_keys
             .iter()
-            .chain(&keys.counters)
-            .map(|k| (pk.clone(), k.clone()))
+            .map(lead_key_sk)
+            .chain(keys.counters.iter().map(counter_sk))
+            .map(|sk| (pk.clone(), sk))
             .collect();
         let mut first: Vec<(String, String)> = vec![customer_key.clone()];
         first.extend(phone_key.clone());
@@ -508,7 +511,7 @@ impl ProgramStore for DynamoStore {
         let mut found = self.batch_get(first).await?;
         let candidates = match &keys.mention {
             Some(text) => candidates(
-                self.search_prefix(business, &format!("NAME#{}", search_text(text)), 100)
+                self.search_prefix(business, &SearchQuery::Name(search_text(text)), 100)
                     .await?,
             ),
             None => Vec::new(),
@@ -535,7 +538,7 @@ impl ProgramStore for DynamoStore {
         let mut recent_lead = None;
         let mut counters = HashMap::new();
         for key in &keys.lead_keys {
-            if let Some(item) = found.get(&(pk.clone(), key.clone())) {
+            if let Some(item) = found.get(&(pk.clone(), lead_key_sk(key))) {
                 let record: LeadKeyItem = from_item(item.clone())?;
                 let until = DateTime::from_timestamp(record.expires_at, 0).unwrap_or_default();
                 // Of several keys (phone, email), the one that holds longest decides.
@@ -545,7 +548,7 @@ impl ProgramStore for DynamoStore {
             }
         }
         for key in &keys.counters {
-            if let Some(item) = found.get(&(pk.clone(), key.clone())) {
+            if let Some(item) = found.get(&(pk.clone(), counter_sk(key))) {
                 let record: CounterItem = from_item(item.clone())?;
                 counters.insert(key.clone(), record.count);
             }

@@ -8,11 +8,13 @@
 //! | lead counter (TTL) | `BIZ#{b}` | `LEADS#IP#{hash}#{hour}` / `LEADS#CODE#{code}#{day}` | |
 //! | search entry | `BIZ#{b}` | `NAME#{first last}#{id}` / `NAME#{last first}#{id}` / `TEL#{e164}#{id}` | |
 
+use crate::keys::{counter_sk, lead_key_sk, search_prefix, search_sk};
 use anyhow::Context;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::Update;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
+use vouch_domain::model::search::SearchQuery;
 
 use vouch_domain::decide::Plan;
 use vouch_domain::model::lead::LEAD_REPEAT_WINDOW;
@@ -105,7 +107,7 @@ impl DynamoStore {
             let now = *expires - LEAD_REPEAT_WINDOW;
             let item = keyed(
                 pk.clone(),
-                key.clone(),
+                lead_key_sk(key),
                 to_item(LeadKeyItem {
                     lead_id: lead_id.clone(),
                     expires_at: expires.timestamp(),
@@ -126,7 +128,7 @@ impl DynamoStore {
             // limit refuses (as rate limited), so a burst gets 429s, not conflicts.
             let update = Update::builder()
                 .key("PK", s(pk.clone()))
-                .key("SK", s(counter.key.clone()))
+                .key("SK", s(counter_sk(&counter.key)))
                 .update_expression("ADD #count :one SET expires_at = :expires, kind = :kind")
                 .condition_expression("attribute_not_exists(#count) OR #count < :limit")
                 .expression_attribute_names("#count", "count")
@@ -205,12 +207,18 @@ impl DynamoStore {
             tx.update(update, Role::Changed)?;
         }
         if let Some(search) = &plan.search {
+            let customer = &search.entry.customer_id;
             for key in &search.remove {
-                tx.delete(pk.clone(), key.clone())?;
+                tx.delete(pk.clone(), search_sk(key, customer))?;
             }
             for key in &search.put {
                 tx.put(
-                    keyed(pk.clone(), key.clone(), to_item(&search.entry)?, "search"),
+                    keyed(
+                        pk.clone(),
+                        search_sk(key, customer),
+                        to_item(&search.entry)?,
+                        "search",
+                    ),
                     None,
                     Role::Plain,
                 )?;
@@ -219,11 +227,11 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Search entries whose key starts with `prefix`.
+    /// Search entries found under a key the query matches.
     pub(crate) async fn search_prefix(
         &self,
         business: &BusinessId,
-        prefix: &str,
+        query: &SearchQuery,
         limit: u32,
     ) -> anyhow::Result<Vec<SearchEntry>> {
         let output = self
@@ -232,7 +240,7 @@ impl DynamoStore {
             .table_name(self.table())
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
             .expression_attribute_values(":pk", s(business_pk(business)))
-            .expression_attribute_values(":prefix", s(prefix))
+            .expression_attribute_values(":prefix", s(search_prefix(query)))
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .send()
             .await
@@ -315,9 +323,9 @@ impl Referrals for DynamoStore {
     async fn search(
         &self,
         business: &BusinessId,
-        prefix: &str,
+        query: &SearchQuery,
         limit: u32,
     ) -> anyhow::Result<Vec<SearchEntry>> {
-        self.search_prefix(business, prefix, limit).await
+        self.search_prefix(business, query, limit).await
     }
 }

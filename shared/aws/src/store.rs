@@ -697,7 +697,7 @@ impl Clicks for DynamoStore {
 impl vouch_domain::ports::RateLimits for DynamoStore {
     async fn hit(
         &self,
-        key: &str,
+        key: &vouch_domain::ports::RateKey,
         window_secs: u64,
         limit: u32,
         now: DateTime<Utc>,
@@ -708,7 +708,7 @@ impl vouch_domain::ports::RateLimits for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("PK", AttributeValue::S(format!("RATE#{key}#{start}")))
+            .key("PK", AttributeValue::S(crate::keys::rate_pk(key, start)))
             .key("SK", AttributeValue::S("#RATE".into()))
             .update_expression("ADD hits :one SET expires_at = :expires")
             .expression_attribute_values(":one", AttributeValue::N("1".into()))

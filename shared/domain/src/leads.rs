@@ -12,7 +12,9 @@ use crate::decide::{Command, Named, NewLead, RateWindow, StaffAction, WebVisit};
 use crate::flows::Ran;
 use crate::model::business::Business;
 use crate::model::contact::CustomerDetails;
+use crate::model::lead::CounterKey;
 use crate::model::referral::{Referral, Status};
+use crate::model::search::SearchQuery;
 use crate::model::search::{SearchEntry, search_text};
 use crate::ports::window;
 use crate::services::{MAX_PAGE, Vouch, page_args};
@@ -263,7 +265,10 @@ impl Vouch {
         let ip_window = ip_hash.as_ref().map(|hash| {
             let (start, left) = window(now, 3600);
             RateWindow {
-                key: format!("LEADS#IP#{}#{start}", hash.as_str()),
+                key: CounterKey::FromAddress {
+                    ip: hash.clone(),
+                    hour: start,
+                },
                 limit: settings.limits.leads_per_ip_per_hour,
                 retry_after_secs: left,
                 expires_at: now + Duration::days(1),
@@ -275,7 +280,10 @@ impl Vouch {
                 let day = local_day(settings.time_zone, now);
                 let next = next_local_midnight(settings.time_zone, now);
                 let window = RateWindow {
-                    key: format!("LEADS#CODE#{code}#{day}"),
+                    key: CounterKey::ForCode {
+                        code: code.clone(),
+                        day,
+                    },
                     limit: settings.limits.leads_per_code_per_day,
                     retry_after_secs: u64::try_from((next - now).num_seconds().max(1)).unwrap_or(1),
                     expires_at: now + Duration::days(2),
@@ -499,16 +507,19 @@ impl Vouch {
             .all(|c| c.is_ascii_digit() || " +-().".contains(c));
         let prefix = if looks_like_phone && digits.len() >= 3 {
             match Phone::parse(query, business.settings.country) {
-                Ok(phone) => format!("TEL#{phone}"),
-                Err(_) if query.starts_with('+') => format!("TEL#+{digits}"),
-                Err(_) => format!("TEL#+{}{digits}", business.settings.country.calling_code()),
+                Ok(phone) => SearchQuery::Phone(phone.as_e164().to_owned()),
+                Err(_) if query.starts_with('+') => SearchQuery::Phone(format!("+{digits}")),
+                Err(_) => SearchQuery::Phone(format!(
+                    "+{}{digits}",
+                    business.settings.country.calling_code()
+                )),
             }
         } else {
             let text = search_text(query);
             if text.is_empty() {
                 return Err(Error::field("q", "must contain letters or digits"));
             }
-            format!("NAME#{text}")
+            SearchQuery::Name(text)
         };
         let mut found = self
             .ports

@@ -13,11 +13,13 @@ use crate::model::participant::{Participant, ParticipantSort, Referrer};
 use crate::model::referral::{Referral, Status as ReferralStatus};
 use crate::model::reward::{LedgerEntry, Reward, RewardOverride, RewardStatus};
 use crate::model::search::SearchEntry;
+use crate::model::search::SearchQuery;
 use crate::model::settings::Settings;
 use crate::rules::sending::SendGuard;
 use crate::values::code::ReferralCode;
 use crate::values::ids::{BusinessId, CustomerId};
 use crate::values::person::Phone;
+use crate::values::secrets::IpHash;
 use crate::values::secrets::KeyHash;
 
 /// The outcome of a conditional write.
@@ -245,13 +247,20 @@ pub enum Rate {
     Limited { retry_after_secs: u64 },
 }
 
+/// What a rate limit counts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RateKey {
+    /// Unknown referral codes tried from one (hashed) address.
+    UnknownCode(IpHash),
+}
+
 #[async_trait]
 pub trait RateLimits: Send + Sync {
     /// Counts one hit of `key` in the fixed window of `window_secs` containing `now`; more than
     /// `limit` hits in a window are limited until it ends. Counts are shared by every instance.
     async fn hit(
         &self,
-        key: &str,
+        key: &RateKey,
         window_secs: u64,
         limit: u32,
         now: DateTime<Utc>,
@@ -288,11 +297,11 @@ pub trait Referrals: Send + Sync {
         referrer: &CustomerId,
         limit: u32,
     ) -> anyhow::Result<Vec<Referral>>;
-    /// Contacts whose search key starts with `prefix` (`NAME#maria g`, `TEL#+1512`).
+    /// Contacts found under a key the query matches.
     async fn search(
         &self,
         business: &BusinessId,
-        prefix: &str,
+        query: &SearchQuery,
         limit: u32,
     ) -> anyhow::Result<Vec<SearchEntry>>;
 }

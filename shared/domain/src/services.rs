@@ -21,8 +21,8 @@ use crate::model::participant::{Participant, ParticipantSort, Referrer};
 use crate::model::settings::Settings;
 use crate::ports::{
     Businesses, Clicks, Clock, EventPublisher, GiftCards, ManualGiftCards, Outbox, Page,
-    Participants, Position, ProgramStore, Rate, RateLimits, Recipients, Referrals, Rewards,
-    SmsSender, Written,
+    Participants, Position, ProgramStore, Rate, RateKey, RateLimits, Recipients, Referrals,
+    Rewards, SmsSender, Written,
 };
 use crate::rules::attribution::is_link_preview_bot;
 use crate::values::code::ReferralCode;
@@ -424,7 +424,7 @@ impl Vouch {
             return Ok(Some((code, referrer, business)));
         }
         if let Some(ip) = ip {
-            let key = format!("unknown-code#{}", self.config.ip_hasher.hash(ip).as_str());
+            let key = RateKey::UnknownCode(self.config.ip_hasher.hash(ip));
             if let Rate::Limited { retry_after_secs } = self
                 .ports
                 .rates

@@ -14,13 +14,15 @@ use crate::model::click::Click;
 use crate::model::contact::Contact;
 use crate::model::events::DomainEvent;
 use crate::model::job::Job;
+use crate::model::lead::{CounterKey, LeadKey};
 use crate::model::lead::{LEAD_REPEAT_WINDOW, Lead};
 use crate::model::message::{Message, Purpose, Reason, Status};
 use crate::model::participant::{Participant, ParticipantSort, Referrer};
 use crate::model::referral::{Referral, Status as ReferralStatus};
 use crate::model::reward::{LedgerEntry, Reward, RewardStatus};
-use crate::model::search::{SearchEntry, search_text};
+use crate::model::search::{SearchEntry, SearchKey, SearchQuery, search_text};
 use crate::model::settings::Settings;
+use crate::ports::RateKey;
 use crate::ports::Referrals;
 use crate::ports::Rewards;
 use crate::ports::{Businesses, Clicks, Clock, Page, Participants, Position, Written};
@@ -53,16 +55,31 @@ struct State {
     caps: HashMap<String, u32>,
     recipients: HashMap<Phone, Recipient>,
     outbox: BTreeMap<String, DomainEvent>,
-    rates: HashMap<(String, i64), u32>,
+    rates: HashMap<(RateKey, i64), u32>,
     referrals: BTreeMap<(BusinessId, String), Referral>,
-    lead_keys: HashMap<(BusinessId, String), (String, DateTime<Utc>)>,
-    counters: HashMap<(BusinessId, String), u32>,
+    lead_keys: HashMap<(BusinessId, LeadKey), (String, DateTime<Utc>)>,
+    counters: HashMap<(BusinessId, CounterKey), u32>,
     search: BTreeMap<(BusinessId, String), SearchEntry>,
     rewards: BTreeMap<(BusinessId, String), Reward>,
     ledger: BTreeMap<(BusinessId, String), LedgerEntry>,
     discount_codes: HashSet<String>,
     reward_due: BTreeMap<(BusinessId, String), Reward>,
     issue_due: BTreeMap<(BusinessId, String), crate::decide::IssueDue>,
+}
+
+/// How the fake orders search entries: like the table, names and numbers apart, by key then id.
+fn search_key(key: &SearchKey, customer: &CustomerId) -> String {
+    match key {
+        SearchKey::Name(name) => format!("N:{name}#{customer}"),
+        SearchKey::Phone(phone) => format!("P:{phone}#{customer}"),
+    }
+}
+
+fn search_prefix(query: &SearchQuery) -> String {
+    match query {
+        SearchQuery::Name(prefix) => format!("N:{prefix}"),
+        SearchQuery::Phone(prefix) => format!("P:{prefix}"),
+    }
 }
 
 fn index_key(entry: &IndexEntry) -> (String, &CustomerId) {
@@ -304,6 +321,21 @@ impl Clock for ManualClock {
 }
 
 impl State {
+    fn search_entries(
+        &self,
+        business: &BusinessId,
+        query: &SearchQuery,
+        limit: u32,
+    ) -> Vec<SearchEntry> {
+        let prefix = search_prefix(query);
+        self.search
+            .range((business.clone(), prefix.clone())..)
+            .take_while(|((b, key), _)| b == business && key.starts_with(&prefix))
+            .map(|(_, entry)| entry.clone())
+            .take(limit as usize)
+            .collect()
+    }
+
     fn resolve(&self, business: &BusinessId, customer: &CustomerId) -> Option<Contact> {
         let id = self
             .aliases
@@ -419,29 +451,29 @@ impl State {
                 });
             }
         }
-        let b = |key: &String| (business.clone(), key.clone());
         for (key, _, expires) in &plan.lead_keys {
             let now = *expires - LEAD_REPEAT_WINDOW;
             if self
                 .lead_keys
-                .get(&b(key))
+                .get(&(business.clone(), key.clone()))
                 .is_some_and(|(_, until)| *until > now)
             {
                 return Some(Refusal::Changed);
             }
         }
         for counter in &plan.counters {
-            if self.counters.get(&b(&counter.key)).copied().unwrap_or(0) >= counter.limit {
+            let key = (business.clone(), counter.key.clone());
+            if self.counters.get(&key).copied().unwrap_or(0) >= counter.limit {
                 return Some(Refusal::RateLimited {
                     retry_after_secs: counter.retry_after_secs,
                 });
             }
         }
         for entry in &plan.ledger {
-            if self
-                .ledger
-                .contains_key(&b(&format!("{}#{}", entry.customer_id, entry.entry_id)))
-            {
+            if self.ledger.contains_key(&(
+                business.clone(),
+                format!("{}#{}", entry.customer_id, entry.entry_id),
+            )) {
                 return Some(Refusal::Changed);
             }
         }
@@ -525,19 +557,12 @@ impl ProgramStore for InMemoryStore {
                         .map(|p| (id, p.clone()))
                 })
                 .collect();
-            let b = |key: &String| (business.clone(), key.clone());
             let candidates = match &keys.mention {
-                Some(text) => {
-                    let prefix = format!("NAME#{}", search_text(text));
-                    crate::model::search::candidates(
-                        s.search
-                            .range(b(&prefix)..)
-                            .take_while(|((id, key), _)| id == business && key.starts_with(&prefix))
-                            .map(|(_, entry)| entry.clone())
-                            .take(100)
-                            .collect(),
-                    )
-                }
+                Some(text) => crate::model::search::candidates(s.search_entries(
+                    business,
+                    &SearchQuery::Name(search_text(text)),
+                    100,
+                )),
                 None => Vec::new(),
             };
             Snapshot {
@@ -559,12 +584,16 @@ impl ProgramStore for InMemoryStore {
                 recent_lead: keys
                     .lead_keys
                     .iter()
-                    .filter_map(|key| s.lead_keys.get(&b(key)).cloned())
+                    .filter_map(|key| s.lead_keys.get(&(business.clone(), key.clone())).cloned())
                     .max_by_key(|(_, until)| *until),
                 counters: keys
                     .counters
                     .iter()
-                    .filter_map(|key| s.counters.get(&b(key)).map(|n| (key.clone(), *n)))
+                    .filter_map(|key| {
+                        s.counters
+                            .get(&(business.clone(), key.clone()))
+                            .map(|n| (key.clone(), *n))
+                    })
                     .collect(),
                 candidates,
                 participants,
@@ -630,10 +659,13 @@ impl ProgramStore for InMemoryStore {
             }
             let b = |key: &String| (business.clone(), key.clone());
             for (key, lead_id, expires) in &plan.lead_keys {
-                s.lead_keys.insert(b(key), (lead_id.clone(), *expires));
+                s.lead_keys
+                    .insert((business.clone(), key.clone()), (lead_id.clone(), *expires));
             }
             for counter in &plan.counters {
-                *s.counters.entry(b(&counter.key)).or_default() += 1;
+                *s.counters
+                    .entry((business.clone(), counter.key.clone()))
+                    .or_default() += 1;
             }
             for referral in &plan.referrals {
                 s.referrals
@@ -680,10 +712,14 @@ impl ProgramStore for InMemoryStore {
             }
             if let Some(update) = &plan.search {
                 for key in &update.remove {
-                    s.search.remove(&b(key));
+                    s.search
+                        .remove(&(business.clone(), search_key(key, &update.entry.customer_id)));
                 }
                 for key in &update.put {
-                    s.search.insert(b(key), update.entry.clone());
+                    s.search.insert(
+                        (business.clone(), search_key(key, &update.entry.customer_id)),
+                        update.entry.clone(),
+                    );
                 }
             }
             Ok(())
@@ -932,14 +968,14 @@ impl EventPublisher for FakeEvents {
 impl RateLimits for InMemoryStore {
     async fn hit(
         &self,
-        key: &str,
+        key: &RateKey,
         window_secs: u64,
         limit: u32,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Rate> {
         let (start, left) = window(now, window_secs);
         self.with(|s| {
-            let hits = s.rates.entry((key.to_owned(), start)).or_default();
+            let hits = s.rates.entry((key.clone(), start)).or_default();
             *hits += 1;
             if *hits > limit {
                 Rate::Limited {
@@ -1006,17 +1042,10 @@ impl Referrals for InMemoryStore {
     async fn search(
         &self,
         business: &BusinessId,
-        prefix: &str,
+        query: &SearchQuery,
         limit: u32,
     ) -> anyhow::Result<Vec<SearchEntry>> {
-        self.with(|s| {
-            s.search
-                .range((business.clone(), prefix.to_owned())..)
-                .take_while(|((b, key), _)| b == business && key.starts_with(prefix))
-                .map(|(_, entry)| entry.clone())
-                .take(limit as usize)
-                .collect()
-        })
+        self.with(|s| s.search_entries(business, query, limit))
     }
 }
 

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::contact::CustomerDetails;
 use crate::model::job::JobStatus;
+use crate::model::lead::{CounterKey, LeadKey};
 use crate::values::code::ReferralCode;
 use crate::values::ids::{ClickId, CustomerId};
 use crate::values::money::Money;
@@ -32,7 +33,7 @@ pub enum Named {
 /// A fixed-window counter a lead moves, with its limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateWindow {
-    pub key: String,
+    pub key: CounterKey,
     pub limit: u32,
     pub retry_after_secs: u64,
     pub expires_at: DateTime<Utc>,
@@ -217,15 +218,10 @@ impl Command {
 }
 
 /// The keys that recognise a repeated website submission by the same person.
-pub(super) fn lead_keys(details: &CustomerDetails) -> Vec<String> {
-    let mut keys = Vec::new();
-    if let Some(phone) = &details.phone {
-        keys.push(format!("LEADKEY#{phone}"));
-    }
-    if let Some(email) = &details.email {
-        keys.push(format!("LEADKEY#{email}"));
-    }
-    keys
+pub(super) fn lead_keys(details: &CustomerDetails) -> Vec<LeadKey> {
+    let phone = details.phone.clone().map(LeadKey::Phone);
+    let email = details.email.clone().map(LeadKey::Email);
+    phone.into_iter().chain(email).collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,9 +238,9 @@ pub struct LoadKeys {
     pub referrer: Option<CustomerId>,
     pub click: Option<ClickId>,
     /// Repeat-submission keys to read.
-    pub lead_keys: Vec<String>,
+    pub lead_keys: Vec<LeadKey>,
     /// Rate counters to read.
-    pub counters: Vec<String>,
+    pub counters: Vec<CounterKey>,
     /// Search enrolled contacts by this name.
     pub mention: Option<String>,
 }

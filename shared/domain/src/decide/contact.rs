@@ -2,7 +2,7 @@
 //! phone and email), a new contact or a placeholder, and the indexes that find them.
 
 use crate::model::contact::{Contact, CustomerDetails, Origin};
-use crate::model::search::SearchEntry;
+use crate::model::search::{SearchEntry, SearchKey};
 use crate::values::person::PersonName;
 
 use super::command::{Command, NewLead};
@@ -16,7 +16,7 @@ pub(super) struct Found {
     /// Whether the contact was stored before this command.
     pub existed: bool,
     /// Its search entry before this command, to update the index by difference.
-    pub before: Option<(SearchEntry, Vec<String>)>,
+    pub before: Option<(SearchEntry, Vec<SearchKey>)>,
 }
 
 /// Finds or makes the contact a command is about, applies the details it brings, records an
@@ -158,7 +158,7 @@ fn resolve(
     }
 }
 
-fn search_entry(contact: &Contact) -> Option<(SearchEntry, Vec<String>)> {
+fn search_entry(contact: &Contact) -> Option<(SearchEntry, Vec<SearchKey>)> {
     if !contact.details_known {
         return None;
     }
@@ -177,14 +177,14 @@ fn search_entry(contact: &Contact) -> Option<(SearchEntry, Vec<String>)> {
 
 /// The contact's search entries after the command, as a change to the index.
 pub(super) fn search_update(
-    before: Option<(SearchEntry, Vec<String>)>,
+    before: Option<(SearchEntry, Vec<SearchKey>)>,
     contact: &Contact,
 ) -> Option<SearchUpdate> {
     let after = search_entry(contact);
     if after == before {
         return None;
     }
-    let old: Vec<String> = before.map(|(_, keys)| keys).unwrap_or_default();
+    let old: Vec<SearchKey> = before.map(|(_, keys)| keys).unwrap_or_default();
     let (remove, update) = match after {
         Some((entry, keys)) => (
             old.into_iter().filter(|k| !keys.contains(k)).collect(),

@@ -11,11 +11,13 @@ use crate::model::contact::Contact;
 use crate::model::events::DomainEvent;
 use crate::model::job::{Job, JobStamp};
 use crate::model::lead::Lead;
+use crate::model::lead::{CounterKey, LeadKey};
 use crate::model::message::{Message, Purpose, Reason};
 use crate::model::participant::Participant;
 use crate::model::referral::Referral;
 use crate::model::reward::{LedgerEntry, Reward};
 use crate::model::search::SearchEntry;
+use crate::model::search::SearchKey;
 use crate::model::settings::Settings;
 use crate::rules::sending::SendGuard;
 use crate::values::ids::{BusinessId, CustomerId};
@@ -40,7 +42,7 @@ pub struct Snapshot {
     /// The lead id and expiry of a repeat-submission key found.
     pub recent_lead: Option<(String, DateTime<Utc>)>,
     /// Rate counters by key (absent: zero).
-    pub counters: HashMap<String, u32>,
+    pub counters: HashMap<CounterKey, u32>,
     /// Enrolled contacts whose name matches the mention.
     pub candidates: Vec<SearchEntry>,
     /// The participant records of the referrers read (the named one and the current
@@ -74,7 +76,7 @@ pub struct Plan {
     pub sends: Vec<SendGuard>,
     pub lead: Option<Lead>,
     /// Repeat-submission keys to claim: key, lead id, expiry.
-    pub lead_keys: Vec<(String, String, DateTime<Utc>)>,
+    pub lead_keys: Vec<(LeadKey, String, DateTime<Utc>)>,
     /// Rate counters to move by one, each conditional on the count read.
     pub counters: Vec<CounterBump>,
     /// Referral records to write (the contact's current one and any refused ones).
@@ -111,7 +113,7 @@ pub struct IssueDue {
 /// One rate counter moved by a commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CounterBump {
-    pub key: String,
+    pub key: CounterKey,
     /// The count read (for the velocity rule).
     pub seen: u32,
     /// The commit is refused as rate limited if the count reached this meanwhile.
@@ -155,8 +157,8 @@ impl YearBump {
 /// Search entries to drop and the entry to (re)write under `put`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchUpdate {
-    pub remove: Vec<String>,
-    pub put: Vec<String>,
+    pub remove: Vec<SearchKey>,
+    pub put: Vec<SearchKey>,
     pub entry: SearchEntry,
 }
 

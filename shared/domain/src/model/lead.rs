@@ -1,10 +1,28 @@
 //! Leads: people who reached out, as received, with who they named.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::values::code::ReferralCode;
 use crate::values::ids::{BusinessId, CustomerId};
+use crate::values::person::{Email, Phone};
+use crate::values::secrets::IpHash;
+
+/// Recognises a repeated website submission by the same person.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LeadKey {
+    Phone(Phone),
+    Email(Email),
+}
+
+/// A counter of website leads in a fixed window.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CounterKey {
+    /// Leads from one (hashed) address in the hour starting at `hour` (epoch seconds).
+    FromAddress { ip: IpHash, hour: i64 },
+    /// Leads naming one code on one day of the business.
+    ForCode { code: ReferralCode, day: NaiveDate },
+}
 
 /// How long a repeated submission by the same person gets the same lead id.
 pub const LEAD_REPEAT_WINDOW: Duration = Duration::hours(24);

@@ -31,6 +31,34 @@ pub fn candidates(entries: Vec<SearchEntry>) -> Vec<SearchEntry> {
     found
 }
 
+/// A key a contact is found under: its folded name (either order) or its number. The store
+/// keeps one entry per key and contact.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SearchKey {
+    Name(String),
+    Phone(Phone),
+}
+
+/// What staff look for: the start of a folded name, or the start of a number in E.164 (`+1512`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchQuery {
+    Name(String),
+    Phone(String),
+}
+
+impl SearchQuery {
+    /// Whether a contact found under `key` matches.
+    pub fn matches(&self, key: &SearchKey) -> bool {
+        match (self, key) {
+            (SearchQuery::Name(prefix), SearchKey::Name(name)) => name.starts_with(prefix.as_str()),
+            (SearchQuery::Phone(prefix), SearchKey::Phone(phone)) => {
+                phone.as_e164().starts_with(prefix.as_str())
+            }
+            _ => false,
+        }
+    }
+}
+
 /// A contact as the customer search shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchEntry {
@@ -42,18 +70,18 @@ pub struct SearchEntry {
 
 impl SearchEntry {
     /// The index keys a contact is found under: its name both ways round and its phone.
-    pub fn keys(&self, first: &str, last: Option<&str>) -> Vec<String> {
+    pub fn keys(&self, first: &str, last: Option<&str>) -> Vec<SearchKey> {
         let first = search_text(first);
         let mut keys = Vec::new();
         match last.map(search_text).filter(|l| !l.is_empty()) {
             Some(last) => {
-                keys.push(format!("NAME#{first} {last}#{}", self.customer_id));
-                keys.push(format!("NAME#{last} {first}#{}", self.customer_id));
+                keys.push(SearchKey::Name(format!("{first} {last}")));
+                keys.push(SearchKey::Name(format!("{last} {first}")));
             }
-            None => keys.push(format!("NAME#{first}#{}", self.customer_id)),
+            None => keys.push(SearchKey::Name(first)),
         }
         if let Some(phone) = &self.phone {
-            keys.push(format!("TEL#{phone}#{}", self.customer_id));
+            keys.push(SearchKey::Phone(phone.clone()));
         }
         // "Cher Cher" is one key, not two.
         keys.dedup();
@@ -83,9 +111,9 @@ mod tests {
         assert_eq!(
             entry.keys("Maria", Some("Garcia")),
             vec![
-                "NAME#maria garcia#c1",
-                "NAME#garcia maria#c1",
-                "TEL#+15125550123#c1"
+                SearchKey::Name("maria garcia".into()),
+                SearchKey::Name("garcia maria".into()),
+                SearchKey::Phone(entry.phone.clone().unwrap()),
             ]
         );
         assert_eq!(entry.keys("Cher", Some("Cher")).len(), 2);
