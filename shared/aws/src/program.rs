@@ -1003,7 +1003,7 @@ impl Outbox for DynamoStore {
         filter: &MessageFilter,
         limit: u32,
         after: Option<&str>,
-    ) -> anyhow::Result<(Vec<Message>, Option<String>)> {
+    ) -> anyhow::Result<Page<Message>> {
         let pk = business_pk(business);
         let mut items = Vec::new();
         let mut start: Option<Item> = after.map(|id| {

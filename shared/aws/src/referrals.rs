@@ -277,7 +277,7 @@ impl Referrals for DynamoStore {
         status: Option<Status>,
         limit: u32,
         after: Option<&str>,
-    ) -> anyhow::Result<(Vec<Referral>, Option<String>)> {
+    ) -> anyhow::Result<Page<Referral>> {
         let (index, gsi_pk) = match status {
             Some(status) => (GSI2, by_status_pk(business, status)),
             None => (GSI1, referrals_pk(business)),

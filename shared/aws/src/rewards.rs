@@ -263,7 +263,7 @@ impl Rewards for DynamoStore {
         status: Option<RewardStatus>,
         limit: u32,
         after: Option<&str>,
-    ) -> anyhow::Result<(Vec<Reward>, Option<String>)> {
+    ) -> anyhow::Result<Page<Reward>> {
         let (index, gsi_pk) = match status {
             Some(status) => (GSI2, by_status_pk(business, status)),
             None => (GSI1, rewards_pk(business)),

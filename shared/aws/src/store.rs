@@ -587,7 +587,7 @@ impl Participants for DynamoStore {
         sort: ParticipantSort,
         limit: u32,
         after: Option<&Position>,
-    ) -> anyhow::Result<Page<Participant>> {
+    ) -> anyhow::Result<Page<Participant, Position>> {
         let index: Index = match sort {
             ParticipantSort::Recent => GSI1,
             ParticipantSort::Closed => GSI2,

@@ -233,7 +233,7 @@ impl Participants for InMemoryStore {
         sort: ParticipantSort,
         limit: u32,
         after: Option<&Position>,
-    ) -> anyhow::Result<Page<Participant>> {
+    ) -> anyhow::Result<Page<Participant, Position>> {
         self.with(|s| {
             let mut all: Vec<(String, Participant)> = s
                 .participants
@@ -247,24 +247,16 @@ impl Participants for InMemoryStore {
                     .position(|(k, p)| (k, &p.customer_id) < (&after.sort_key, &after.customer_id))
                     .unwrap_or(all.len())
             });
-            let page: Vec<(String, Participant)> = all
-                .into_iter()
-                .skip(start)
-                .take(limit as usize + 1)
-                .collect();
-            let has_more = page.len() > limit as usize;
-            let items: Vec<(String, Participant)> = page.into_iter().take(limit as usize).collect();
-            let next = if has_more {
-                items.last().map(|(k, p)| Position {
+            let read = all.into_iter().skip(start).take(limit as usize + 1);
+            let page = Page::of(read.collect(), limit, |(k, p): &(String, Participant)| {
+                Position {
                     sort_key: k.clone(),
                     customer_id: p.customer_id.clone(),
-                })
-            } else {
-                None
-            };
+                }
+            });
             Page {
-                items: items.into_iter().map(|(_, p)| p).collect(),
-                next,
+                items: page.items.into_iter().map(|(_, p)| p).collect(),
+                next: page.next,
             }
         })
     }
@@ -845,9 +837,9 @@ impl Outbox for InMemoryStore {
         filter: &MessageFilter,
         limit: u32,
         after: Option<&str>,
-    ) -> anyhow::Result<(Vec<Message>, Option<String>)> {
+    ) -> anyhow::Result<Page<Message>> {
         self.with(|s| {
-            let mut items: Vec<Message> = s
+            let items: Vec<Message> = s
                 .messages
                 .values()
                 .rev()
@@ -863,14 +855,7 @@ impl Outbox for InMemoryStore {
                 .take(limit as usize + 1)
                 .cloned()
                 .collect();
-            let more = items.len() > limit as usize;
-            items.truncate(limit as usize);
-            let next = if more {
-                items.last().map(|m| m.message_id.clone())
-            } else {
-                None
-            };
-            (items, next)
+            Page::of(items, limit, |m| m.message_id.clone())
         })
     }
 }
@@ -1000,9 +985,9 @@ impl Referrals for InMemoryStore {
         status: Option<ReferralStatus>,
         limit: u32,
         after: Option<&str>,
-    ) -> anyhow::Result<(Vec<Referral>, Option<String>)> {
+    ) -> anyhow::Result<Page<Referral>> {
         self.with(|s| {
-            let mut items: Vec<Referral> = s
+            let items: Vec<Referral> = s
                 .referrals
                 .iter()
                 .rev()
@@ -1014,11 +999,7 @@ impl Referrals for InMemoryStore {
                 .map(|(_, r)| r.clone())
                 .take(limit as usize + 1)
                 .collect();
-            let next = (items.len() > limit as usize).then(|| {
-                items.truncate(limit as usize);
-                items.last().map(|r| r.referral_id.clone())
-            });
-            (items, next.flatten())
+            Page::of(items, limit, |r| r.referral_id.clone())
         })
     }
 
@@ -1074,9 +1055,9 @@ impl Rewards for InMemoryStore {
         status: Option<RewardStatus>,
         limit: u32,
         after: Option<&str>,
-    ) -> anyhow::Result<(Vec<Reward>, Option<String>)> {
+    ) -> anyhow::Result<Page<Reward>> {
         self.with(|s| {
-            let mut items: Vec<Reward> = s
+            let items: Vec<Reward> = s
                 .rewards
                 .iter()
                 .rev()
@@ -1088,11 +1069,7 @@ impl Rewards for InMemoryStore {
                 .map(|(_, r)| r.clone())
                 .take(limit as usize + 1)
                 .collect();
-            let next = (items.len() > limit as usize).then(|| {
-                items.truncate(limit as usize);
-                items.last().map(|r| r.reward_id.clone())
-            });
-            (items, next.flatten())
+            Page::of(items, limit, |r| r.reward_id.clone())
         })
     }
 

@@ -3,7 +3,6 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
-use utoipa::ToSchema;
 
 use crate::values::WebUrl;
 use crate::values::code::ReferralCode;
@@ -14,9 +13,7 @@ use crate::values::secrets::IpHash;
 pub const CLICK_RETENTION: Duration = Duration::days(90);
 
 /// Where a link was shared, from `?ch=`; anything unknown counts as a plain link.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Link,

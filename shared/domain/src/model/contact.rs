@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::job::QualifyingJob;
 use crate::model::referral::Referral;
+use crate::values::error::FieldErrors;
 use crate::values::ids::{BusinessId, CustomerId};
-use crate::values::person::{Email, PersonName, Phone, full_name};
+use crate::values::person::{Country, Email, PersonName, Phone, full_name};
 
 /// A person the business knows, keyed by the field-service software's customer id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,4 +116,67 @@ pub struct CustomerDetails {
     pub phone: Option<Phone>,
     pub email: Option<Email>,
     pub sms_consent: Option<bool>,
+}
+
+/// A customer as the field-service software or staff describe them; parsed into a [`Contact`].
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CustomerInput {
+    pub id: String,
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub sms_consent: Option<bool>,
+}
+
+impl CustomerInput {
+    /// The details, with a reason per bad field; phones without `+` use `country`.
+    pub fn parse(self, country: Country) -> Result<CustomerDetails, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let mut note = |field: &str, reason: &str| {
+            errors.insert(field.to_owned(), reason.to_owned());
+        };
+        let customer_id = CustomerId::parse(&self.id)
+            .map_err(|e| note("id", e.reason()))
+            .ok();
+        let first_name = PersonName::parse(&self.first_name)
+            .map_err(|e| note("first_name", e.reason()))
+            .ok();
+        let last_name = optional(self.last_name.as_deref(), PersonName::parse)
+            .map_err(|e| note("last_name", e.reason()))
+            .ok();
+        let phone = optional(self.phone.as_deref(), |raw| Phone::parse(raw, country))
+            .map_err(|e| note("phone", e.reason()))
+            .ok();
+        let email = optional(self.email.as_deref(), Email::parse)
+            .map_err(|e| note("email", e.reason()))
+            .ok();
+        match (customer_id, first_name, last_name, phone, email) {
+            (Some(customer_id), Some(first_name), Some(last_name), Some(phone), Some(email))
+                if errors.is_empty() =>
+            {
+                Ok(CustomerDetails {
+                    customer_id,
+                    first_name,
+                    last_name,
+                    phone,
+                    email,
+                    sms_consent: self.sms_consent,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Blank optional fields count as absent.
+fn optional<T, E>(raw: Option<&str>, parse: impl Fn(&str) -> Result<T, E>) -> Result<Option<T>, E> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(raw) => parse(raw).map(Some),
+        None => Ok(None),
+    }
 }

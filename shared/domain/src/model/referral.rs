@@ -7,7 +7,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::model::reward::Reward;
 use crate::values::ids::CustomerId;
@@ -15,7 +14,7 @@ use crate::values::money::Money;
 use crate::values::person::{Email, Phone};
 
 /// How the lead named its referrer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// The referral link (code and click id) carried into the website form.
@@ -42,9 +41,7 @@ impl Source {
     }
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Attributed; waiting for the lead's job to qualify.
@@ -103,7 +100,7 @@ impl Status {
 }
 
 /// Why a referral was rejected or held, or what happened to it later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Flag {
     /// Rejected: the lead is the referrer (same customer, phone or email).
@@ -144,9 +141,8 @@ impl Flag {
 }
 
 /// A person on either side of a referral, as staff see them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
-    #[schema(value_type = String)]
     pub customer_id: CustomerId,
     pub name: String,
 }
@@ -161,7 +157,7 @@ pub struct LeadSide {
 }
 
 /// One decision in a referral's history, for staff.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
     pub at: DateTime<Utc>,
     pub status: Status,

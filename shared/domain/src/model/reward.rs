@@ -7,7 +7,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::model::settings::RewardType;
 use crate::values::code::ReferralCode;
@@ -15,9 +14,7 @@ use crate::values::ids::CustomerId;
 use crate::values::money::Currency;
 use crate::values::money::Money;
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RewardStatus {
     /// Waiting for staff approval.
@@ -80,7 +77,7 @@ impl RewardStatus {
 }
 
 /// Who a reward is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Recipient {
     Referrer,
@@ -89,7 +86,7 @@ pub enum Recipient {
 }
 
 /// One change in a reward's life, for the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RewardChange {
     pub at: DateTime<Utc>,
     pub status: RewardStatus,
@@ -185,13 +182,12 @@ pub fn wording(
 }
 
 /// A participant's own reward, replacing the program's tiers for them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RewardOverride {
     #[serde(rename = "type")]
     pub kind: RewardType,
     #[serde(default)]
-    #[schema(value_type = Option<i64>)]
     pub amount_cents: Option<Money>,
     #[serde(default)]
     pub percent: Option<u8>,
@@ -225,11 +221,10 @@ pub fn discount_code(rng: &mut impl rand::Rng) -> String {
 
 /// One entry of a participant's service-credit ledger. Entries are only ever added; the
 /// balance is their sum.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {
     /// `{reward_id}#credit` or `{reward_id}#reversal`: at most one of each per reward.
     pub entry_id: String,
-    #[schema(value_type = String)]
     pub customer_id: CustomerId,
     pub reward_id: String,
     /// Positive for a credit, negative for a reversal.

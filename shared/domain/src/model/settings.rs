@@ -1,17 +1,14 @@
-//! A business's program settings: the document of `GET`/`PUT /api/admin/settings`, with its
-//! defaults and the validation that gives a reason per field.
+//! A business's program settings: their defaults and the rules they must keep, with a reason per
+//! field. How a settings document is read and completed is the HTTP surface's business.
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use utoipa::ToSchema;
 
 use crate::values::error::FieldErrors;
 use crate::values::money::{Currency, Money};
 use crate::values::person::Country;
 use crate::values::{ClockTime, TimeZone, WebOrigin, WebUrl};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RewardType {
     ServiceCredit,
@@ -20,14 +17,14 @@ pub enum RewardType {
     Custom,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QualifyingStatus {
     Invoiced,
     Paid,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Approval {
     Auto,
@@ -35,18 +32,17 @@ pub enum Approval {
 }
 
 /// One reward tier: from the `from_referral`-th closed referral on, pay this.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tier {
     pub from_referral: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<i64>)]
     pub amount_cents: Option<Money>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub percent: Option<u8>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RewardProgram {
     #[serde(rename = "type")]
@@ -56,21 +52,20 @@ pub struct RewardProgram {
 }
 
 /// The new customer's own reward in a dual-sided program.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RefereeReward {
     #[serde(rename = "type")]
     pub kind: RewardType,
     pub description: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<i64>)]
     pub amount_cents: Option<Money>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub percent: Option<u8>,
 }
 
 /// Message texts per purpose; `{placeholders}` are filled when a message is queued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Templates {
     pub invitation: String,
@@ -92,14 +87,12 @@ pub const PLACEHOLDERS: &[&str] = &[
     "status",
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmsSettings {
     pub enabled: bool,
     /// Start of the quiet period, `HH:MM` in the business's time zone.
-    #[schema(value_type = String, example = "21:00")]
     pub quiet_start: ClockTime,
-    #[schema(value_type = String, example = "08:00")]
     pub quiet_end: ClockTime,
     pub daily_cap_per_number: u32,
     /// Most messages the business sends in one day (its own time zone).
@@ -109,7 +102,7 @@ pub struct SmsSettings {
     pub templates: Templates,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     pub leads_per_ip_per_hour: u32,
@@ -117,26 +110,19 @@ pub struct Limits {
     pub review_when_leads_per_code_per_day_over: u32,
 }
 
-/// The whole settings document. Construct it with [`Settings::complete`], which fills defaults
-/// and checks every field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// The whole program settings of a business. Start from [`Settings::defaults`]; [`Settings::check`]
+/// names every field that breaks a rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
     pub name: String,
-    #[schema(value_type = String, example = "America/Chicago")]
     pub time_zone: TimeZone,
-    #[schema(value_type = String, example = "US")]
     pub country: Country,
-    #[schema(value_type = String, example = "USD")]
     pub currency: Currency,
-    #[schema(value_type = String, example = "https://acme.example/refer")]
     pub landing_url: WebUrl,
-    #[schema(value_type = Option<String>)]
     pub thank_you_url: Option<WebUrl>,
-    #[schema(value_type = Vec<String>)]
     pub allowed_origins: Vec<WebOrigin>,
     pub satisfaction_threshold: u8,
     pub qualifying_status: QualifyingStatus,
-    #[schema(value_type = i64)]
     pub minimum_invoice_cents: Money,
     pub reward: RewardProgram,
     pub referee_reward: Option<RefereeReward>,
@@ -150,176 +136,108 @@ pub struct Settings {
     pub limits: Limits,
 }
 
-/// Every default of API.md; `name`, `time_zone` and `landing_url` have none.
-fn defaults() -> Value {
-    json!({
-        "country": "US",
-        "currency": "USD",
-        "thank_you_url": null,
-        "allowed_origins": [],
-        "satisfaction_threshold": 4,
-        "qualifying_status": "invoiced",
-        "minimum_invoice_cents": 0,
-        "reward": {
-            "type": "service_credit",
-            "description": "Account credit",
-            "tiers": [{"from_referral": 1, "amount_cents": 2500}]
-        },
-        "referee_reward": null,
-        "approval": "auto",
-        "hold_days": 0,
-        "max_rewards_per_year": null,
-        "vip_after": 3,
-        "sms": {
-            "enabled": true,
-            "quiet_start": "21:00",
-            "quiet_end": "08:00",
-            "daily_cap_per_number": 3,
-            "daily_cap_per_business": 500,
-            "send_acknowledgment": true,
-            "send_progress": false,
-            "templates": {
-                "invitation": "Thanks for choosing {business_name}, {first_name}! Refer a friend & get {reward}: {link} Reply STOP to opt out",
-                "acknowledgment": "{first_name}, your friend {friend_first_name} just reached out to {business_name}. Thank you for the referral!",
-                "reward": "{first_name}, your referral closed! You've earned {reward} from {business_name}.",
-                "thank_you": "Thank you, {first_name}! Referrals like yours keep {business_name} going. Keep sharing: {link}",
-                "reengagement": "Hi {first_name}, {business_name} still rewards referrals: {reward} for every friend who books. Your link: {link}",
-                "progress": "{first_name}, an update from {business_name}: your friend {friend_first_name}'s job is {status}."
-            }
-        },
-        "public_leaderboard": false,
-        "reengage_after_days": 90,
-        "limits": {
-            "leads_per_ip_per_hour": 20,
-            "leads_per_code_per_day": 20,
-            "review_when_leads_per_code_per_day_over": 5
-        }
-    })
-}
-
-const REQUIRED: &[&str] = &["name", "time_zone", "landing_url"];
-
 impl Settings {
-    /// Completes `doc` over `base` (the current settings, or the defaults when `None`) and checks
-    /// the result. Objects merge key by key; arrays and `null` replace. Every problem is reported
-    /// with the dotted path of its field.
-    pub fn complete(doc: &Value, base: Option<&Settings>) -> Result<Settings, FieldErrors> {
+    /// The defaults of API.md around the three settings a business must give.
+    pub fn defaults(name: String, time_zone: TimeZone, landing_url: WebUrl) -> Self {
+        let cents = |c| Money::from_cents(c).unwrap_or_default();
+        Settings {
+            name,
+            time_zone,
+            country: Country::US,
+            currency: Currency::usd(),
+            landing_url,
+            thank_you_url: None,
+            allowed_origins: Vec::new(),
+            satisfaction_threshold: 4,
+            qualifying_status: QualifyingStatus::Invoiced,
+            minimum_invoice_cents: cents(0),
+            reward: RewardProgram {
+                kind: RewardType::ServiceCredit,
+                description: "Account credit".into(),
+                tiers: vec![Tier {
+                    from_referral: 1,
+                    amount_cents: Some(cents(2500)),
+                    percent: None,
+                }],
+            },
+            referee_reward: None,
+            approval: Approval::Auto,
+            hold_days: 0,
+            max_rewards_per_year: None,
+            vip_after: 3,
+            sms: SmsSettings {
+                enabled: true,
+                quiet_start: ClockTime::at(21, 0),
+                quiet_end: ClockTime::at(8, 0),
+                daily_cap_per_number: 3,
+                daily_cap_per_business: 500,
+                send_acknowledgment: true,
+                send_progress: false,
+                templates: Templates::default(),
+            },
+            public_leaderboard: false,
+            reengage_after_days: 90,
+            limits: Limits {
+                leads_per_ip_per_hour: 20,
+                leads_per_code_per_day: 20,
+                review_when_leads_per_code_per_day_over: 5,
+            },
+        }
+    }
+
+    /// Every rule the settings must keep, with the dotted path of each field that breaks one.
+    pub fn check(&self) -> FieldErrors {
         let mut errors = FieldErrors::new();
-        let Value::Object(doc) = doc else {
-            errors.insert(String::new(), "must be a JSON object".to_owned());
-            return Err(errors);
-        };
-        let mut merged = match base {
-            Some(base) => serde_json::to_value(base).unwrap_or_else(|_| defaults()),
-            None => defaults(),
-        };
-        for key in doc.keys() {
-            if !REQUIRED.contains(&key.as_str()) && !TOP_LEVEL.contains(&key.as_str()) {
-                errors.insert(key.clone(), "is not a setting".to_owned());
-            }
+        let length = self.name.trim().chars().count();
+        if length == 0 || length > 100 || self.name.chars().any(char::is_control) {
+            errors.insert("name".into(), "must be 1-100 characters".into());
         }
-        merge(&mut merged, &Value::Object(doc.clone()));
-
-        let mut check = Checker {
-            doc: &merged,
-            errors: &mut errors,
-        };
-        let name: Option<String> = check.field("name");
-        check.check::<TimeZone>("time_zone");
-        check.check::<Country>("country");
-        check.check::<Currency>("currency");
-        check.check::<WebUrl>("landing_url");
-        check.check::<Option<WebUrl>>("thank_you_url");
-        let allowed_origins: Option<Vec<WebOrigin>> = check.field("allowed_origins");
-        let satisfaction_threshold: Option<u8> = check.field("satisfaction_threshold");
-        check.check::<QualifyingStatus>("qualifying_status");
-        check.check::<Money>("minimum_invoice_cents");
-        let reward: Option<RewardProgram> = check.field("reward");
-        let referee_reward: Option<Option<RefereeReward>> = check.field("referee_reward");
-        check.check::<Approval>("approval");
-        let hold_days: Option<u32> = check.field("hold_days");
-        let max_rewards_per_year: Option<Option<u32>> = check.field("max_rewards_per_year");
-        let vip_after: Option<u32> = check.field("vip_after");
-        let sms: Option<SmsSettings> = check.field("sms");
-        check.check::<bool>("public_leaderboard");
-        let reengage_after_days: Option<u32> = check.field("reengage_after_days");
-        let limits: Option<Limits> = check.field("limits");
-
-        if let Some(name) = &name {
-            let length = name.trim().chars().count();
-            if length == 0 || length > 100 || name.chars().any(char::is_control) {
-                errors.insert("name".into(), "must be 1-100 characters".into());
-            }
-        }
-        if let Some(origins) = &allowed_origins
-            && origins.len() > 20
-        {
+        if self.allowed_origins.len() > 20 {
             errors.insert("allowed_origins".into(), "at most 20 origins".into());
         }
         in_range(
             &mut errors,
             "satisfaction_threshold",
-            satisfaction_threshold.map(u32::from),
+            Some(u32::from(self.satisfaction_threshold)),
             1,
             5,
         );
-        in_range(&mut errors, "hold_days", hold_days, 0, 365);
-        in_range(&mut errors, "vip_after", vip_after, 1, 1000);
+        in_range(&mut errors, "hold_days", Some(self.hold_days), 0, 365);
+        in_range(&mut errors, "vip_after", Some(self.vip_after), 1, 1000);
         in_range(
             &mut errors,
             "max_rewards_per_year",
-            max_rewards_per_year.flatten(),
+            self.max_rewards_per_year,
             1,
             1000,
         );
         in_range(
             &mut errors,
             "reengage_after_days",
-            reengage_after_days,
+            Some(self.reengage_after_days),
             0,
             3650,
         );
-        if let Some(reward) = &reward {
-            check_reward(&mut errors, reward);
-        }
-        if let Some(Some(referee)) = &referee_reward {
+        check_reward(&mut errors, &self.reward);
+        if let Some(referee) = &self.referee_reward {
             check_referee_reward(&mut errors, referee);
         }
-        if let Some(sms) = &sms {
-            check_sms(&mut errors, sms);
-        }
-        if let Some(limits) = &limits {
-            in_range(
-                &mut errors,
-                "limits.leads_per_ip_per_hour",
-                Some(limits.leads_per_ip_per_hour),
-                1,
-                10_000,
-            );
-            in_range(
-                &mut errors,
+        check_sms(&mut errors, &self.sms);
+        let limits = &self.limits;
+        for (field, value) in [
+            ("limits.leads_per_ip_per_hour", limits.leads_per_ip_per_hour),
+            (
                 "limits.leads_per_code_per_day",
-                Some(limits.leads_per_code_per_day),
-                1,
-                10_000,
-            );
-            in_range(
-                &mut errors,
+                limits.leads_per_code_per_day,
+            ),
+            (
                 "limits.review_when_leads_per_code_per_day_over",
-                Some(limits.review_when_leads_per_code_per_day_over),
-                1,
-                10_000,
-            );
+                limits.review_when_leads_per_code_per_day_over,
+            ),
+        ] {
+            in_range(&mut errors, field, Some(value), 1, 10_000);
         }
-
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        // Every field parsed on its own above, so the whole document parses too.
-        let mut settings: Settings = serde_json::from_value(merged)
-            .map_err(|err| FieldErrors::from([(String::new(), err.to_string())]))?;
-        settings.name = settings.name.trim().to_owned();
-        Ok(settings)
+        errors
     }
 
     /// The referee's offer as a landing page would show it, when the program has one.
@@ -328,59 +246,26 @@ impl Settings {
             .as_ref()
             .map(|reward| reward.description.clone())
     }
-}
 
-const TOP_LEVEL: &[&str] = &[
-    "country",
-    "currency",
-    "thank_you_url",
-    "allowed_origins",
-    "satisfaction_threshold",
-    "qualifying_status",
-    "minimum_invoice_cents",
-    "reward",
-    "referee_reward",
-    "approval",
-    "hold_days",
-    "max_rewards_per_year",
-    "vip_after",
-    "sms",
-    "public_leaderboard",
-    "reengage_after_days",
-    "limits",
-];
-
-struct Checker<'a> {
-    doc: &'a Value,
-    errors: &'a mut FieldErrors,
-}
-
-impl Checker<'_> {
-    /// Checks one top-level field whose value needs no further rule.
-    fn check<T: DeserializeOwned>(&mut self, key: &str) {
-        let _: Option<T> = self.field(key);
+    /// Whether a page at `origin` is the business's own: one of its allowed origins, or the
+    /// origin of its landing or thank-you page.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|o| o.as_str() == origin)
+            || std::iter::once(&self.landing_url)
+                .chain(self.thank_you_url.iter())
+                .any(|page| page.url().origin().ascii_serialization() == origin)
     }
+}
 
-    /// Deserialises one top-level field, recording the first problem with its full path.
-    fn field<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
-        let Some(value) = self.doc.get(key) else {
-            self.errors.insert(key.to_owned(), "is required".to_owned());
-            return None;
-        };
-        match serde_path_to_error::deserialize::<_, T>(value) {
-            Ok(parsed) => Some(parsed),
-            Err(err) => {
-                let path = err.path().to_string();
-                let field = if path == "." || path.is_empty() {
-                    key.to_owned()
-                } else if path.starts_with('[') {
-                    format!("{key}{path}")
-                } else {
-                    format!("{key}.{path}")
-                };
-                self.errors.insert(field, err.inner().to_string());
-                None
-            }
+impl Default for Templates {
+    fn default() -> Self {
+        Self {
+            invitation: "Thanks for choosing {business_name}, {first_name}! Refer a friend & get {reward}: {link} Reply STOP to opt out".into(),
+            acknowledgment: "{first_name}, your friend {friend_first_name} just reached out to {business_name}. Thank you for the referral!".into(),
+            reward: "{first_name}, your referral closed! You've earned {reward} from {business_name}.".into(),
+            thank_you: "Thank you, {first_name}! Referrals like yours keep {business_name} going. Keep sharing: {link}".into(),
+            reengagement: "Hi {first_name}, {business_name} still rewards referrals: {reward} for every friend who books. Your link: {link}".into(),
+            progress: "{first_name}, an update from {business_name}: your friend {friend_first_name}'s job is {status}.".into(),
         }
     }
 }
@@ -540,170 +425,4 @@ pub fn check_template(text: &str) -> Result<(), String> {
         rest = &after[close + 1..];
     }
     Ok(())
-}
-
-/// Objects merge key by key; anything else in `patch` replaces.
-fn merge(base: &mut Value, patch: &Value) {
-    match (base, patch) {
-        (Value::Object(base), Value::Object(patch)) => {
-            for (key, value) in patch {
-                match base.get_mut(key) {
-                    Some(existing) if existing.is_object() && value.is_object() => {
-                        merge(existing, value)
-                    }
-                    _ => {
-                        base.insert(key.clone(), value.clone());
-                    }
-                }
-            }
-        }
-        (base, patch) => *base = patch.clone(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn minimal() -> Value {
-        json!({"name": "Acme Plumbing", "time_zone": "America/Chicago", "landing_url": "https://acme.example/refer"})
-    }
-
-    #[test]
-    fn a_minimal_document_gets_every_default() {
-        let settings = Settings::complete(&minimal(), None).unwrap();
-        assert_eq!(settings.satisfaction_threshold, 4);
-        assert_eq!(
-            settings.reward.tiers,
-            vec![Tier {
-                from_referral: 1,
-                amount_cents: Money::from_cents(2500).ok(),
-                percent: None
-            }]
-        );
-        assert_eq!(settings.sms.daily_cap_per_number, 3);
-        assert_eq!(settings.currency.as_str(), "USD");
-        assert_eq!(settings.limits.review_when_leads_per_code_per_day_over, 5);
-        let shown = serde_json::to_value(&settings).unwrap();
-        assert_eq!(shown["sms"]["quiet_start"], "21:00");
-        assert_eq!(shown["time_zone"], "America/Chicago");
-    }
-
-    #[test]
-    fn the_three_required_fields_are_reported() {
-        let errors = Settings::complete(&json!({}), None).unwrap_err();
-        assert_eq!(
-            errors.keys().collect::<Vec<_>>(),
-            vec!["landing_url", "name", "time_zone"]
-        );
-    }
-
-    #[test]
-    fn bad_values_get_a_reason_per_field() {
-        let doc = json!({
-            "name": "Acme", "time_zone": "Mars/Olympus", "landing_url": "javascript:alert(1)",
-            "satisfaction_threshold": 9, "qualifying_status": "completed",
-            "allowed_origins": ["https://acme.example/path"],
-            "sms": {"quiet_start": "25:00", "templates": {"invitation": "Hi {nickname}"}},
-            "reward": {"tiers": [{"from_referral": 3, "amount_cents": 5000}, {"from_referral": 1, "amount_cents": 2500}]},
-            "colour": "blue"
-        });
-        let errors = Settings::complete(&doc, None).unwrap_err();
-        for field in [
-            "time_zone",
-            "landing_url",
-            "satisfaction_threshold",
-            "qualifying_status",
-            "allowed_origins[0]",
-            "sms.quiet_start",
-            "reward.tiers[1].from_referral",
-            "colour",
-        ] {
-            assert!(
-                errors.keys().any(|k| k.starts_with(field)),
-                "{field} missing from {errors:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_partial_document_completes_from_the_current_settings() {
-        let current = Settings::complete(&minimal(), None).unwrap();
-        let updated = Settings::complete(
-            &json!({"sms": {"send_progress": true}, "hold_days": 14}),
-            Some(&current),
-        )
-        .unwrap();
-        assert!(updated.sms.send_progress);
-        assert_eq!(updated.hold_days, 14);
-        assert_eq!(updated.name, "Acme Plumbing");
-        assert_eq!(updated.sms.templates, current.sms.templates);
-    }
-
-    #[test]
-    fn discount_tiers_take_a_percent_and_credit_tiers_do_not() {
-        let base = Settings::complete(&minimal(), None).unwrap();
-        let ok = json!({"reward": {"type": "discount", "description": "10% off", "tiers": [{"from_referral": 1, "percent": 10}]}});
-        assert!(Settings::complete(&ok, Some(&base)).is_ok());
-        let bad = json!({"reward": {"type": "service_credit", "tiers": [{"from_referral": 1, "percent": 10}]}});
-        let errors = Settings::complete(&bad, Some(&base)).unwrap_err();
-        assert!(
-            errors.contains_key("reward.tiers[0].amount_cents"),
-            "{errors:?}"
-        );
-    }
-
-    #[test]
-    fn non_objects_are_refused() {
-        assert!(Settings::complete(&json!([1, 2]), None).is_err());
-        assert!(Settings::complete(&json!("x"), None).is_err());
-    }
-
-    #[test]
-    fn templates_only_use_known_placeholders() {
-        assert!(check_template("Hi {first_name}, {link}").is_ok());
-        assert!(check_template("Hi {first_name").is_err());
-        assert!(check_template("Hi {password}").is_err());
-        assert!(check_template("").is_err());
-    }
-
-    fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
-        use proptest::prelude::*;
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            "\\PC{0,20}".prop_map(Value::from),
-        ];
-        leaf.prop_recursive(3, 24, 4, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
-                proptest::collection::btree_map(
-                    prop_oneof![
-                        Just("name".to_owned()),
-                        Just("reward".to_owned()),
-                        Just("tiers".to_owned()),
-                        Just("sms".to_owned()),
-                        Just("templates".to_owned()),
-                        Just("limits".to_owned()),
-                        Just("time_zone".to_owned()),
-                        Just("quiet_start".to_owned()),
-                        "[a-z_]{1,12}"
-                    ],
-                    inner,
-                    0..5,
-                )
-                .prop_map(|map| Value::Object(map.into_iter().collect())),
-            ]
-        })
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn completing_any_document_never_panics(doc in arbitrary_json()) {
-            let base = Settings::complete(&minimal(), None).unwrap();
-            let _ = Settings::complete(&doc, None);
-            let _ = Settings::complete(&doc, Some(&base));
-        }
-    }
 }

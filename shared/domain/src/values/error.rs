@@ -63,4 +63,12 @@ impl From<anyhow::Error> for Error {
     }
 }
 
+/// The same reasons, under `prefix.` (the fields of a nested object).
+pub fn prefixed(prefix: &str, errors: FieldErrors) -> FieldErrors {
+    errors
+        .into_iter()
+        .map(|(field, reason)| (format!("{prefix}.{field}"), reason))
+        .collect()
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -47,6 +47,11 @@ impl ClockTime {
             .map_err(|_| ParseError::new("must be a time HH:MM"))
     }
 
+    /// `hour:minute`; an impossible time is midnight.
+    pub fn at(hour: u32, minute: u32) -> Self {
+        Self(NaiveTime::from_hms_opt(hour, minute, 0).unwrap_or(NaiveTime::MIN))
+    }
+
     pub fn time(self) -> NaiveTime {
         self.0
     }

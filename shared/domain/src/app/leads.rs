@@ -1,23 +1,20 @@
-//! Leads and referrals: the website form, dispatchers' leads, staff attribution and review, and
-//! the customer search staff use to attribute a mention.
+//! The website's contact form: the business and code it names, the fields a person typed, the
+//! origin it was posted from, and the lead decided from it.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::Duration;
-use serde_json::{Map, Value};
+use serde::Deserialize;
 use url::Url;
 
-use crate::decide::{Command, Named, NewLead, RateWindow, StaffAction, WebVisit};
-use crate::flows::Ran;
+use super::Vouch;
+use super::run::Ran;
+use crate::decide::{Command, Named, NewLead, RateWindow, WebVisit};
 use crate::model::business::Business;
 use crate::model::contact::CustomerDetails;
 use crate::model::lead::CounterKey;
-use crate::model::referral::{Referral, Status};
-use crate::model::search::SearchQuery;
-use crate::model::search::{SearchEntry, search_text};
 use crate::ports::window;
-use crate::services::{MAX_PAGE, Vouch, page_args};
 use crate::values::code::ReferralCode;
 use crate::values::error::{Error, FieldErrors, Result};
 use crate::values::ids::{BusinessId, ClickId, CustomerId};
@@ -27,13 +24,30 @@ use crate::values::{local_day, next_local_midnight};
 /// Longest free-text message a lead may leave.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
 
-/// One website-form submission: its fields as sent (JSON values, or strings from a form post),
-/// the client's address and the `Origin` header.
-#[derive(Debug, Clone, Default)]
-pub struct Submission {
-    pub fields: Map<String, Value>,
-    pub ip: Option<IpAddr>,
-    pub origin: Option<String>,
+/// The form as sent: each field text or absent, and `sms_consent` a yes or no. The HTTP edge
+/// reads JSON or a form post into it and notes in `invalid` any field it could not read.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LeadForm {
+    pub business_id: Option<String>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub message: Option<String>,
+    /// The referral code (`ref`).
+    #[serde(rename = "ref")]
+    pub code: Option<String>,
+    /// The click id a referral link carried to the landing page.
+    pub vclid: Option<String>,
+    /// A free-text "who referred you".
+    pub referred_by: Option<String>,
+    #[serde(default)]
+    pub sms_consent: bool,
+    /// The honeypot (`website`): people leave it empty, bots fill it.
+    #[serde(rename = "website")]
+    pub honeypot: Option<String>,
+    /// Fields the edge could not read, with the reason.
+    #[serde(skip)]
+    pub invalid: FieldErrors,
 }
 
 /// What the website is told: the lead id and where a form post goes next. Never how the lead
@@ -44,54 +58,20 @@ pub struct LeadReceipt {
     pub thank_you_url: Option<Url>,
 }
 
-/// Reads the form's fields with a reason per bad one.
-struct Fields<'a> {
-    fields: &'a Map<String, Value>,
+/// The form's fields with a reason per bad one.
+struct Fields {
     errors: FieldErrors,
 }
 
-impl<'a> Fields<'a> {
-    /// A trimmed, non-empty string field; anything but a string (or null) is an error.
-    fn text(&mut self, name: &str, max_chars: usize) -> Option<String> {
-        match self.fields.get(name) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(raw)) => {
-                let trimmed = raw.trim();
-                if trimmed.chars().count() > max_chars {
-                    self.errors.insert(
-                        name.into(),
-                        format!("must be at most {max_chars} characters"),
-                    );
-                    None
-                } else {
-                    (!trimmed.is_empty()).then(|| trimmed.to_owned())
-                }
-            }
-            Some(_) => {
-                self.errors.insert(name.into(), "must be a string".into());
-                None
-            }
-        }
-    }
-
-    fn flag(&mut self, name: &str) -> bool {
-        match self.fields.get(name) {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(raw)) => match raw.trim().to_ascii_lowercase().as_str() {
-                "true" | "on" | "yes" | "1" => true,
-                "false" | "off" | "no" | "0" | "" => false,
-                _ => {
-                    self.errors
-                        .insert(name.into(), "must be true or false".into());
-                    false
-                }
-            },
-            Some(_) => {
-                self.errors
-                    .insert(name.into(), "must be true or false".into());
-                false
-            }
+impl Fields {
+    /// A trimmed, non-empty field of at most `max_chars`.
+    fn text(&mut self, name: &str, raw: &Option<String>, max_chars: usize) -> Option<String> {
+        let trimmed = raw.as_deref()?.trim();
+        if trimmed.chars().count() > max_chars {
+            self.note(name, &format!("must be at most {max_chars} characters"));
+            None
+        } else {
+            (!trimmed.is_empty()).then(|| trimmed.to_owned())
         }
     }
 
@@ -115,18 +95,6 @@ fn split_name(full: &str) -> std::result::Result<(PersonName, Option<PersonName>
         Some(PersonName::parse(&rest).map_err(|e| e.reason().to_owned())?)
     };
     Ok((first, last))
-}
-
-/// Origins a business's form may be posted from: its allowed origins and those of its own pages.
-pub fn origin_allowed(business: &Business, origin: &str) -> bool {
-    let settings = &business.settings;
-    settings
-        .allowed_origins
-        .iter()
-        .any(|o| o.as_str() == origin)
-        || std::iter::once(&settings.landing_url)
-            .chain(settings.thank_you_url.iter())
-            .any(|page| page.url().origin().ascii_serialization() == origin)
 }
 
 impl Vouch {
@@ -175,19 +143,21 @@ impl Vouch {
         Ok((business, referrer.map(|(code, r)| (code, r.customer_id))))
     }
 
-    /// `POST /api/leads`: the website's contact form.
+    /// `POST /api/leads`: the website's contact form, from `ip`, posted from the page at
+    /// `origin` (the `Origin` header) when a browser says so.
     pub async fn submit_lead(
         &self,
-        submission: Submission,
+        form: LeadForm,
+        ip: Option<IpAddr>,
+        origin: Option<&str>,
         link_base: &str,
     ) -> Result<LeadReceipt> {
         let mut fields = Fields {
-            fields: &submission.fields,
-            errors: FieldErrors::new(),
+            errors: form.invalid.clone(),
         };
-        let business_id = fields.text("business_id", 64);
-        let code = fields.text("ref", 32);
-        let honeypot = fields.text("website", 2000);
+        let business_id = fields.text("business_id", &form.business_id, 64);
+        let code = fields.text("ref", &form.code, 32);
+        let honeypot = fields.text("website", &form.honeypot, 2000);
         let (business, referrer) = match self
             .form_business(business_id.as_deref(), code.as_deref())
             .await
@@ -215,8 +185,8 @@ impl Vouch {
             });
         }
         // `null` (a sandboxed frame, a local file) is no origin of the business's either.
-        if let Some(origin) = &submission.origin
-            && !origin_allowed(&business, origin)
+        if let Some(origin) = origin
+            && !business.settings.allows_origin(origin)
         {
             return Err(Error::Forbidden(
                 "this origin may not post leads for the business".into(),
@@ -224,13 +194,13 @@ impl Vouch {
         }
 
         let country = business.settings.country;
-        let name = fields.text("name", 200);
-        let phone_raw = fields.text("phone", 40);
-        let email_raw = fields.text("email", 254);
-        let message = fields.text("message", MAX_MESSAGE_CHARS);
-        let vclid = fields.text("vclid", 64);
-        let referred_by = fields.text("referred_by", 200);
-        let sms_consent = fields.flag("sms_consent");
+        let name = fields.text("name", &form.name, 200);
+        let phone_raw = fields.text("phone", &form.phone, 40);
+        let email_raw = fields.text("email", &form.email, 254);
+        let message = fields.text("message", &form.message, MAX_MESSAGE_CHARS);
+        let vclid = fields.text("vclid", &form.vclid, 64);
+        let referred_by = fields.text("referred_by", &form.referred_by, 200);
+        let sms_consent = form.sms_consent;
         let names = match name {
             None => {
                 fields.note("name", "is required");
@@ -261,7 +231,7 @@ impl Vouch {
 
         let now = self.now();
         let settings = &business.settings;
-        let ip_hash = submission.ip.map(|ip| self.ip_hasher().hash(ip));
+        let ip_hash = ip.map(|ip| self.ip_hasher().hash(ip));
         let ip_window = ip_hash.as_ref().map(|hash| {
             let (start, left) = window(now, 3600);
             RateWindow {
@@ -369,177 +339,4 @@ impl Vouch {
             other => other,
         })
     }
-
-    // ---------------------------------------------------------------- staff
-
-    pub async fn referrals(
-        &self,
-        business_id: &BusinessId,
-        status: Option<&str>,
-        limit: Option<u32>,
-        cursor: Option<&str>,
-    ) -> Result<(Vec<Referral>, Option<String>)> {
-        let status = status
-            .map(|raw| {
-                Status::parse(raw).ok_or_else(|| {
-                    Error::field(
-                        "status",
-                        "must be pending, needs_review, qualified, rewarded, rejected or reversed",
-                    )
-                })
-            })
-            .transpose()?;
-        let limit = page_args(limit, cursor)?;
-        Ok(self
-            .ports
-            .referrals
-            .referrals(business_id, status, limit, cursor)
-            .await?)
-    }
-
-    pub async fn referrals_by(
-        &self,
-        business_id: &BusinessId,
-        referrer: &CustomerId,
-    ) -> Result<Vec<Referral>> {
-        Ok(self
-            .ports
-            .referrals
-            .referrals_by(business_id, referrer, MAX_PAGE)
-            .await?)
-    }
-
-    async fn staff_command(
-        &self,
-        business_id: &BusinessId,
-        customer_id: CustomerId,
-        action: StaffAction,
-    ) -> Result<Option<Referral>> {
-        let business = self.existing_business(business_id).await?;
-        let command = Command::Staff {
-            customer_id,
-            action,
-        };
-        match self.run(&business, &command, None, "").await? {
-            Ran::Done { contact, .. } => Ok(contact.and_then(|c| c.referral)),
-            Ran::Duplicate | Ran::Repeat { .. } => {
-                Err(anyhow::anyhow!("a staff action has no delivery id").into())
-            }
-        }
-    }
-
-    /// `POST /api/admin/referrals`: staff attribute a lead to a participant.
-    pub async fn attribute(
-        &self,
-        business_id: &BusinessId,
-        lead_customer_id: &str,
-        referrer_customer_id: &str,
-        replace: bool,
-    ) -> Result<Referral> {
-        let lead = CustomerId::parse(lead_customer_id)
-            .map_err(|e| Error::field("lead_customer_id", e.reason()))?;
-        let referrer = CustomerId::parse(referrer_customer_id)
-            .map_err(|e| Error::field("referrer_customer_id", e.reason()))?;
-        self.staff_command(
-            business_id,
-            lead,
-            StaffAction::Attribute {
-                referrer,
-                replace,
-                referral_id: ulid::Ulid::new().to_string(),
-            },
-        )
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("an attribution left no referral").into())
-    }
-
-    async fn referral_named(&self, business_id: &BusinessId, id: &str) -> Result<Referral> {
-        if ulid::Ulid::from_string(id).is_err() {
-            return Err(Error::NotFound("referral"));
-        }
-        self.ports
-            .referrals
-            .referral(business_id, id)
-            .await?
-            .ok_or(Error::NotFound("referral"))
-    }
-
-    /// `/approve`, `/reject` and `DELETE` of a referral.
-    pub async fn review_referral(
-        &self,
-        business_id: &BusinessId,
-        referral_id: &str,
-        decision: Review,
-    ) -> Result<Option<Referral>> {
-        let referral = self.referral_named(business_id, referral_id).await?;
-        let referral_id = referral.referral_id.clone();
-        let action = match decision {
-            Review::Approve { referrer } => StaffAction::Approve {
-                referral_id,
-                referrer: referrer
-                    .map(|raw| {
-                        CustomerId::parse(&raw)
-                            .map_err(|e| Error::field("referrer_customer_id", e.reason()))
-                    })
-                    .transpose()?,
-            },
-            Review::Reject => StaffAction::Reject { referral_id },
-            Review::Delete => StaffAction::Delete { referral_id },
-        };
-        self.staff_command(business_id, referral.lead.customer_id, action)
-            .await
-    }
-
-    /// `GET /api/admin/customers?q=`: by name (either order, prefix) or phone.
-    pub async fn search_customers(
-        &self,
-        business_id: &BusinessId,
-        query: &str,
-    ) -> Result<Vec<SearchEntry>> {
-        let query = query.trim();
-        if query.chars().count() < 2 || query.chars().count() > 100 {
-            return Err(Error::field("q", "must be 2-100 characters"));
-        }
-        let business = self.existing_business(business_id).await?;
-        let digits: String = query.chars().filter(char::is_ascii_digit).collect();
-        let looks_like_phone = query
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
-        let prefix = if looks_like_phone && digits.len() >= 3 {
-            match Phone::parse(query, business.settings.country) {
-                Ok(phone) => SearchQuery::Phone(phone.as_e164().to_owned()),
-                Err(_) if query.starts_with('+') => SearchQuery::Phone(format!("+{digits}")),
-                Err(_) => SearchQuery::Phone(format!(
-                    "+{}{digits}",
-                    business.settings.country.calling_code()
-                )),
-            }
-        } else {
-            let text = search_text(query);
-            if text.is_empty() {
-                return Err(Error::field("q", "must contain letters or digits"));
-            }
-            SearchQuery::Name(text)
-        };
-        let mut found = self
-            .ports
-            .referrals
-            .search(business_id, &prefix, 40)
-            .await?;
-        let mut seen = std::collections::HashSet::new();
-        found.retain(|entry| seen.insert(entry.customer_id.clone()));
-        found.truncate(20);
-        Ok(found)
-    }
 }
-
-/// A staff review of a referral.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Review {
-    Approve { referrer: Option<String> },
-    Reject,
-    Delete,
-}
-
-#[cfg(test)]
-pub(crate) mod tests;

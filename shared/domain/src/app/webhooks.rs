@@ -1,0 +1,81 @@
+//! Deliveries from field-service software: authenticated here, decoded at the HTTP edge into a
+//! command, then delivered once per delivery id.
+
+use std::sync::Arc;
+
+use super::Vouch;
+use super::run::Ran;
+use crate::decide::Command;
+use crate::model::business::Business;
+use crate::values::error::{Error, Result};
+use crate::values::ids::BusinessId;
+use crate::values::signature::{self, Delivery};
+
+/// The answer to a webhook delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    pub duplicate: bool,
+}
+
+impl Vouch {
+    /// The business a delivery names, or 401 alike for an unknown one (no tenant enumeration).
+    async fn webhook_business(&self, raw_id: &str) -> Result<Arc<Business>> {
+        let id = BusinessId::parse(raw_id).map_err(|_| Error::Unauthenticated)?;
+        self.business(&id).await?.ok_or(Error::Unauthenticated)
+    }
+
+    /// A Standard Webhooks delivery: its business and delivery id once the signature checks out.
+    pub async fn authenticate_webhook(
+        &self,
+        business_id: &str,
+        delivery: Delivery<'_>,
+    ) -> Result<(Arc<Business>, String)> {
+        let business = self.webhook_business(business_id).await?;
+        let id = signature::verify(&business.webhook_secret, delivery, self.now()).map_err(
+            |reason| {
+                tracing::info!(business_id, %reason, "webhook refused");
+                Error::Unauthenticated
+            },
+        )?;
+        Ok((business, id.to_owned()))
+    }
+
+    /// A vendor delivery signed with hex HMAC-SHA256 of the body, keyed with the business's
+    /// webhook signing key.
+    pub async fn authenticate_hex(
+        &self,
+        business_id: &str,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<Arc<Business>> {
+        let business = self.webhook_business(business_id).await?;
+        if !signature::verify_hex(business.webhook_secret.key(), signature, body) {
+            return Err(Error::Unauthenticated);
+        }
+        Ok(business)
+    }
+
+    /// Runs an authenticated delivery's command once per delivery id; `None` (a type this
+    /// version ignores) is received and does nothing.
+    pub async fn deliver(
+        &self,
+        business: &Business,
+        delivery_id: &str,
+        command: Option<Command>,
+        link_base: &str,
+    ) -> Result<Receipt> {
+        let Some(mut command) = command else {
+            return Ok(Receipt { duplicate: false });
+        };
+        if let Command::Lead(lead) = &mut command {
+            lead.named = self.resolve_named(business, lead.named.clone()).await?;
+        }
+        match self
+            .run(business, &command, Some(delivery_id), link_base)
+            .await?
+        {
+            Ran::Duplicate => Ok(Receipt { duplicate: true }),
+            Ran::Done { .. } | Ran::Repeat { .. } => Ok(Receipt { duplicate: false }),
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Ports: what the domain needs from the outside world, split by capability. The DynamoDB, SNS
+//! and EventBridge adapters implement them for real; `testing` has in-memory fakes that pass the
+//! same contract tests.
+
+use chrono::{DateTime, Utc};
+
+use crate::values::ids::CustomerId;
+
+mod businesses;
+mod limits;
+mod messaging;
+mod outbox;
+mod participants;
+mod program;
+mod referrals;
+mod rewards;
+
+pub use businesses::Businesses;
+pub use limits::{Rate, RateKey, RateLimits, window};
+pub use messaging::{EventPublisher, SendError, SmsSender};
+pub use outbox::{MessageFilter, Outbox, Recipient, Recipients};
+pub use participants::{Clicks, Participants};
+pub use program::{Finish, ProgramStore, SendOutcome, SendResult};
+pub use referrals::Referrals;
+pub use rewards::{GiftCards, ManualGiftCards, Rewards};
+
+/// The outcome of a conditional write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Applied,
+    /// The condition did not hold (the item exists, or changed since it was read).
+    Refused,
+}
+
+/// Where a page of a list ends: the sort key of the last item and its customer id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub sort_key: String,
+    pub customer_id: CustomerId,
+}
+
+/// One page of a list: its items and where the next page starts (the last item's id, or a
+/// [`Position`] for the participant lists); `None` on the last page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T, After = String> {
+    pub items: Vec<T>,
+    pub next: Option<After>,
+}
+
+impl<T, After> Page<T, After> {
+    /// A page from up to `limit + 1` items read: the extra one only says there is more, and
+    /// the next page starts after the last item kept.
+    pub fn of(mut items: Vec<T>, limit: u32, after: impl Fn(&T) -> After) -> Self {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next = if more { items.last().map(after) } else { None };
+        Self { items, next }
+    }
+}
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

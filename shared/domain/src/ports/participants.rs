@@ -1,0 +1,42 @@
+//! Participants and the clicks on their links.
+
+use async_trait::async_trait;
+
+use crate::model::click::Click;
+use crate::model::participant::{Participant, ParticipantSort, Referrer};
+use crate::model::reward::RewardOverride;
+use crate::values::code::ReferralCode;
+use crate::values::ids::{BusinessId, CustomerId};
+
+use super::{Page, Position, Written};
+
+#[async_trait]
+pub trait Participants: Send + Sync {
+    async fn get(
+        &self,
+        business: &BusinessId,
+        customer: &CustomerId,
+    ) -> anyhow::Result<Option<Participant>>;
+    /// Resolves a code across all businesses.
+    async fn referrer(&self, code: &ReferralCode) -> anyhow::Result<Option<Referrer>>;
+    /// Sets or clears the participant's own reward; refused if there is no such participant.
+    async fn set_reward_override(
+        &self,
+        business: &BusinessId,
+        customer: &CustomerId,
+        own: Option<&RewardOverride>,
+    ) -> anyhow::Result<Written>;
+    async fn list(
+        &self,
+        business: &BusinessId,
+        sort: ParticipantSort,
+        limit: u32,
+        after: Option<&Position>,
+    ) -> anyhow::Result<Page<Participant, Position>>;
+}
+
+#[async_trait]
+pub trait Clicks: Send + Sync {
+    /// Stores the click and moves the participant's counters, atomically.
+    async fn record(&self, click: &Click) -> anyhow::Result<()>;
+}
