@@ -67,15 +67,14 @@ mod tests {
     use serde_json::json;
 
     fn settings(extra: serde_json::Value) -> Settings {
-        let mut doc = json!({"name": "Acme", "time_zone": "Etc/UTC", "landing_url": "https://acme.example",
-            "reward": {"type": "service_credit", "description": "Account credit",
+        let mut doc = json!({"reward": {"type": "service_credit", "description": "Account credit",
                        "tiers": [{"from_referral": 1, "amount_cents": 2500},
                                  {"from_referral": 3, "amount_cents": 5000},
                                  {"from_referral": 5, "amount_cents": 10000}]}});
         if let (Some(doc), Some(extra)) = (doc.as_object_mut(), extra.as_object()) {
             doc.extend(extra.clone());
         }
-        Settings::complete(&doc, None).unwrap()
+        crate::testing::settings_with(&doc)
     }
 
     #[test]

@@ -204,16 +204,12 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
-    use serde_json::json;
+    
 
     use crate::values::{BusinessId, Phone};
 
     fn settings() -> Settings {
-        Settings::complete(
-            &json!({"name": "Acme Plumbing", "time_zone": "America/Chicago", "landing_url": "https://acme.example"}),
-            None,
-        )
-        .unwrap()
+        crate::testing::acme_settings()
     }
 
     fn utc(s: &str) -> DateTime<Utc> {
