@@ -204,8 +204,6 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
-    
-
     use crate::values::{BusinessId, Phone};
 
     fn settings() -> Settings {

@@ -14,7 +14,9 @@ use crate::app::{
 use crate::decide::Command;
 use crate::model::contact::{CustomerDetails, CustomerInput};
 use crate::model::job::JobStatus;
+use crate::model::message::{Message, Purpose};
 use crate::model::participant::{Participant, Stats};
+use crate::model::referral::Referral;
 use crate::model::settings::Settings;
 use crate::ports::Participants;
 use crate::values::error::Result;
@@ -200,6 +202,59 @@ impl World {
         }
     }
 
+    pub fn referrals(&self) -> Vec<Referral> {
+        self.store.referrals_of(&self.business)
+    }
+
+    /// The one referral made so far.
+    pub fn only_referral(&self) -> Referral {
+        let all = self.referrals();
+        assert_eq!(all.len(), 1, "{all:#?}");
+        all.into_iter().next().expect("one referral")
+    }
+
+    /// The one referral of this referrer.
+    pub fn only_referral_of(&self, referrer: &str) -> Referral {
+        let all: Vec<Referral> = self
+            .referrals()
+            .into_iter()
+            .filter(|r| r.referrer_id().map(CustomerId::as_str) == Some(referrer))
+            .collect();
+        assert_eq!(all.len(), 1, "{all:#?}");
+        all.into_iter().next().expect("one referral")
+    }
+
+    /// How many events of this kind were published.
+    pub fn events_of(&self, kind: &str) -> usize {
+        self.events
+            .published()
+            .iter()
+            .filter(|e| e.detail_type == kind)
+            .count()
+    }
+
+    pub fn messages_of(&self, purpose: Purpose) -> Vec<Message> {
+        self.store
+            .messages()
+            .into_iter()
+            .filter(|m| m.purpose == purpose)
+            .collect()
+    }
+
+    /// Maria refers Dana through the form; the software then sends Dana as cus_9 (same phone).
+    pub async fn referred_customer(&self) {
+        let maria = self.referrer().await;
+        self.submit(friend(maria.code.as_str()))
+            .await
+            .expect("the form is taken");
+        self.deliver(
+            "u1",
+            upsert(customer("cus_9", "Dana Smith", Some("512-555-0188"))),
+        )
+        .await
+        .expect("the customer is taken");
+    }
+
     /// A participant's totals as stored.
     pub async fn stats(&self, id: &str) -> Stats {
         Participants::get(self.store.as_ref(), &self.business, &customer_id(id))
@@ -208,6 +263,14 @@ impl World {
             .unwrap_or_else(|| panic!("{id} is a participant"))
             .stats
     }
+}
+
+/// Dana Smith's website form naming `code`.
+pub fn friend(code: &str) -> LeadForm {
+    form(
+        serde_json::json!({"business_id": "acme", "name": "Dana Smith", "phone": "(512) 555-0188",
+                            "email": "dana@example.com", "ref": code, "message": "Leaking water heater"}),
+    )
 }
 
 /// The issuer's view of a `referral.qualified` detail.
