@@ -1,17 +1,23 @@
-//! Vouch's HTTP surface: a router per function, built from the same handlers the local runner
-//! merges onto one port. Handlers translate; the domain decides.
+//! Vouch's surface: the HTTP routes of each function (handlers translate; the domain decides),
+//! the one error-to-status mapping, the OpenAPI document, and the event functions' handlers.
+//!
+//! - [`public`]: referral links and the website form; [`webhooks`]: field-service software;
+//!   [`admin`]: the operator and staff API; [`routers`]: one router per function.
+//! - [`dto`]: documents completed at the edge; [`error`]: the error → status mapping;
+//!   [`extract`]: request extractors; [`openapi`]: the document served at `/openapi.json`.
+//! - [`events`]: the issuer, inbound texts and the sweep, with retryable and non-retryable
+//!   failures; [`local`]: what `make dev` stands in for AWS with.
 
 pub mod admin;
 pub mod common;
+pub mod dto;
 pub mod error;
+pub mod events;
 pub mod extract;
-pub mod inbound;
-pub mod issuer;
-pub mod leads;
-pub mod links;
+pub mod local;
 pub mod openapi;
-pub mod referrals;
-pub mod rewards;
+pub mod public;
+pub mod routers;
 pub mod state;
 pub mod webhooks;
 

@@ -3,7 +3,10 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{admin, common, error, leads, links, referrals, rewards, webhooks};
+use crate::admin::{self, messages, participants, referrals, rewards, settings};
+use crate::dto::schema;
+use crate::public::{leads, links};
+use crate::{common, error, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -12,8 +15,8 @@ use crate::{admin, common, error, leads, links, referrals, rewards, webhooks};
         common::health,
         links::click, links::qr, links::referral_card,
         admin::create_business,
-        admin::list_participants, admin::enrol, admin::participant,
-        admin::settings, admin::replace_settings, admin::messages,
+        participants::list, participants::enrol, participants::one,
+        settings::read, settings::replace, messages::list,
         webhooks::standard, webhooks::housecall_pro,
         leads::submit,
         referrals::list, referrals::attribute, referrals::approve, referrals::reject,
@@ -24,14 +27,16 @@ use crate::{admin, common, error, leads, links, referrals, rewards, webhooks};
         error::ErrorBody, error::ErrorDetail, common::Health, links::ReferralCardView,
         admin::CreatedBusinessView, admin::ParticipantSummary, admin::ParticipantRow,
         admin::ParticipantDetail, admin::ParticipantPage,
-        vouch_domain::model::settings::Settings, vouch_domain::services::EnrolRequest,
-        vouch_domain::services::CustomerInput, admin::MessageView, admin::MessagePage,
+        schema::SettingsSchema, schema::TierSchema, schema::RewardProgramSchema,
+        schema::RefereeRewardSchema, schema::SmsSchema, schema::TemplatesSchema, schema::LimitsSchema,
+        schema::EnrolSchema, schema::CustomerSchema, schema::PersonSchema, schema::DecisionSchema,
+        admin::MessageView, admin::MessagePage,
         webhooks::Received, leads::LeadCreated,
         referrals::ReferralView, referrals::ReferralPage, referrals::LeadView,
         referrals::AttributeRequest, referrals::ApproveRequest, referrals::CustomerView,
         referrals::CustomerPage,
         rewards::RewardView, rewards::RewardPage, rewards::RewardUpdate, rewards::OverrideRequest,
-        vouch_domain::model::reward::RewardOverride, vouch_domain::model::reward::RewardChange,
+        schema::RewardOverrideSchema, schema::RewardChangeSchema,
     )),
     modifiers(&Security),
 )]

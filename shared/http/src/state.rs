@@ -2,7 +2,7 @@
 
 use axum::http::HeaderMap;
 use url::Url;
-use vouch_domain::services::Vouch;
+use vouch_domain::app::Vouch;
 use vouch_domain::values::code::ReferralCode;
 
 use crate::extract::request_origin;

@@ -25,6 +25,18 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// Every value, in the order they are documented.
+    pub const ALL: [Channel; 6] = [
+        Channel::Link,
+        Channel::Sms,
+        Channel::Qr,
+        Channel::Social,
+        Channel::Email,
+        Channel::Print,
+    ];
+}
+
+impl Channel {
     pub fn from_query(raw: Option<&str>) -> Self {
         match raw.map(str::to_ascii_lowercase).as_deref() {
             Some("sms") => Channel::Sms,

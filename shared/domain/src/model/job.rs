@@ -20,6 +20,19 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    /// Every value, in the order they are documented.
+    pub const ALL: [JobStatus; 7] = [
+        JobStatus::Scheduled,
+        JobStatus::Dispatched,
+        JobStatus::InProgress,
+        JobStatus::Completed,
+        JobStatus::Invoiced,
+        JobStatus::Paid,
+        JobStatus::Canceled,
+    ];
+}
+
+impl JobStatus {
     /// Orders statuses that arrive with the same timestamp.
     pub fn rank(self) -> u8 {
         match self {

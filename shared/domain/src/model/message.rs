@@ -23,6 +23,19 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    /// Every value, in the order they are documented.
+    pub const ALL: [Purpose; 7] = [
+        Purpose::Invitation,
+        Purpose::Acknowledgment,
+        Purpose::Progress,
+        Purpose::Reward,
+        Purpose::ThankYou,
+        Purpose::Reengagement,
+        Purpose::Help,
+    ];
+}
+
+impl Purpose {
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Invitation => "invitation",
@@ -63,6 +76,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every value, in the order they are documented.
+    pub const ALL: [Status; 5] = [
+        Status::Queued,
+        Status::Deferred,
+        Status::Sent,
+        Status::Failed,
+        Status::Suppressed,
+    ];
+}
+
+impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Queued => "queued",
@@ -92,6 +116,21 @@ pub enum Reason {
     BusinessDailyCap,
     ProviderError,
     InvalidNumber,
+}
+
+impl Reason {
+    /// Every value, in the order they are documented.
+    pub const ALL: [Reason; 9] = [
+        Reason::OptedOut,
+        Reason::NoConsent,
+        Reason::NoPhone,
+        Reason::SmsDisabled,
+        Reason::QuietHours,
+        Reason::DailyCap,
+        Reason::BusinessDailyCap,
+        Reason::ProviderError,
+        Reason::InvalidNumber,
+    ];
 }
 
 /// One message in the outbox.

@@ -98,3 +98,8 @@ pub enum ParticipantSort {
     /// Most closed referrals first.
     Closed,
 }
+
+impl ParticipantSort {
+    /// Every value, in the order they are documented.
+    pub const ALL: [ParticipantSort; 2] = [ParticipantSort::Recent, ParticipantSort::Closed];
+}

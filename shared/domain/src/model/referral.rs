@@ -30,6 +30,17 @@ pub enum Source {
 }
 
 impl Source {
+    /// Every value, in the order they are documented.
+    pub const ALL: [Source; 5] = [
+        Source::Link,
+        Source::Code,
+        Source::Dispatcher,
+        Source::Mention,
+        Source::Manual,
+    ];
+}
+
+impl Source {
     pub fn as_str(self) -> &'static str {
         match self {
             Source::Link => "link",
@@ -128,6 +139,25 @@ pub enum Flag {
     Deleted,
     /// The qualifying job was canceled before the reward.
     JobCanceled,
+}
+
+impl Flag {
+    /// Every value, in the order they are documented.
+    pub const ALL: [Flag; 13] = [
+        Flag::SelfReferral,
+        Flag::ExistingCustomer,
+        Flag::Duplicate,
+        Flag::Velocity,
+        Flag::SharedIp,
+        Flag::DisposableEmail,
+        Flag::Mention,
+        Flag::NotParticipant,
+        Flag::ApprovedByStaff,
+        Flag::RejectedByStaff,
+        Flag::Reattributed,
+        Flag::Deleted,
+        Flag::JobCanceled,
+    ];
 }
 
 impl Flag {

@@ -85,6 +85,11 @@ pub enum Recipient {
     Referee,
 }
 
+impl Recipient {
+    /// Every value, in the order they are documented.
+    pub const ALL: [Recipient; 2] = [Recipient::Referrer, Recipient::Referee];
+}
+
 /// One change in a reward's life, for the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RewardChange {

@@ -17,6 +17,16 @@ pub enum RewardType {
     Custom,
 }
 
+impl RewardType {
+    /// Every value, in the order they are documented.
+    pub const ALL: [RewardType; 4] = [
+        RewardType::ServiceCredit,
+        RewardType::Discount,
+        RewardType::GiftCard,
+        RewardType::Custom,
+    ];
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QualifyingStatus {
@@ -24,11 +34,21 @@ pub enum QualifyingStatus {
     Paid,
 }
 
+impl QualifyingStatus {
+    /// Every value, in the order they are documented.
+    pub const ALL: [QualifyingStatus; 2] = [QualifyingStatus::Invoiced, QualifyingStatus::Paid];
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Approval {
     Auto,
     Manual,
+}
+
+impl Approval {
+    /// Every value, in the order they are documented.
+    pub const ALL: [Approval; 2] = [Approval::Auto, Approval::Manual];
 }
 
 /// One reward tier: from the `from_referral`-th closed referral on, pay this.
@@ -425,4 +445,39 @@ pub fn check_template(text: &str) -> Result<(), String> {
         rest = &after[close + 1..];
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_only_use_known_placeholders() {
+        assert!(check_template("Hi {first_name}, {link}").is_ok());
+        assert!(check_template("Hi {first_name").is_err());
+        assert!(check_template("Hi {password}").is_err());
+        assert!(check_template("").is_err());
+    }
+
+    #[test]
+    fn the_defaults_keep_every_rule_and_broken_rules_are_named() {
+        let mut settings = crate::testing::acme_settings();
+        assert_eq!(settings.check(), FieldErrors::new());
+        settings.satisfaction_threshold = 9;
+        settings.reward.tiers.push(Tier {
+            from_referral: 1,
+            amount_cents: Some(Money::from_cents(100).unwrap()),
+            percent: None,
+        });
+        settings.sms.templates.invitation = "Hi {nickname}".into();
+        let errors = settings.check();
+        assert_eq!(
+            errors.keys().collect::<Vec<_>>(),
+            vec![
+                "reward.tiers[1].from_referral",
+                "satisfaction_threshold",
+                "sms.templates.invitation"
+            ]
+        );
+    }
 }

@@ -17,6 +17,10 @@ impl TimeZone {
             .map_err(|_| ParseError::new("must be an IANA time zone like America/Chicago"))
     }
 
+    pub fn utc() -> Self {
+        Self(chrono_tz::UTC)
+    }
+
     pub fn tz(self) -> chrono_tz::Tz {
         self.0
     }

@@ -11,21 +11,16 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa::ToSchema;
-use vouch_domain::Error;
-use vouch_domain::leads::{Submission, origin_allowed};
+use vouch_domain::app::LeadForm;
 use vouch_domain::values::ids::BusinessId;
+use vouch_domain::{Error, FieldErrors};
 
-use crate::common;
 use crate::error::ApiError;
 use crate::extract::{client_ip, read_body};
 use crate::state::AppState;
 
 /// Largest lead body accepted.
 pub const LEAD_LIMIT: usize = 16 * 1024;
-
-pub fn router(state: AppState) -> Router {
-    common::finish(routes(&state)).with_state(state)
-}
 
 /// The route with its CORS policy: a browser script may post from the business's own origins.
 /// A preflight carries no body, so a script names the business in the query as well
@@ -45,7 +40,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                         return false;
                     };
                     match vouch.business(&id).await {
-                        Ok(Some(business)) => origin_allowed(&business, origin),
+                        Ok(Some(business)) => business.settings.allows_origin(origin),
                         _ => false,
                     }
                 }
@@ -111,17 +106,17 @@ pub async fn submit(State(state): State<AppState>, request: Request<Body>) -> Re
     let result = async {
         let bytes = read_body(body, LEAD_LIMIT).await?;
         let fields = parse_fields(&content_type, &bytes)?;
-        let submission = Submission {
-            fields,
-            ip: client_ip(&parts),
-            origin: parts
-                .headers
-                .get(header::ORIGIN)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-        };
+        let origin = parts
+            .headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok());
         let link_base = state.link_base(&parts.headers);
-        Ok::<_, ApiError>(state.vouch.submit_lead(submission, &link_base).await?)
+        Ok::<_, ApiError>(
+            state
+                .vouch
+                .submit_lead(lead_form(&fields), client_ip(&parts), origin, &link_base)
+                .await?,
+        )
     }
     .await;
     match (kind, result) {
@@ -184,5 +179,67 @@ fn parse_fields(content_type: &str, bytes: &[u8]) -> Result<Map<String, Value>, 
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Error::BadRequest("the body must be a JSON object".into()).into()),
         Err(err) => Err(Error::BadRequest(format!("the body is not valid JSON: {err}")).into()),
+    }
+}
+
+/// The form's fields as the application takes them: text fields must be strings (or `null`),
+/// `sms_consent` a yes or no (`true`, `"on"`, `"yes"`, `"1"` …, as checkboxes post it); a field
+/// that is neither gets its reason in `invalid`. Unknown fields are ignored.
+fn lead_form(fields: &Map<String, Value>) -> LeadForm {
+    let mut read = Reader {
+        fields,
+        invalid: FieldErrors::new(),
+    };
+    LeadForm {
+        business_id: read.text("business_id"),
+        name: read.text("name"),
+        phone: read.text("phone"),
+        email: read.text("email"),
+        message: read.text("message"),
+        code: read.text("ref"),
+        vclid: read.text("vclid"),
+        referred_by: read.text("referred_by"),
+        honeypot: read.text("website"),
+        sms_consent: read.flag("sms_consent"),
+        invalid: read.invalid,
+    }
+}
+
+struct Reader<'a> {
+    fields: &'a Map<String, Value>,
+    invalid: FieldErrors,
+}
+
+impl Reader<'_> {
+    fn text(&mut self, name: &str) -> Option<String> {
+        match self.fields.get(name) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(raw)) => Some(raw.clone()),
+            Some(_) => {
+                self.invalid.insert(name.into(), "must be a string".into());
+                None
+            }
+        }
+    }
+
+    fn flag(&mut self, name: &str) -> bool {
+        match self.fields.get(name) {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(raw)) => match raw.trim().to_ascii_lowercase().as_str() {
+                "true" | "on" | "yes" | "1" => true,
+                "false" | "off" | "no" | "0" | "" => false,
+                _ => {
+                    self.invalid
+                        .insert(name.into(), "must be true or false".into());
+                    false
+                }
+            },
+            Some(_) => {
+                self.invalid
+                    .insert(name.into(), "must be true or false".into());
+                false
+            }
+        }
     }
 }

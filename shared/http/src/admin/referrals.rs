@@ -8,12 +8,14 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use vouch_domain::leads::Review;
+use vouch_domain::app::Review;
 use vouch_domain::model::referral::{Decision, Flag, Person, Referral, Source, Status};
 use vouch_domain::model::search::SearchEntry;
+use vouch_domain::ports::Page;
 use vouch_domain::values::person::Phone;
 
-use crate::admin::Admin;
+use super::Admin;
+use crate::dto::schema::{self, DecisionSchema, PersonSchema};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{JsonBody, QueryOf};
 use crate::state::AppState;
@@ -44,12 +46,17 @@ pub struct ReferralView {
     pub referral_id: String,
     pub lead: LeadView,
     /// `null` for a mention nobody confirmed yet.
+    #[schema(value_type = Option<PersonSchema>)]
     pub referrer: Option<Person>,
     /// For a mention: enrolled customers whose name matches.
+    #[schema(value_type = Vec<PersonSchema>)]
     pub candidates: Vec<Person>,
+    #[schema(schema_with = schema::source)]
     pub source: Source,
+    #[schema(schema_with = schema::referral_status)]
     pub status: Status,
     /// Why it was rejected or held, and what staff did.
+    #[schema(schema_with = schema::flags)]
     pub flags: Vec<Flag>,
     /// What the lead named: a code or the free-text mention.
     pub named: Option<String>,
@@ -58,6 +65,7 @@ pub struct ReferralView {
     pub job_id: Option<String>,
     pub invoice_total_cents: Option<i64>,
     /// Every decision with its reason.
+    #[schema(value_type = Vec<DecisionSchema>)]
     pub history: Vec<Decision>,
 }
 
@@ -109,7 +117,10 @@ pub async fn list(
     Admin(business): Admin,
     QueryOf(query): QueryOf<ReferralQuery>,
 ) -> ApiResult<Json<ReferralPage>> {
-    let (items, next_cursor) = state
+    let Page {
+        items,
+        next: next_cursor,
+    } = state
         .vouch
         .referrals(
             &business,

@@ -11,19 +11,13 @@ use qrcode::render::svg;
 use serde::Serialize;
 use tower_http::cors::{Any, CorsLayer};
 use utoipa::ToSchema;
-use vouch_domain::services::{ClickOutcome, Visit};
+use vouch_domain::app::{ClickOutcome, Visit};
 
-use crate::common;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{client_ip, user_agent};
 use crate::state::AppState;
 
-/// The link-click function's whole router.
-pub fn router(state: AppState) -> Router {
-    common::finish(routes()).with_state(state)
-}
-
-/// Just this function's routes, for merging into the local runner's single router.
+/// The link-click function's routes.
 pub fn routes() -> Router<AppState> {
     let open_cors = CorsLayer::new()
         .allow_origin(Any)

@@ -1,4 +1,5 @@
-//! The job-webhook function's routes: Standard Webhooks deliveries and vendor adapters.
+//! The job-webhook function's routes: Standard Webhooks deliveries and vendor adapters. Each is
+//! authenticated by the application, decoded here into a command, then delivered once.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -7,17 +8,17 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
+use vouch_domain::Error;
 use vouch_domain::values::signature::Delivery;
-use vouch_domain::webhook::{MAX_BODY, housecallpro};
 
-use crate::common;
 use crate::error::ApiResult;
 use crate::extract::read_body;
 use crate::state::AppState;
 
-pub fn router(state: AppState) -> Router {
-    common::finish(routes()).with_state(state)
-}
+pub mod housecallpro;
+pub mod payload;
+
+pub use payload::MAX_BODY;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -62,10 +63,16 @@ pub async fn standard(
         signature: header(&headers, "webhook-signature"),
         body: &body,
     };
+    let (business, delivery_id) = state
+        .vouch
+        .authenticate_webhook(&business_id, delivery)
+        .await?;
+    let envelope = payload::parse(&body).map_err(Error::Validation)?;
+    let command = payload::command_of(envelope, business.settings.country)?;
     let link_base = state.link_base(&headers);
     let receipt = state
         .vouch
-        .webhook(&business_id, delivery, &link_base)
+        .deliver(&business, &delivery_id, command, &link_base)
         .await?;
     Ok(Json(Received {
         received: true,
@@ -93,10 +100,16 @@ pub async fn housecall_pro(
         .as_deref()
         .unwrap_or(housecallpro::DEFAULT_SIGNATURE_HEADER);
     let signature = header(&headers, header_name);
+    let business = state
+        .vouch
+        .authenticate_hex(&business_id, signature, &body)
+        .await?;
+    let (id, envelope) = housecallpro::parse(&body).map_err(Error::Validation)?;
+    let command = payload::command_of(envelope, business.settings.country)?;
     let link_base = state.link_base(&headers);
     let receipt = state
         .vouch
-        .housecallpro(&business_id, signature, &body, &link_base)
+        .deliver(&business, &format!("hcp:{id}"), command, &link_base)
         .await?;
     Ok(Json(Received {
         received: true,

@@ -10,10 +10,12 @@ use utoipa::ToSchema;
 use vouch_domain::model::reward::{Recipient, Reward, RewardChange, RewardOverride, RewardStatus};
 use vouch_domain::model::settings::RewardType;
 
-use crate::admin::Admin;
+use super::Admin;
+use crate::dto::schema::{self, RewardChangeSchema, RewardOverrideSchema};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{JsonBody, QueryOf};
 use crate::state::AppState;
+use vouch_domain::ports::Page;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -35,8 +37,10 @@ pub struct RewardView {
     pub referral_id: String,
     /// Who is rewarded: the referrer, or (dual-sided programs) the referred friend.
     pub customer_id: String,
+    #[schema(schema_with = schema::recipient)]
     pub recipient: Recipient,
     #[serde(rename = "type")]
+    #[schema(schema_with = schema::reward_type)]
     pub kind: RewardType,
     pub amount_cents: Option<i64>,
     pub percent: Option<u8>,
@@ -45,6 +49,7 @@ pub struct RewardView {
     pub description: String,
     /// Which closed referral of the referrer this pays for (the tier's ordinal).
     pub ordinal: u32,
+    #[schema(schema_with = schema::reward_status)]
     pub status: RewardStatus,
     pub created_at: String,
     pub issued_at: Option<String>,
@@ -53,6 +58,7 @@ pub struct RewardView {
     /// For staff: `yearly_cap`, `redeemed_before_reversal`, `override`.
     pub flags: Vec<String>,
     /// Every change, who made it and why.
+    #[schema(value_type = Vec<RewardChangeSchema>)]
     pub audit: Vec<RewardChange>,
 }
 
@@ -103,7 +109,10 @@ pub async fn list(
     Admin(business): Admin,
     QueryOf(query): QueryOf<RewardQuery>,
 ) -> ApiResult<Json<RewardPage>> {
-    let (items, next_cursor) = state
+    let Page {
+        items,
+        next: next_cursor,
+    } = state
         .vouch
         .rewards(
             &business,
@@ -160,6 +169,7 @@ pub async fn update(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OverrideRequest {
     /// The participant's own reward; `null` returns them to the program's tiers.
+    #[schema(value_type = Option<RewardOverrideSchema>)]
     pub reward_override: Option<RewardOverride>,
 }
 

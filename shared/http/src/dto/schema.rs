@@ -1,0 +1,319 @@
+//! The OpenAPI schemas of domain values. Enums are generated from the domain's own lists of
+//! values (`ALL`, spelt as they serialise), so the document cannot drift from them; the shapes
+//! of domain documents are mirrored here for the document only, and a test holds each mirror to
+//! what the domain value serialises to.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, Type};
+use vouch_domain::model::click::Channel;
+use vouch_domain::model::message::{Purpose, Reason, Status as MessageStatus};
+use vouch_domain::model::referral::{Flag, Source, Status as ReferralStatus};
+use vouch_domain::model::reward::{Recipient, RewardStatus};
+use vouch_domain::model::settings::{Approval, QualifyingStatus, RewardType};
+
+/// A string schema listing `values` as they serialise.
+pub fn one_of<T: Serialize>(values: &[T], description: &str) -> Object {
+    let names: Vec<String> = values
+        .iter()
+        .filter_map(|v| serde_json::to_value(v).ok())
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names))
+        .description(Some(description))
+        .build()
+}
+
+pub fn purpose() -> Object {
+    one_of(&Purpose::ALL, "What the text is for")
+}
+
+pub fn message_status() -> Object {
+    one_of(&MessageStatus::ALL, "Where the text stands")
+}
+
+pub fn reason() -> Object {
+    one_of(
+        &Reason::ALL,
+        "Why the text is suppressed, deferred or failed",
+    )
+}
+
+pub fn source() -> Object {
+    one_of(&Source::ALL, "How the lead named its referrer")
+}
+
+pub fn referral_status() -> Object {
+    one_of(&ReferralStatus::ALL, "Where the referral stands")
+}
+
+pub fn flags() -> utoipa::openapi::schema::Array {
+    ArrayBuilder::new()
+        .items(one_of(
+            &Flag::ALL,
+            "Why it was rejected or held, or what staff did",
+        ))
+        .build()
+}
+
+pub fn reward_status() -> Object {
+    one_of(&RewardStatus::ALL, "Where the reward stands")
+}
+
+pub fn recipient() -> Object {
+    one_of(&Recipient::ALL, "Who gets the reward")
+}
+
+pub fn reward_type() -> Object {
+    one_of(&RewardType::ALL, "The kind of reward")
+}
+
+pub fn qualifying_status() -> Object {
+    one_of(
+        &QualifyingStatus::ALL,
+        "The job status that qualifies a referral",
+    )
+}
+
+pub fn approval() -> Object {
+    one_of(&Approval::ALL, "Whether rewards wait for staff")
+}
+
+pub fn channel() -> Object {
+    one_of(&Channel::ALL, "Where the link was shared")
+}
+
+/// A person on either side of a referral.
+#[derive(ToSchema)]
+#[schema(as = Person)]
+pub struct PersonSchema {
+    pub customer_id: String,
+    pub name: String,
+}
+
+/// One decision in a referral's history.
+#[derive(ToSchema)]
+#[schema(as = Decision)]
+pub struct DecisionSchema {
+    pub at: String,
+    #[schema(schema_with = referral_status)]
+    pub status: String,
+    pub reason: String,
+}
+
+/// One change in a reward's audit.
+#[derive(ToSchema)]
+#[schema(as = RewardChange)]
+pub struct RewardChangeSchema {
+    pub at: String,
+    #[schema(schema_with = reward_status)]
+    pub status: String,
+    /// Who or what moved it: `rules`, `scheduler`, `staff`.
+    pub by: String,
+    pub note: Option<String>,
+}
+
+/// A participant's own reward, replacing the program's tiers for them.
+#[derive(ToSchema)]
+#[schema(as = RewardOverride)]
+pub struct RewardOverrideSchema {
+    #[schema(schema_with = reward_type)]
+    pub r#type: String,
+    pub amount_cents: Option<i64>,
+    pub percent: Option<u8>,
+    pub description: String,
+}
+
+/// A customer as the field-service software or staff describe them.
+#[derive(ToSchema)]
+#[schema(as = CustomerInput)]
+pub struct CustomerSchema {
+    /// The field-service software's id.
+    pub id: String,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub sms_consent: Option<bool>,
+}
+
+/// `POST /api/admin/participants`: an existing customer's id, or the customer.
+#[derive(ToSchema)]
+#[schema(as = EnrolRequest)]
+pub struct EnrolSchema {
+    pub customer_id: Option<String>,
+    pub customer: Option<CustomerSchema>,
+    /// Send the invitation text now.
+    pub send_invitation: Option<bool>,
+}
+
+/// One reward tier: from the `from_referral`-th closed referral on, pay this.
+#[derive(ToSchema)]
+#[schema(as = Tier)]
+pub struct TierSchema {
+    pub from_referral: u32,
+    pub amount_cents: Option<i64>,
+    pub percent: Option<u8>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = RewardProgram)]
+pub struct RewardProgramSchema {
+    #[schema(schema_with = reward_type)]
+    pub r#type: String,
+    pub description: String,
+    pub tiers: Vec<TierSchema>,
+}
+
+/// The new customer's own reward in a dual-sided program.
+#[derive(ToSchema)]
+#[schema(as = RefereeReward)]
+pub struct RefereeRewardSchema {
+    #[schema(schema_with = reward_type)]
+    pub r#type: String,
+    pub description: String,
+    pub amount_cents: Option<i64>,
+    pub percent: Option<u8>,
+}
+
+/// Message texts per purpose; `{placeholders}` are filled when a message is queued.
+#[derive(ToSchema)]
+#[schema(as = Templates)]
+pub struct TemplatesSchema {
+    pub invitation: String,
+    pub acknowledgment: String,
+    pub reward: String,
+    pub thank_you: String,
+    pub reengagement: String,
+    pub progress: String,
+}
+
+#[derive(ToSchema)]
+#[schema(as = SmsSettings)]
+pub struct SmsSchema {
+    pub enabled: bool,
+    /// Start of the quiet period, `HH:MM` in the business's time zone.
+    #[schema(example = "21:00")]
+    pub quiet_start: String,
+    #[schema(example = "08:00")]
+    pub quiet_end: String,
+    pub daily_cap_per_number: u32,
+    /// Most messages the business sends in one day (its own time zone).
+    pub daily_cap_per_business: u32,
+    pub send_acknowledgment: bool,
+    pub send_progress: bool,
+    pub templates: TemplatesSchema,
+}
+
+#[derive(ToSchema)]
+#[schema(as = Limits)]
+pub struct LimitsSchema {
+    pub leads_per_ip_per_hour: u32,
+    pub leads_per_code_per_day: u32,
+    pub review_when_leads_per_code_per_day_over: u32,
+}
+
+/// The program settings of a business.
+#[derive(ToSchema)]
+#[schema(as = Settings)]
+pub struct SettingsSchema {
+    pub name: String,
+    #[schema(example = "America/Chicago")]
+    pub time_zone: String,
+    #[schema(example = "US")]
+    pub country: String,
+    #[schema(example = "USD")]
+    pub currency: String,
+    #[schema(example = "https://acme.example/refer")]
+    pub landing_url: String,
+    pub thank_you_url: Option<String>,
+    pub allowed_origins: Vec<String>,
+    pub satisfaction_threshold: u8,
+    #[schema(schema_with = qualifying_status)]
+    pub qualifying_status: String,
+    pub minimum_invoice_cents: i64,
+    pub reward: RewardProgramSchema,
+    pub referee_reward: Option<RefereeRewardSchema>,
+    #[schema(schema_with = approval)]
+    pub approval: String,
+    pub hold_days: u32,
+    pub max_rewards_per_year: Option<u32>,
+    pub vip_after: u32,
+    pub sms: SmsSchema,
+    pub public_leaderboard: bool,
+    pub reengage_after_days: u32,
+    pub limits: LimitsSchema,
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+    use utoipa::openapi::{RefOr, Schema};
+
+    /// The property names of a schema.
+    pub fn properties(schema: RefOr<Schema>) -> BTreeSet<String> {
+        match schema {
+            RefOr::T(Schema::Object(object)) => object.properties.keys().cloned().collect(),
+            _ => panic!("not an object schema"),
+        }
+    }
+
+    /// The keys a domain value serialises to.
+    pub fn keys(value: impl serde::Serialize) -> BTreeSet<String> {
+        match serde_json::to_value(value).unwrap() {
+            Value::Object(map) => map.keys().cloned().collect(),
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn enums_list_what_the_domain_serialises() {
+        let object = super::reward_status();
+        let values: Vec<Value> = object.enum_values.unwrap();
+        assert_eq!(
+            values,
+            [
+                "pending", "approved", "issued", "redeemed", "canceled", "reversed"
+            ]
+            .map(Value::from)
+            .to_vec()
+        );
+    }
+
+    #[test]
+    fn mirrored_shapes_name_what_the_domain_serialises() {
+        use utoipa::PartialSchema;
+        use vouch_domain::model::reward::RewardOverride;
+        use vouch_domain::model::settings::RewardType;
+
+        let settings = vouch_domain::testing::acme_settings();
+        assert_eq!(properties(super::SettingsSchema::schema()), keys(&settings));
+        assert_eq!(properties(super::SmsSchema::schema()), keys(&settings.sms));
+        assert_eq!(
+            properties(super::TemplatesSchema::schema()),
+            keys(&settings.sms.templates)
+        );
+        assert_eq!(
+            properties(super::LimitsSchema::schema()),
+            keys(&settings.limits)
+        );
+        assert_eq!(
+            properties(super::RewardProgramSchema::schema()),
+            keys(&settings.reward)
+        );
+        let own = RewardOverride {
+            kind: RewardType::ServiceCredit,
+            amount_cents: None,
+            percent: None,
+            description: "Credit".into(),
+        };
+        assert_eq!(
+            properties(super::RewardOverrideSchema::schema()),
+            keys(&own)
+        );
+    }
+}

@@ -1,0 +1,5 @@
+//! What the public reaches: referral links (link-click) and the website's lead form
+//! (lead-intake).
+
+pub mod leads;
+pub mod links;

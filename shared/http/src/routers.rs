@@ -1,0 +1,44 @@
+//! One router per function, and the local runner's single router that merges them all. Each
+//! gets `/health` and the JSON fallbacks.
+
+use axum::routing::get;
+use axum::{Json, Router};
+
+use crate::state::AppState;
+use crate::{admin, common, local, openapi, public, webhooks};
+
+/// link-click: `/r/{code}`, its QR code and the referral card.
+pub fn link_click(state: AppState) -> Router {
+    common::finish(public::links::routes()).with_state(state)
+}
+
+/// lead-intake: `POST /api/leads`.
+pub fn lead_intake(state: AppState) -> Router {
+    common::finish(public::leads::routes(&state)).with_state(state)
+}
+
+/// job-webhook: signed deliveries from field-service software.
+pub fn job_webhook(state: AppState) -> Router {
+    common::finish(webhooks::routes()).with_state(state)
+}
+
+/// admin-api: the operator and staff API, and the OpenAPI document.
+pub fn admin_api(state: AppState) -> Router {
+    common::finish(admin::routes().merge(document())).with_state(state)
+}
+
+fn document() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(|| async { Json(openapi::document()) }))
+}
+
+/// Every function's routes on one port, with the local stand-ins for what AWS triggers.
+pub fn local(state: AppState) -> Router {
+    let routes = Router::new()
+        .merge(public::links::routes())
+        .merge(public::leads::routes(&state))
+        .merge(webhooks::routes())
+        .merge(admin::routes())
+        .merge(document())
+        .merge(local::routes());
+    common::finish(routes).with_state(state)
+}
