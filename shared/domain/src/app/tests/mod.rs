@@ -7,7 +7,6 @@ mod flows;
 
 // ----
 
-#[cfg(any())]
 mod leads;
 
 // ----
