@@ -12,7 +12,6 @@ mod leads;
 
 // ----
 
-#[cfg(any())]
 mod rewards;
 
 // ----
