@@ -2,201 +2,27 @@
 //! qualification and staff changes.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::Duration;
 use proptest::prelude::*;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::*;
-use crate::flows::Receipt;
+use crate::app::{ClickOutcome, EnrolRequest, LeadReceipt, MAX_MESSAGE_CHARS, Review, Visit};
+use crate::decide::{Command, Named, NewLead};
+use crate::model::contact::CustomerDetails;
 use crate::model::events::{LEAD_ATTRIBUTED, REFERRAL_QUALIFIED, REFERRAL_REVERSED};
+use crate::model::job::JobStatus;
 use crate::model::message::Purpose;
-use crate::model::participant::Participant;
-use crate::model::referral::{Flag, Source};
+use crate::model::referral::{Flag, Source, Status};
+use crate::model::search::SearchEntry;
 use crate::ports::Referrals;
-use crate::services::{ClickOutcome, CustomerInput, EnrolRequest, Ports, ServiceConfig, Visit};
-use crate::testing::{FakeEvents, FakeSms, InMemoryStore, ManualClock};
-use crate::values::secrets::{IpHasher, WebhookSecret};
-use crate::values::signature::{self, Delivery};
-
-pub(crate) const LINKS: &str = "https://go.example";
-const FRIEND_IP: [u8; 4] = [198, 51, 100, 7];
-
-pub(crate) struct World {
-    pub store: Arc<InMemoryStore>,
-    pub events: Arc<FakeEvents>,
-    pub sms: Arc<FakeSms>,
-    pub clock: Arc<ManualClock>,
-    pub vouch: Vouch,
-    secret: WebhookSecret,
-    pub business: BusinessId,
-}
-
-/// Acme in Chicago at 11:00 local, with `extra` settings.
-pub(crate) async fn world_with(extra: Value) -> World {
-    let store = Arc::new(InMemoryStore::default());
-    let events = Arc::new(FakeEvents::default());
-    let sms = Arc::new(FakeSms::default());
-    let clock = Arc::new(ManualClock::at(
-        Utc.with_ymd_and_hms(2026, 11, 23, 17, 0, 0).unwrap(),
-    ));
-    let vouch = Vouch::new(
-        Ports::new(store.clone(), sms.clone(), events.clone(), clock.clone()),
-        ServiceConfig {
-            operator_key: Some("op".into()),
-            ip_hasher: IpHasher::new(b"k"),
-        },
-    );
-    let mut doc = json!({"business_id": "acme", "name": "Acme Plumbing", "time_zone": "America/Chicago",
-                         "landing_url": "https://acme.example/refer", "thank_you_url": "https://acme.example/thanks",
-                         "allowed_origins": ["https://www.acme.example"]});
-    if let (Some(doc), Some(extra)) = (doc.as_object_mut(), extra.as_object()) {
-        doc.extend(extra.clone());
-    }
-    let created = vouch.create_business(Some("op"), &doc).await.unwrap();
-    World {
-        store,
-        events,
-        sms,
-        clock,
-        vouch,
-        secret: WebhookSecret::parse(&created.webhook_secret).unwrap(),
-        business: BusinessId::parse("acme").unwrap(),
-    }
-}
-
-pub(crate) async fn world() -> World {
-    world_with(json!({})).await
-}
+use crate::testing::{FRIEND_IP, LINKS, World, customer, customer_id, form, friend, job, upsert};
+use crate::values::error::{Error, FieldErrors, Result};
+use crate::values::ids::CustomerId;
+use crate::values::person::Phone;
 
 fn ip(octets: [u8; 4]) -> Option<IpAddr> {
     Some(IpAddr::from(octets))
-}
-
-impl World {
-    /// Maria Garcia (cus_1, +1 512-555-0123), enrolled by staff.
-    pub(crate) async fn referrer(&self) -> Participant {
-        self.enrol("cus_1", "Maria", "Garcia", "512-555-0123").await
-    }
-
-    pub(crate) async fn enrol(
-        &self,
-        id: &str,
-        first: &str,
-        last: &str,
-        phone: &str,
-    ) -> Participant {
-        let request = EnrolRequest {
-            customer: Some(CustomerInput {
-                id: id.into(),
-                first_name: first.into(),
-                last_name: Some(last.into()),
-                phone: Some(phone.into()),
-                email: None,
-                sms_consent: Some(true),
-            }),
-            customer_id: None,
-            send_invitation: false,
-        };
-        self.vouch
-            .enrol(&self.business, request, LINKS)
-            .await
-            .unwrap()
-            .0
-    }
-
-    pub(crate) async fn submit_from(
-        &self,
-        fields: Value,
-        from: Option<IpAddr>,
-    ) -> Result<LeadReceipt> {
-        let Value::Object(fields) = fields else {
-            panic!("fields must be an object")
-        };
-        self.vouch
-            .submit_lead(
-                Submission {
-                    fields,
-                    ip: from,
-                    origin: Some("https://www.acme.example".into()),
-                },
-                LINKS,
-            )
-            .await
-    }
-
-    pub(crate) async fn submit(&self, fields: Value) -> Result<LeadReceipt> {
-        self.submit_from(fields, ip(FRIEND_IP)).await
-    }
-
-    pub(crate) async fn deliver(&self, id: &str, body: &Value) -> Result<Receipt> {
-        let body = body.to_string();
-        let now = self.vouch.now().timestamp();
-        let signature = signature::sign(&self.secret, id, now, body.as_bytes());
-        let timestamp = now.to_string();
-        self.vouch
-            .webhook(
-                "acme",
-                Delivery {
-                    id: Some(id),
-                    timestamp: Some(&timestamp),
-                    signature: Some(&signature),
-                    body: body.as_bytes(),
-                },
-                LINKS,
-            )
-            .await
-    }
-
-    pub(crate) fn referrals(&self) -> Vec<Referral> {
-        self.store.referrals_of(&self.business)
-    }
-
-    pub(crate) fn only_referral_of(&self, referrer: &str) -> Referral {
-        let all: Vec<Referral> = self
-            .referrals()
-            .into_iter()
-            .filter(|r| r.referrer_id().map(CustomerId::as_str) == Some(referrer))
-            .collect();
-        assert_eq!(all.len(), 1, "{all:#?}");
-        all.into_iter().next().unwrap()
-    }
-
-    pub(crate) fn only_referral(&self) -> Referral {
-        let all = self.referrals();
-        assert_eq!(all.len(), 1, "{all:#?}");
-        all.into_iter().next().unwrap()
-    }
-
-    pub(crate) fn events_of(&self, kind: &str) -> usize {
-        self.events
-            .published()
-            .iter()
-            .filter(|e| e.detail_type == kind)
-            .count()
-    }
-
-    pub(crate) fn messages_of(&self, purpose: Purpose) -> Vec<crate::model::message::Message> {
-        self.store
-            .messages()
-            .into_iter()
-            .filter(|m| m.purpose == purpose)
-            .collect()
-    }
-
-    pub(crate) async fn stats(&self, id: &str) -> crate::model::participant::Stats {
-        self.vouch
-            .participant(&self.business, id)
-            .await
-            .unwrap()
-            .stats
-    }
-}
-
-pub(crate) fn friend(code: &str) -> Value {
-    json!({"business_id": "acme", "name": "Dana Smith", "phone": "(512) 555-0188",
-           "email": "dana@example.com", "ref": code, "message": "Leaking water heater"})
 }
 
 fn field_errors(result: Result<LeadReceipt>) -> FieldErrors {
@@ -206,11 +32,27 @@ fn field_errors(result: Result<LeadReceipt>) -> FieldErrors {
     }
 }
 
+/// A customer as the software sends them without saying whether they consented to texts.
+fn without_consent(mut details: CustomerDetails) -> CustomerDetails {
+    details.sms_consent = None;
+    details
+}
+
+/// `lead.created` from a dispatcher: the lead and whom they name.
+fn dispatcher_lead(details: CustomerDetails, named: Named) -> Command {
+    Command::Lead(NewLead {
+        lead_id: ulid::Ulid::new().to_string(),
+        customer: details,
+        named,
+        web: None,
+    })
+}
+
 // ---------------------------------------------------------------- the form
 
 #[tokio::test]
 async fn a_lead_with_a_code_is_attributed_and_the_referrer_thanked() {
-    let w = world().await;
+    let w = World::new().await;
     let maria = w.referrer().await;
     let receipt = w
         .submit(friend(&maria.code.to_string().to_lowercase()))
@@ -248,7 +90,7 @@ async fn a_lead_with_a_code_is_attributed_and_the_referrer_thanked() {
 
 #[tokio::test]
 async fn a_lead_carrying_its_click_id_is_a_link_referral() {
-    let w = world().await;
+    let w = World::new().await;
     let maria = w.referrer().await;
     let code = maria.code.to_string();
     let ClickOutcome::Redirect { location, .. } = w
@@ -272,77 +114,75 @@ async fn a_lead_carrying_its_click_id_is_a_link_referral() {
         .1
         .into_owned();
     let mut fields = friend(&code);
-    fields["vclid"] = json!(vclid);
+    fields.vclid = Some(vclid);
     w.submit(fields).await.unwrap();
     assert_eq!(w.only_referral().source, Source::Link);
 }
 
 #[tokio::test]
 async fn a_lead_may_name_only_the_code_and_the_business_follows() {
-    let w = world().await;
+    let w = World::new().await;
     let maria = w.referrer().await;
     let mut fields = friend(maria.code.as_str());
-    fields.as_object_mut().unwrap().remove("business_id");
+    fields.business_id = None;
     w.submit(fields).await.unwrap();
     assert_eq!(w.only_referral().status, Status::Pending);
 }
 
 #[tokio::test]
 async fn every_bad_field_gets_its_own_reason_and_nothing_is_stored() {
-    let w = world().await;
+    let w = World::new().await;
     let errors = field_errors(
-        w.submit(
+        w.submit(form(
             json!({"business_id": "acme", "name": "", "phone": "12", "email": "nope",
-                        "message": "x".repeat(MAX_MESSAGE_CHARS + 1), "sms_consent": "maybe"}),
-        )
+                   "message": "x".repeat(MAX_MESSAGE_CHARS + 1)}),
+        ))
         .await,
     );
-    for field in ["name", "phone", "email", "message", "sms_consent"] {
+    for field in ["name", "phone", "email", "message"] {
         assert!(errors.contains_key(field), "{field}: {errors:?}");
     }
     let errors = field_errors(
-        w.submit(json!({"business_id": "acme", "name": "Dana"}))
+        w.submit(form(json!({"business_id": "acme", "name": "Dana"})))
             .await,
     );
     assert!(errors.contains_key("phone") && errors.contains_key("email"));
     let errors = field_errors(
-        w.submit(json!({"name": "Dana", "phone": "5125550188"}))
+        w.submit(form(json!({"name": "Dana", "phone": "5125550188"})))
             .await,
     );
     assert_eq!(errors["business_id"], "is required");
     let errors = field_errors(
-        w.submit(json!({"business_id": "nobody-here", "name": "Dana", "phone": "5125550188"}))
-            .await,
+        w.submit(form(
+            json!({"business_id": "nobody-here", "name": "Dana", "phone": "5125550188"}),
+        ))
+        .await,
     );
     assert_eq!(errors["business_id"], "is not a known business");
     let errors = field_errors(
-        w.submit(json!({"business_id": "Bad Id!", "name": "Dana", "phone": "5125550188"}))
-            .await,
+        w.submit(form(
+            json!({"business_id": "Bad Id!", "name": "Dana", "phone": "5125550188"}),
+        ))
+        .await,
     );
     assert!(errors.contains_key("business_id"));
-    let errors = field_errors(
-        w.submit(json!({"business_id": "acme", "name": 7, "phone": ["5125550188"]}))
-            .await,
-    );
-    assert_eq!(errors["name"], "must be a string");
-    assert_eq!(errors["phone"], "must be a string");
     assert!(w.store.leads().is_empty());
     assert!(w.referrals().is_empty());
 }
 
 #[tokio::test]
 async fn a_filled_honeypot_is_answered_as_success_and_stores_nothing() {
-    let w = world().await;
+    let w = World::new().await;
     let maria = w.referrer().await;
     let mut fields = friend(maria.code.as_str());
-    fields["website"] = json!("http://spam.example");
+    fields.honeypot = Some("http://spam.example".into());
     let receipt = w.submit(fields).await.unwrap();
     assert_eq!(receipt.lead_id.len(), 26);
     assert!(w.store.leads().is_empty());
     assert!(w.referrals().is_empty());
     // Even a bot's garbage gets the same answer.
     let receipt = w
-        .submit(json!({"website": "x", "name": 1, "business_id": "no such"}))
+        .submit(form(json!({"website": "x", "business_id": "no such"})))
         .await
         .unwrap();
     assert_eq!(receipt.lead_id.len(), 26);
@@ -350,7 +190,7 @@ async fn a_filled_honeypot_is_answered_as_success_and_stores_nothing() {
 
 #[tokio::test]
 async fn a_repeat_within_a_day_gets_the_same_lead_id_and_changes_nothing() {
-    let w = world().await;
+    let w = World::new().await;
     let maria = w.referrer().await;
     let first = w.submit(friend(maria.code.as_str())).await.unwrap();
     w.clock.advance(Duration::hours(3));
@@ -358,7 +198,9 @@ async fn a_repeat_within_a_day_gets_the_same_lead_id_and_changes_nothing() {
     assert_eq!(first.lead_id, again.lead_id);
     // By email alone, too.
     let again = w
-        .submit(json!({"business_id": "acme", "name": "Dana Smith", "email": "DANA@example.com"}))
+        .submit(form(
+            json!({"business_id": "acme", "name": "Dana Smith", "email": "DANA@example.com"}),
+        ))
         .await
         .unwrap();
     assert_eq!(first.lead_id, again.lead_id);
@@ -382,18 +224,13 @@ async fn a_repeat_within_a_day_gets_the_same_lead_id_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_foreign_origin_may_not_post_leads() {
-    let w = world().await;
-    let Value::Object(fields) = friend("ABCD2345") else {
-        unreachable!()
-    };
+    let w = World::new().await;
     let result = w
         .vouch
         .submit_lead(
-            Submission {
-                fields,
-                ip: ip(FRIEND_IP),
-                origin: Some("https://evil.example".into()),
-            },
+            friend("ABCD2345"),
+            ip(FRIEND_IP),
+            Some("https://evil.example"),
             LINKS,
         )
         .await;
@@ -405,11 +242,13 @@ async fn a_foreign_origin_may_not_post_leads() {
 
 #[tokio::test]
 async fn referring_yourself_is_rejected_by_phone_or_email() {
-    let w = world().await;
+    let w = World::new().await;
     let maria = w.referrer().await;
-    w.submit(json!({"business_id": "acme", "name": "Maria G", "phone": "+1 512 555 0123", "ref": maria.code.as_str()}))
-        .await
-        .unwrap();
+    w.submit(form(
+        json!({"business_id": "acme", "name": "Maria G", "phone": "+1 512 555 0123", "ref": maria.code.as_str()}),
+    ))
+    .await
+    .unwrap();
     let referral = w.only_referral();
     assert_eq!(referral.status, Status::Rejected);
     assert_eq!(referral.flags, vec![Flag::SelfReferral]);
@@ -420,13 +259,16 @@ async fn referring_yourself_is_rejected_by_phone_or_email() {
 
 #[tokio::test]
 async fn an_existing_customer_is_not_a_new_referral() {
-    let w = world().await;
+    let w = World::new().await;
     let maria = w.referrer().await;
     // Dana is already a customer of the software, with a finished job.
     w.deliver(
         "d1",
-        &json!({"type": "customer.upserted", "timestamp": "2026-11-23T16:00:00Z",
-        "data": {"customer": {"id": "cus_9", "first_name": "Dana", "phone": "512-555-0188"}}}),
+        upsert(without_consent(customer(
+            "cus_9",
+            "Dana",
+            Some("512-555-0188"),
+        ))),
     )
     .await
     .unwrap();
@@ -439,17 +281,19 @@ async fn an_existing_customer_is_not_a_new_referral() {
 
 #[tokio::test]
 async fn many_leads_for_one_code_in_a_day_are_held_then_refused() {
-    let w = world_with(
+    let w = World::with(
         json!({"limits": {"leads_per_ip_per_hour": 100, "leads_per_code_per_day": 4,
-                                         "review_when_leads_per_code_per_day_over": 2}}),
+                          "review_when_leads_per_code_per_day_over": 2}}),
     )
     .await;
     let maria = w.referrer().await;
     for n in 0..4 {
-        w.submit(json!({"business_id": "acme", "name": format!("Friend {n}"),
-                        "phone": format!("512-555-01{}", 50 + n), "ref": maria.code.as_str()}))
-            .await
-            .unwrap();
+        w.submit(form(
+            json!({"business_id": "acme", "name": format!("Friend {n}"),
+                             "phone": format!("512-555-01{}", 50 + n), "ref": maria.code.as_str()}),
+        ))
+        .await
+        .unwrap();
     }
     let mut statuses: Vec<(String, Status, Vec<Flag>)> = w
         .referrals()
@@ -463,7 +307,9 @@ async fn many_leads_for_one_code_in_a_day_are_held_then_refused() {
     assert_eq!(statuses[2].2, vec![Flag::Velocity]);
     assert_eq!(statuses[3].1, Status::NeedsReview);
     let fifth = w
-        .submit(json!({"business_id": "acme", "name": "Friend five", "phone": "512-555-0199", "ref": maria.code.as_str()}))
+        .submit(form(
+            json!({"business_id": "acme", "name": "Friend five", "phone": "512-555-0199", "ref": maria.code.as_str()}),
+        ))
         .await;
     let Err(Error::RateLimited { retry_after_secs }) = fifth else {
         panic!("expected 429, got {fifth:?}")
@@ -475,39 +321,45 @@ async fn many_leads_for_one_code_in_a_day_are_held_then_refused() {
 
 #[tokio::test]
 async fn one_address_is_limited_per_hour() {
-    let w = world_with(
+    let w = World::with(
         json!({"limits": {"leads_per_ip_per_hour": 2, "leads_per_code_per_day": 20,
-                                         "review_when_leads_per_code_per_day_over": 5}}),
+                          "review_when_leads_per_code_per_day_over": 5}}),
     )
     .await;
     for n in 0..2 {
-        w.submit(json!({"business_id": "acme", "name": "Someone", "phone": format!("512-555-01{}", 60 + n)}))
-            .await
-            .unwrap();
+        w.submit(form(
+            json!({"business_id": "acme", "name": "Someone", "phone": format!("512-555-01{}", 60 + n)}),
+        ))
+        .await
+        .unwrap();
     }
     let third = w
-        .submit(json!({"business_id": "acme", "name": "Someone", "phone": "512-555-0170"}))
+        .submit(form(
+            json!({"business_id": "acme", "name": "Someone", "phone": "512-555-0170"}),
+        ))
         .await;
     assert!(matches!(third, Err(Error::RateLimited { .. })), "{third:?}");
     // Another address is not affected, and the window passes.
     w.submit_from(
-        json!({"business_id": "acme", "name": "Other", "phone": "512-555-0171"}),
+        form(json!({"business_id": "acme", "name": "Other", "phone": "512-555-0171"})),
         ip([192, 0, 2, 1]),
     )
     .await
     .unwrap();
     w.clock.advance(Duration::hours(1));
-    w.submit(json!({"business_id": "acme", "name": "Someone", "phone": "512-555-0170"}))
-        .await
-        .unwrap();
+    w.submit(form(
+        json!({"business_id": "acme", "name": "Someone", "phone": "512-555-0170"}),
+    ))
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
 async fn a_lead_from_the_referrers_own_address_is_held_not_rejected() {
-    let w = world().await;
+    let w = World::new().await;
     // Maria came in through the website herself, from her home address, and became a participant.
     w.submit_from(
-        json!({"business_id": "acme", "name": "Maria Garcia", "phone": "512-555-0123"}),
+        form(json!({"business_id": "acme", "name": "Maria Garcia", "phone": "512-555-0123"})),
         ip([203, 0, 113, 50]),
     )
     .await
@@ -542,11 +394,13 @@ async fn a_lead_from_the_referrers_own_address_is_held_not_rejected() {
 
 #[tokio::test]
 async fn a_disposable_email_is_held_for_review() {
-    let w = world().await;
+    let w = World::new().await;
     let maria = w.referrer().await;
-    w.submit(json!({"business_id": "acme", "name": "Dana", "email": "dana@mailinator.com", "ref": maria.code.as_str()}))
-        .await
-        .unwrap();
+    w.submit(form(
+        json!({"business_id": "acme", "name": "Dana", "email": "dana@mailinator.com", "ref": maria.code.as_str()}),
+    ))
+    .await
+    .unwrap();
     let referral = w.only_referral();
     assert_eq!(referral.status, Status::NeedsReview);
     assert_eq!(referral.flags, vec![Flag::DisposableEmail]);
@@ -556,13 +410,13 @@ async fn a_disposable_email_is_held_for_review() {
 
 #[tokio::test]
 async fn a_mention_waits_for_staff_with_candidates_and_approval_attributes_it() {
-    let w = world().await;
+    let w = World::new().await;
     w.referrer().await;
     w.enrol("cus_2", "Mario", "Rossi", "512-555-0124").await;
-    w.submit(
+    w.submit(form(
         json!({"business_id": "acme", "name": "Dana Smith", "phone": "512-555-0188",
-                    "referred_by": "maria garcia"}),
-    )
+               "referred_by": "maria garcia"}),
+    ))
     .await
     .unwrap();
     let referral = w.only_referral();
@@ -621,10 +475,12 @@ async fn a_mention_waits_for_staff_with_candidates_and_approval_attributes_it() 
 
 #[tokio::test]
 async fn staff_reject_a_held_referral() {
-    let w = world().await;
-    w.submit(json!({"business_id": "acme", "name": "Dana", "phone": "512-555-0188", "referred_by": "someone"}))
-        .await
-        .unwrap();
+    let w = World::new().await;
+    w.submit(form(
+        json!({"business_id": "acme", "name": "Dana", "phone": "512-555-0188", "referred_by": "someone"}),
+    ))
+    .await
+    .unwrap();
     let id = w.only_referral().referral_id;
     let rejected = w
         .vouch
@@ -643,12 +499,17 @@ async fn staff_reject_a_held_referral() {
 
 #[tokio::test]
 async fn a_dispatcher_naming_the_referrer_attributes_the_phone_in_lead() {
-    let w = world().await;
+    let w = World::new().await;
     w.referrer().await;
-    w.deliver("d1", &json!({"type": "lead.created", "timestamp": "2026-11-23T16:00:00Z",
-        "data": {"customer": {"id": "cus_7", "first_name": "Dana", "phone": "512-555-0188"}, "referrer_customer_id": "cus_1"}}))
-        .await
-        .unwrap();
+    w.deliver(
+        "d1",
+        dispatcher_lead(
+            without_consent(customer("cus_7", "Dana", Some("512-555-0188"))),
+            Named::Customer(customer_id("cus_1")),
+        ),
+    )
+    .await
+    .unwrap();
     let referral = w.only_referral();
     assert_eq!(referral.source, Source::Dispatcher);
     assert_eq!(referral.status, Status::Pending);
@@ -656,8 +517,7 @@ async fn a_dispatcher_naming_the_referrer_attributes_the_phone_in_lead() {
     // The software sending the same customer again changes nothing about it.
     w.deliver(
         "d2",
-        &json!({"type": "customer.upserted", "timestamp": "2026-11-23T16:05:00Z",
-        "data": {"customer": {"id": "cus_7", "first_name": "Dana", "last_name": "Smith"}}}),
+        upsert(without_consent(customer("cus_7", "Dana Smith", None))),
     )
     .await
     .unwrap();
@@ -666,7 +526,7 @@ async fn a_dispatcher_naming_the_referrer_attributes_the_phone_in_lead() {
 
 #[tokio::test]
 async fn manual_attribution_needs_override_to_replace_and_reverses_the_old_one() {
-    let w = world().await;
+    let w = World::new().await;
     let maria = w.referrer().await;
     w.enrol("cus_2", "Mario", "Rossi", "512-555-0124").await;
     w.submit(friend(maria.code.as_str())).await.unwrap();
@@ -717,7 +577,7 @@ async fn manual_attribution_needs_override_to_replace_and_reverses_the_old_one()
 
 #[tokio::test]
 async fn deleting_an_attribution_reverses_it_once() {
-    let w = world().await;
+    let w = World::new().await;
     let maria = w.referrer().await;
     w.submit(friend(maria.code.as_str())).await.unwrap();
     let id = w.only_referral().referral_id;
@@ -738,11 +598,13 @@ async fn deleting_an_attribution_reverses_it_once() {
 
 #[tokio::test]
 async fn deleting_a_rejected_referral_is_a_conflict() {
-    let w = world().await;
+    let w = World::new().await;
     let maria = w.referrer().await;
-    w.submit(json!({"business_id": "acme", "name": "Maria", "phone": "512-555-0123", "ref": maria.code.as_str()}))
-        .await
-        .unwrap();
+    w.submit(form(
+        json!({"business_id": "acme", "name": "Maria", "phone": "512-555-0123", "ref": maria.code.as_str()}),
+    ))
+    .await
+    .unwrap();
     let id = w.only_referral().referral_id;
     let result = w
         .vouch
@@ -753,7 +615,7 @@ async fn deleting_a_rejected_referral_is_a_conflict() {
 
 #[tokio::test]
 async fn customers_are_found_by_either_name_or_phone() {
-    let w = world().await;
+    let w = World::new().await;
     w.referrer().await;
     w.enrol("cus_2", "Mario", "Rossi", "512-555-0124").await;
     let names =
@@ -793,40 +655,34 @@ async fn customers_are_found_by_either_name_or_phone() {
 
 // ---------------------------------------------------------------- qualification
 
-pub(crate) fn job_event(customer: &str, status: &str, at: &str, total: Option<i64>) -> Value {
-    let mut job = json!({"id": "job_9", "customer_id": customer, "status": status});
-    if let Some(total) = total {
-        job["invoice_total_cents"] = json!(total);
-    }
-    json!({"type": "job.status_changed", "timestamp": at, "data": {"job": job}})
-}
-
-/// Maria refers Dana through the form; the software then sends Dana as cus_9 (same phone).
-pub(crate) async fn referred_customer(w: &World) {
-    let maria = w.referrer().await;
-    w.submit(friend(maria.code.as_str())).await.unwrap();
-    w.deliver("u1", &json!({"type": "customer.upserted", "timestamp": "2026-11-23T17:00:00Z",
-        "data": {"customer": {"id": "cus_9", "first_name": "Dana", "last_name": "Smith", "phone": "512-555-0188"}}}))
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn the_softwares_customer_is_the_website_lead_and_their_invoice_qualifies_the_referral() {
-    let w = world().await;
-    referred_customer(&w).await;
+    let w = World::new().await;
+    w.referred_customer().await;
     let referral = w.only_referral();
     assert_eq!(referral.status, Status::Pending);
     w.deliver(
         "j1",
-        &job_event("cus_9", "completed", "2026-11-24T15:00:00Z", None),
+        job(
+            "job_9",
+            "cus_9",
+            JobStatus::Completed,
+            "2026-11-24T15:00:00Z",
+            None,
+        ),
     )
     .await
     .unwrap();
     assert_eq!(w.only_referral().status, Status::Pending);
     w.deliver(
         "j2",
-        &job_event("cus_9", "invoiced", "2026-11-24T16:00:00Z", Some(42000)),
+        job(
+            "job_9",
+            "cus_9",
+            JobStatus::Invoiced,
+            "2026-11-24T16:00:00Z",
+            Some(42000),
+        ),
     )
     .await
     .unwrap();
@@ -838,7 +694,13 @@ async fn the_softwares_customer_is_the_website_lead_and_their_invoice_qualifies_
     assert_eq!(w.stats("cus_1").await.closed, 1);
     w.deliver(
         "j3",
-        &job_event("cus_9", "paid", "2026-11-25T16:00:00Z", None),
+        job(
+            "job_9",
+            "cus_9",
+            JobStatus::Paid,
+            "2026-11-25T16:00:00Z",
+            None,
+        ),
     )
     .await
     .unwrap();
@@ -847,11 +709,17 @@ async fn the_softwares_customer_is_the_website_lead_and_their_invoice_qualifies_
 
 #[tokio::test]
 async fn a_small_invoice_does_not_qualify() {
-    let w = world_with(json!({"minimum_invoice_cents": 10000})).await;
-    referred_customer(&w).await;
+    let w = World::with(json!({"minimum_invoice_cents": 10000})).await;
+    w.referred_customer().await;
     w.deliver(
         "j1",
-        &job_event("cus_9", "invoiced", "2026-11-24T16:00:00Z", Some(9999)),
+        job(
+            "job_9",
+            "cus_9",
+            JobStatus::Invoiced,
+            "2026-11-24T16:00:00Z",
+            Some(9999),
+        ),
     )
     .await
     .unwrap();
@@ -861,17 +729,29 @@ async fn a_small_invoice_does_not_qualify() {
 
 #[tokio::test]
 async fn a_canceled_job_voids_a_qualified_referral() {
-    let w = world().await;
-    referred_customer(&w).await;
+    let w = World::new().await;
+    w.referred_customer().await;
     w.deliver(
         "j1",
-        &job_event("cus_9", "invoiced", "2026-11-24T16:00:00Z", Some(42000)),
+        job(
+            "job_9",
+            "cus_9",
+            JobStatus::Invoiced,
+            "2026-11-24T16:00:00Z",
+            Some(42000),
+        ),
     )
     .await
     .unwrap();
     w.deliver(
         "j2",
-        &job_event("cus_9", "canceled", "2026-11-24T18:00:00Z", None),
+        job(
+            "job_9",
+            "cus_9",
+            JobStatus::Canceled,
+            "2026-11-24T18:00:00Z",
+            None,
+        ),
     )
     .await
     .unwrap();
@@ -884,23 +764,28 @@ async fn a_canceled_job_voids_a_qualified_referral() {
 
 #[tokio::test]
 async fn progress_texts_follow_the_friends_job_when_enabled() {
-    let w = world_with(json!({"sms": {"send_progress": true}})).await;
-    referred_customer(&w).await;
-    w.deliver(
-        "j1",
-        &job_event("cus_9", "dispatched", "2026-11-24T15:00:00Z", None),
-    )
-    .await
-    .unwrap();
-    w.deliver(
-        "j1b",
-        &job_event("cus_9", "dispatched", "2026-11-24T15:00:00Z", None),
-    )
-    .await
-    .unwrap();
+    let w = World::with(json!({"sms": {"send_progress": true}})).await;
+    w.referred_customer().await;
+    let dispatched = || {
+        job(
+            "job_9",
+            "cus_9",
+            JobStatus::Dispatched,
+            "2026-11-24T15:00:00Z",
+            None,
+        )
+    };
+    w.deliver("j1", dispatched()).await.unwrap();
+    w.deliver("j1b", dispatched()).await.unwrap();
     w.deliver(
         "j2",
-        &job_event("cus_9", "completed", "2026-11-24T16:00:00Z", None),
+        job(
+            "job_9",
+            "cus_9",
+            JobStatus::Completed,
+            "2026-11-24T16:00:00Z",
+            None,
+        ),
     )
     .await
     .unwrap();
@@ -925,22 +810,24 @@ proptest! {
     ) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
-            let w = world().await;
-            referred_customer(&w).await;
+            let w = World::new().await;
+            w.referred_customer().await;
             let statuses = [
-                ("dispatched", "2026-11-24T14:00:00Z", None),
-                ("completed", "2026-11-24T15:00:00Z", None),
-                ("invoiced", "2026-11-24T16:00:00Z", Some(42000)),
-                ("paid", "2026-11-24T17:00:00Z", None),
+                (JobStatus::Dispatched, "2026-11-24T14:00:00Z", None),
+                (JobStatus::Completed, "2026-11-24T15:00:00Z", None),
+                (JobStatus::Invoiced, "2026-11-24T16:00:00Z", Some(42000)),
+                (JobStatus::Paid, "2026-11-24T17:00:00Z", None),
             ];
             let mut qualifying = false;
             for (i, (pick, repeat)) in picks.iter().enumerate() {
                 let (status, at, total) = statuses[*pick];
                 qualifying |= *pick >= 2;
                 let id = format!("job-{pick}");
-                w.deliver(&id, &job_event("cus_9", status, at, total)).await.unwrap();
+                w.deliver(&id, job("job_9", "cus_9", status, at, total)).await.unwrap();
                 if *repeat {
-                    w.deliver(&format!("again-{i}"), &job_event("cus_9", status, at, total)).await.unwrap();
+                    w.deliver(&format!("again-{i}"), job("job_9", "cus_9", status, at, total))
+                        .await
+                        .unwrap();
                 }
             }
             let referral = w.only_referral();
@@ -954,40 +841,42 @@ proptest! {
 
 #[tokio::test]
 async fn the_referral_list_filters_by_status_and_pages() {
-    let w = world().await;
+    let w = World::new().await;
     let maria = w.referrer().await;
     for n in 0..3 {
         w.submit_from(
-            json!({"business_id": "acme", "name": "Friend", "phone": format!("512-555-01{}", 40 + n), "ref": maria.code.as_str()}),
+            form(
+                json!({"business_id": "acme", "name": "Friend", "phone": format!("512-555-01{}", 40 + n), "ref": maria.code.as_str()}),
+            ),
             ip([192, 0, 2, n]),
         )
         .await
         .unwrap();
     }
-    w.submit(
+    w.submit(form(
         json!({"business_id": "acme", "name": "Dana", "phone": "512-555-0188", "referred_by": "x"}),
-    )
+    ))
     .await
     .unwrap();
-    let (page, next) = w
+    let page = w
         .vouch
         .referrals(&w.business, None, Some(2), None)
         .await
         .unwrap();
-    assert_eq!(page.len(), 2);
-    let (rest, end) = w
+    assert_eq!(page.items.len(), 2);
+    let rest = w
         .vouch
-        .referrals(&w.business, None, Some(2), next.as_deref())
+        .referrals(&w.business, None, Some(2), page.next.as_deref())
         .await
         .unwrap();
-    assert_eq!(rest.len(), 2);
-    assert!(end.is_none());
-    let (held, _) = w
+    assert_eq!(rest.items.len(), 2);
+    assert!(rest.next.is_none());
+    let held = w
         .vouch
         .referrals(&w.business, Some("needs_review"), None, None)
         .await
         .unwrap();
-    assert_eq!(held.len(), 1);
+    assert_eq!(held.items.len(), 1);
     assert!(matches!(
         w.vouch
             .referrals(&w.business, Some("bogus"), None, None)
@@ -996,7 +885,7 @@ async fn the_referral_list_filters_by_status_and_pages() {
     ));
     let by = w
         .store
-        .referrals_by(&w.business, &CustomerId::parse("cus_1").unwrap(), 10)
+        .referrals_by(&w.business, &customer_id("cus_1"), 10)
         .await
         .unwrap();
     assert_eq!(by.len(), 3);
@@ -1004,11 +893,13 @@ async fn the_referral_list_filters_by_status_and_pages() {
 
 #[tokio::test]
 async fn someone_already_known_from_the_form_is_not_a_new_referral_later() {
-    let w = world().await;
+    let w = World::new().await;
     let maria = w.referrer().await;
-    w.submit(json!({"business_id": "acme", "name": "Dana Smith", "phone": "512-555-0188"}))
-        .await
-        .unwrap();
+    w.submit(form(
+        json!({"business_id": "acme", "name": "Dana Smith", "phone": "512-555-0188"}),
+    ))
+    .await
+    .unwrap();
     w.clock.advance(Duration::hours(48));
     w.submit(friend(maria.code.as_str())).await.unwrap();
     let referral = w.only_referral();
@@ -1018,11 +909,13 @@ async fn someone_already_known_from_the_form_is_not_a_new_referral_later() {
 
 #[tokio::test]
 async fn a_held_mention_gives_way_to_a_lead_naming_its_referrer() {
-    let w = world().await;
+    let w = World::new().await;
     let maria = w.referrer().await;
-    w.submit(json!({"business_id": "acme", "name": "Dana Smith", "phone": "512-555-0188", "referred_by": "a neighbour"}))
-        .await
-        .unwrap();
+    w.submit(form(
+        json!({"business_id": "acme", "name": "Dana Smith", "phone": "512-555-0188", "referred_by": "a neighbour"}),
+    ))
+    .await
+    .unwrap();
     w.clock.advance(Duration::hours(30));
     w.submit(friend(maria.code.as_str())).await.unwrap();
     let mut referrals = w.referrals();
@@ -1036,19 +929,25 @@ async fn a_held_mention_gives_way_to_a_lead_naming_its_referrer() {
 
 #[tokio::test]
 async fn a_live_repeat_key_wins_over_an_expired_one() {
-    let w = world().await;
-    w.submit(json!({"business_id": "acme", "name": "Dana", "phone": "512-555-0188"}))
-        .await
-        .unwrap();
+    let w = World::new().await;
+    w.submit(form(
+        json!({"business_id": "acme", "name": "Dana", "phone": "512-555-0188"}),
+    ))
+    .await
+    .unwrap();
     w.clock.advance(Duration::hours(25));
     let by_email = w
-        .submit(json!({"business_id": "acme", "name": "Dana", "email": "dana@example.com"}))
+        .submit(form(
+            json!({"business_id": "acme", "name": "Dana", "email": "dana@example.com"}),
+        ))
         .await
         .unwrap();
     w.clock.advance(Duration::hours(1));
     // Phone (expired) and email (live): the same lead as the email one.
     let both = w
-        .submit(json!({"business_id": "acme", "name": "Dana", "phone": "512-555-0188", "email": "dana@example.com"}))
+        .submit(form(
+            json!({"business_id": "acme", "name": "Dana", "phone": "512-555-0188", "email": "dana@example.com"}),
+        ))
         .await
         .unwrap();
     assert_eq!(both.lead_id, by_email.lead_id);
@@ -1056,10 +955,12 @@ async fn a_live_repeat_key_wins_over_an_expired_one() {
 
 #[tokio::test]
 async fn a_mention_without_letters_finds_nobody() {
-    let w = world().await;
+    let w = World::new().await;
     w.referrer().await;
-    w.submit(json!({"business_id": "acme", "name": "Dana", "phone": "512-555-0188", "referred_by": "!!!"}))
-        .await
-        .unwrap();
+    w.submit(form(
+        json!({"business_id": "acme", "name": "Dana", "phone": "512-555-0188", "referred_by": "!!!"}),
+    ))
+    .await
+    .unwrap();
     assert!(w.only_referral().candidates.is_empty());
 }

@@ -7,12 +7,10 @@ mod flows;
 
 // ----
 
-#[cfg(any())]
 mod leads;
 
 // ----
 
-#[cfg(any())]
 mod rewards;
 
 // ----
