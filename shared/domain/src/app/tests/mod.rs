@@ -2,7 +2,6 @@
 
 // Each module is enabled once it is written against `crate::testing::World`.
 
-#[cfg(any())]
 mod flows;
 
 // ----
@@ -17,5 +16,4 @@ mod rewards;
 
 // ----
 
-#[cfg(any())]
 mod services;
