@@ -2,7 +2,6 @@
 
 // Each module is enabled once it is written against `crate::testing::World`.
 
-#[cfg(any())]
 mod flows;
 
 // ----
@@ -15,5 +14,4 @@ mod rewards;
 
 // ----
 
-#[cfg(any())]
 mod services;
