@@ -3,7 +3,6 @@
 //! BENCHMARKS.md with the command that reproduces them.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -13,66 +12,19 @@ use axum::extract::Path;
 use axum::http::{Request, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use chrono::Utc;
 use tower::ServiceExt;
-use vouch_domain::decide::Plan;
-use vouch_domain::model::contact::Contact;
-use vouch_domain::model::participant::Participant;
-use vouch_domain::ports::{ProgramStore, SystemClock};
-use vouch_domain::services::{Ports, ServiceConfig, Vouch};
-use vouch_domain::testing::{FakeEvents, FakeSms, InMemoryStore};
-use vouch_domain::values::code::ReferralCode;
-use vouch_domain::values::ids::{BusinessId, CustomerId};
-use vouch_domain::values::person::PersonName;
-use vouch_domain::values::secrets::IpHasher;
-use vouch_http::{AppState, Web, links};
+use vouch_domain::testing::World;
+use vouch_http::{AppState, Web, routers};
 
-const CODE: &str = "ABCD2345";
 const PERSON: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1";
 const BOT: &str = "facebookexternalhit/1.1";
 
-async fn vouch_router() -> anyhow::Result<Router> {
-    let store = Arc::new(InMemoryStore::default());
-    let vouch = Vouch::new(
-        Ports::new(
-            store.clone(),
-            Arc::new(FakeSms::default()),
-            Arc::new(FakeEvents::default()),
-            Arc::new(SystemClock),
-        ),
-        ServiceConfig {
-            operator_key: Some("bench".into()),
-            ip_hasher: IpHasher::new(b"bench"),
-        },
-    );
-    vouch
-        .create_business(
-            Some("bench"),
-            &serde_json::json!({"business_id": "acme", "name": "Acme", "time_zone": "America/Chicago", "landing_url": "https://acme.example/refer"}),
-        )
-        .await
-        .context("creating the business")?;
-    let business = BusinessId::parse("acme").context("id")?;
-    let contact = Contact::new(
-        business.clone(),
-        CustomerId::parse("cus_1").context("id")?,
-        PersonName::parse("Maria").context("name")?,
-        Utc::now(),
-    );
-    let participant = Participant::enrol(
-        &contact,
-        ReferralCode::parse(CODE).context("code")?,
-        Utc::now(),
-    );
-    let plan = Plan {
-        participant: Some(participant),
-        ..Plan::default()
-    };
-    store
-        .commit(&business, &plan)
-        .await?
-        .map_err(|refusal| anyhow::anyhow!("{refusal:?}"))?;
-    Ok(links::router(AppState::new(vouch, Web::default())))
+/// The link-click router over the shared test world, and the code of its enrolled referrer.
+async fn vouch_router() -> (Router, String) {
+    let world = World::new().await;
+    let maria = world.referrer().await;
+    let router = routers::link_click(AppState::new(world.vouch.clone(), Web::default()));
+    (router, maria.code.to_string())
 }
 
 /// The floor: a handler that only builds the same kind of redirect.
@@ -95,10 +47,10 @@ fn bare_router() -> Router {
     )
 }
 
-async fn run(router: &Router, agent: &str, requests: u32) -> anyhow::Result<Duration> {
+async fn run(router: &Router, code: &str, agent: &str, requests: u32) -> anyhow::Result<Duration> {
     let started = Instant::now();
     for _ in 0..requests {
-        let request = Request::get(format!("/r/{CODE}"))
+        let request = Request::get(format!("/r/{code}"))
             .header(header::USER_AGENT, agent)
             .body(Body::empty())
             .context("request")?;
@@ -122,16 +74,16 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(100_000);
-    let vouch = vouch_router().await?;
+    let (vouch, code) = vouch_router().await;
     let bare = bare_router();
     // Warm up both, then measure each three times and keep the best run.
-    run(&vouch, PERSON, requests / 10).await?;
-    run(&bare, PERSON, requests / 10).await?;
+    run(&vouch, &code, PERSON, requests / 10).await?;
+    run(&bare, &code, PERSON, requests / 10).await?;
     let mut best = [Duration::MAX; 3];
     for _ in 0..3 {
-        best[0] = best[0].min(run(&bare, PERSON, requests).await?);
-        best[1] = best[1].min(run(&vouch, PERSON, requests).await?);
-        best[2] = best[2].min(run(&vouch, BOT, requests).await?);
+        best[0] = best[0].min(run(&bare, &code, PERSON, requests).await?);
+        best[1] = best[1].min(run(&vouch, &code, PERSON, requests).await?);
+        best[2] = best[2].min(run(&vouch, &code, BOT, requests).await?);
     }
     let [bare_rate, counted_rate, bot_rate] = best.map(|elapsed| per_second(requests, elapsed));
     let mut out = String::new();

@@ -270,7 +270,7 @@ async fn the_qr_code_and_the_public_card_describe_the_referrer() {
 #[tokio::test]
 async fn guessing_codes_is_slowed_down_per_address() {
     let (app, _, code) = with_referrer().await;
-    let limit = vouch_domain::services::UNKNOWN_CODES_PER_WINDOW;
+    let limit = vouch_domain::app::UNKNOWN_CODES_PER_WINDOW;
     for i in 0..limit {
         let reply = click(
             &app,
@@ -291,7 +291,7 @@ async fn guessing_codes_is_slowed_down_per_address() {
     );
     assert!(limited.text().contains("Too many tries"));
     let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
-    assert!((1..=vouch_domain::services::UNKNOWN_CODE_WINDOW_SECS).contains(&retry));
+    assert!((1..=vouch_domain::app::UNKNOWN_CODE_WINDOW_SECS).contains(&retry));
     let card = click(&app, "/api/public/referrals/ABCD2345", None, Method::GET).await;
     assert_eq!(card.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(card.json()["error"]["code"], "rate_limited");

@@ -29,10 +29,10 @@ use vouch_domain::model::reward::{
     LedgerEntry, Recipient as RewardRecipient, Reward, RewardOverride, RewardStatus,
 };
 use vouch_domain::model::search::{SearchEntry, SearchKey, SearchQuery};
-use vouch_domain::model::settings::{RewardType, Settings};
+use vouch_domain::model::settings::RewardType;
 use vouch_domain::ports::{
-    Businesses, Clicks, Finish, MessageFilter, Outbox, Participants, Position, ProgramStore, Rate,
-    RateKey, RateLimits, Recipient, Recipients, Referrals, Rewards, SendOutcome, SendResult,
+    Businesses, Clicks, Finish, MessageFilter, Outbox, Page, Participants, Position, ProgramStore,
+    Rate, RateKey, RateLimits, Recipient, Recipients, Referrals, Rewards, SendOutcome, SendResult,
     Written,
 };
 use vouch_domain::rules::sending::SendGuard;
@@ -215,7 +215,7 @@ fn business(id: &str) -> Business {
         json!({"name": "Acme", "time_zone": "Etc/UTC", "landing_url": "https://acme.example"});
     Business {
         id: biz(id),
-        settings: Settings::complete(&doc, None).unwrap(),
+        settings: vouch_http::dto::settings::complete(&doc, None).unwrap(),
         webhook_secret: WebhookSecret::generate(),
         created_at: t0(),
         version: 1,
@@ -316,7 +316,7 @@ fn with_texts(messages: Vec<Message>) -> Plan {
 
 /// The business's stored text `id`, read through the staff listing.
 async fn stored_text(store: &impl Store, business: &str, id: &str) -> Option<Message> {
-    let (all, _) = store
+    let Page { items: all, .. } = store
         .messages(&biz(business), &MessageFilter::default(), 100, None)
         .await
         .unwrap();
@@ -1096,7 +1096,7 @@ async fn a_message_purpose_and_subject_are_used_once_per_business(store: &impl S
             subject: "cus_1".into(),
         })
     );
-    let (listed, _) = store
+    let Page { items: listed, .. } = store
         .messages(&biz("acme"), &MessageFilter::default(), 10, None)
         .await
         .unwrap();
@@ -1787,7 +1787,7 @@ async fn messages_are_paged_newest_first_by_customer_and_status(store: &impl Sto
         let mut pages = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let (items, next) = store
+            let Page { items, next } = store
                 .messages(&biz("acme"), &filter, limit, after.as_deref())
                 .await
                 .unwrap();
@@ -1908,7 +1908,7 @@ async fn referrals_are_paged_newest_first_by_status(store: &impl Store) {
         let mut pages = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let (items, next) = store
+            let Page { items, next } = store
                 .referrals(&biz("acme"), status, limit, after.as_deref())
                 .await
                 .unwrap();
@@ -2090,7 +2090,7 @@ async fn rewards_are_paged_newest_first_by_status_and_by_customer(store: &impl S
         let mut pages = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let (items, next) = store
+            let Page { items, next } = store
                 .rewards(&biz("acme"), status, limit, after.as_deref())
                 .await
                 .unwrap();

@@ -9,19 +9,18 @@ use chrono::{TimeZone, Utc};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
+use vouch_domain::app::{Ports, ServiceConfig, Vouch};
 use vouch_domain::decide::Plan;
 use vouch_domain::model::business::Business;
 use vouch_domain::model::contact::Contact;
 use vouch_domain::model::participant::Participant;
-use vouch_domain::model::settings::Settings;
 use vouch_domain::ports::{Businesses, ProgramStore};
-use vouch_domain::services::{Ports, ServiceConfig, Vouch};
 use vouch_domain::testing::{FakeEvents, FakeSms, InMemoryStore, ManualClock};
 use vouch_domain::values::code::ReferralCode;
 use vouch_domain::values::ids::{BusinessId, CustomerId};
 use vouch_domain::values::person::PersonName;
 use vouch_domain::values::secrets::{IpHasher, KeyHash, WebhookSecret};
-use vouch_http::{AppState, Web, admin, leads, links};
+use vouch_http::{AppState, Web, routers};
 
 struct Fake {
     store: Arc<InMemoryStore>,
@@ -49,7 +48,7 @@ async fn fake() -> Fake {
     let doc = serde_json::json!({"name": "Acme Plumbing", "time_zone": "America/Chicago", "landing_url": "https://acme.example/refer"});
     let business = Business {
         id: id.clone(),
-        settings: Settings::complete(&doc, None).unwrap(),
+        settings: vouch_http::dto::settings::complete(&doc, None).unwrap(),
         webhook_secret: WebhookSecret::generate(),
         created_at: Utc::now(),
         version: 1,
@@ -119,7 +118,7 @@ async fn invoke(router: Router, fixture: &str) -> (u16, axum::http::HeaderMap, V
 #[tokio::test]
 async fn given_a_click_event_when_invoked_then_it_redirects_and_counts_with_the_source_ip_hashed() {
     let fake = fake().await;
-    let router = links::router(AppState::new(fake.vouch.clone(), Web::default()));
+    let router = routers::link_click(AppState::new(fake.vouch.clone(), Web::default()));
 
     let (status, headers, _) = invoke(router, "link-click.json").await;
 
@@ -144,7 +143,7 @@ async fn given_a_click_event_when_invoked_then_it_redirects_and_counts_with_the_
 async fn given_a_preview_bot_or_head_event_then_it_redirects_without_counting() {
     let fake = fake().await;
     for fixture in ["link-click-preview-bot.json", "link-click-head.json"] {
-        let router = links::router(AppState::new(fake.vouch.clone(), Web::default()));
+        let router = routers::link_click(AppState::new(fake.vouch.clone(), Web::default()));
         let (status, headers, body) = invoke(router, fixture).await;
         assert_eq!(status, 302, "{fixture}");
         assert!(
@@ -161,7 +160,7 @@ async fn given_a_preview_bot_or_head_event_then_it_redirects_without_counting() 
 #[tokio::test]
 async fn given_a_referral_card_event_then_it_answers_with_open_cors() {
     let fake = fake().await;
-    let router = links::router(AppState::new(fake.vouch.clone(), Web::default()));
+    let router = routers::link_click(AppState::new(fake.vouch.clone(), Web::default()));
     let (status, headers, body) = invoke(router, "referral-card.json").await;
     assert_eq!(status, 200);
     assert_eq!(headers["access-control-allow-origin"], "*");
@@ -173,7 +172,7 @@ async fn given_a_referral_card_event_then_it_answers_with_open_cors() {
 #[tokio::test]
 async fn given_a_create_business_event_then_it_creates_it_with_the_operator_key() {
     let fake = fake().await;
-    let router = admin::router(AppState::new(fake.vouch.clone(), Web::default()));
+    let router = routers::admin_api(AppState::new(fake.vouch.clone(), Web::default()));
     let (status, _, body) = invoke(router, "create-business.json").await;
     assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
     let body: Value = serde_json::from_slice(&body).unwrap();
@@ -190,7 +189,7 @@ async fn given_a_create_business_event_then_it_creates_it_with_the_operator_key(
 #[tokio::test]
 async fn given_descending_tiers_then_settings_are_refused_with_reasons_and_unchanged() {
     let fake = fake().await;
-    let router = admin::router(AppState::new(fake.vouch.clone(), Web::default()));
+    let router = routers::admin_api(AppState::new(fake.vouch.clone(), Web::default()));
     let (status, _, body) = invoke(router, "settings-descending-tiers.json").await;
     assert_eq!(status, 422);
     let body: Value = serde_json::from_slice(&body).unwrap();
@@ -232,7 +231,7 @@ async fn signed_fake() -> (Fake, Arc<FakeSms>) {
     let doc = serde_json::json!({"name": "Acme Plumbing", "time_zone": "America/Chicago", "landing_url": "https://acme.example/refer"});
     let business = Business {
         id: BusinessId::parse("acme").unwrap(),
-        settings: Settings::complete(&doc, None).unwrap(),
+        settings: vouch_http::dto::settings::complete(&doc, None).unwrap(),
         webhook_secret: WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap(),
         created_at: Utc::now(),
         version: 1,
@@ -247,7 +246,7 @@ async fn signed_fake() -> (Fake, Arc<FakeSms>) {
 #[tokio::test]
 async fn given_a_signed_webhook_event_then_it_is_received_once() {
     let (fake, _) = signed_fake().await;
-    let router = || vouch_http::webhooks::router(AppState::new(fake.vouch.clone(), Web::default()));
+    let router = || routers::job_webhook(AppState::new(fake.vouch.clone(), Web::default()));
     let (status, _, body) = invoke(router(), "webhook-customer-upserted.json").await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     assert_eq!(
@@ -270,7 +269,7 @@ async fn given_an_sns_inbound_stop_then_the_number_is_opted_out() {
         env!("CARGO_MANIFEST_DIR")
     );
     let event = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    vouch_http::inbound::handle_sns(&state, event)
+    vouch_http::events::inbound::handle_sns(&state.vouch, event)
         .await
         .unwrap();
     let phone = vouch_domain::values::person::Phone::parse(
@@ -285,7 +284,7 @@ async fn given_an_sns_inbound_stop_then_the_number_is_opted_out() {
 #[tokio::test]
 async fn given_a_form_post_event_then_the_lead_is_attributed_and_thanked_with_a_page() {
     let fake = fake().await;
-    let router = leads::router(AppState::new(fake.vouch.clone(), Web::default()));
+    let router = routers::lead_intake(AppState::new(fake.vouch.clone(), Web::default()));
 
     let (status, headers, body) = invoke(router, "lead-form.json").await;
 

@@ -52,6 +52,7 @@ pub async fn spawn_app_with(web: Web) -> TestApp {
         event_bus: format!("bus-{table}"),
         sms_origination_number: Some("+15550100000".into()),
         sms_sender_id: None,
+        housecallpro_signature_header: None,
     };
     let app = wiring::application(&config).await;
     vouch_local::provision(&app, &table, &config.event_bus)
@@ -157,6 +158,15 @@ pub fn request(
 }
 
 impl TestApp {
+    /// Hands one bus event to the reward issuer's handler, as the Lambda function would.
+    pub async fn issue(
+        &self,
+        event: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value>,
+    ) -> Result<vouch_domain::app::Issued, vouch_http::events::EventError> {
+        let link_base = self.state.link_base(&HeaderMap::new());
+        vouch_http::events::issuer::handle(&self.state.vouch, &link_base, event).await
+    }
+
     /// Another instance over the same table, as a freshly started Lambda would be: own client,
     /// own request counter, empty caches.
     pub async fn new_instance(&self) -> TestApp {

@@ -124,9 +124,10 @@ async fn the_loop_closes_through_the_bus_and_pays_each_referral_once() {
     }
     let mut handled = 0;
     for _ in 0..40 {
-        handled += vouch_local::bus::drain_once(&sqs, &queue, &app.state)
-            .await
-            .unwrap();
+        handled +=
+            vouch_local::bus::drain_once(&sqs, &queue, &app.state.vouch, "https://go.vouch.test")
+                .await
+                .unwrap();
         if handled >= 3 {
             break;
         }
@@ -173,7 +174,7 @@ async fn the_loop_closes_through_the_bus_and_pays_each_referral_once() {
 
     // Nothing more happens however often the events come again.
     assert_eq!(
-        vouch_local::bus::drain_once(&sqs, &queue, &app.state)
+        vouch_local::bus::drain_once(&sqs, &queue, &app.state.vouch, "https://go.vouch.test")
             .await
             .unwrap(),
         0
@@ -247,14 +248,12 @@ async fn a_reward_costs_at_most_three_requests_and_the_texts() {
         }))
         .unwrap();
     app.requests.reset();
-    vouch_http::issuer::handle(&app.state, event.clone())
-        .await
-        .unwrap();
+    app.issue(event.clone()).await.unwrap();
     let counts = app.requests.snapshot();
     assert!(app.requests.total() <= 3, "{counts:?}");
     assert_eq!(rewards(&app, &key, "?status=issued").await.len(), 1);
     // The same event again: nothing more.
-    vouch_http::issuer::handle(&app.state, event).await.unwrap();
+    app.issue(event).await.unwrap();
     assert_eq!(rewards(&app, &key, "").await.len(), 1);
 }
 
@@ -283,7 +282,10 @@ async fn staff_approve_and_redeem_along_the_state_machine() {
         "referral_id": referral["referral_id"], "lead_customer_id": referral["lead"]["customer_id"]});
     app.state
         .vouch
-        .issue_reward(&detail, "https://go.vouch.test")
+        .issue_reward(
+            &serde_json::from_value(detail).unwrap(),
+            "https://go.vouch.test",
+        )
         .await
         .unwrap();
     let pending = rewards(&app, &key, "?status=pending").await;

@@ -5,7 +5,6 @@ use vouch_domain::decide::{Plan, Refusal};
 use vouch_domain::model::business::Business;
 use vouch_domain::model::contact::Contact;
 use vouch_domain::model::participant::Participant;
-use vouch_domain::model::settings::Settings;
 use vouch_domain::ports::{Businesses, Participants, ProgramStore, Written};
 use vouch_domain::values::code::ReferralCode;
 use vouch_domain::values::ids::{BusinessId, CustomerId};
@@ -18,7 +17,7 @@ fn business(id: &str) -> Business {
     let doc = serde_json::json!({"name": "Acme", "time_zone": "America/Chicago", "landing_url": "https://acme.example"});
     Business {
         id: BusinessId::parse(id).unwrap(),
-        settings: Settings::complete(&doc, None).unwrap(),
+        settings: vouch_http::dto::settings::complete(&doc, None).unwrap(),
         webhook_secret: WebhookSecret::generate(),
         created_at: Utc::now(),
         version: 1,

@@ -214,7 +214,7 @@ async fn issue(app: &TestApp, referral: &Value) {
         }
     }))
     .unwrap();
-    vouch_http::issuer::handle(&app.state, event).await.unwrap();
+    app.issue(event).await.unwrap();
 }
 
 #[tokio::test]

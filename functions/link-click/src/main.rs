@@ -1,16 +1,6 @@
 //! Redirects referral links, counts clicks, serves QR codes and referral cards.
 
-use vouch_aws::{Config, telemetry, wiring};
-use vouch_http::{AppState, Web, links};
-
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    telemetry::init();
-    let config = Config::from_env()?;
-    let web = Web::new(
-        config.fallback_url.as_deref(),
-        config.public_base_url.clone(),
-    )?;
-    let vouch = wiring::application(&config).await.vouch;
-    lambda_http::run(links::router(AppState::new(vouch, web))).await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    vouch_runtime::http(vouch_http::routers::link_click).await
 }

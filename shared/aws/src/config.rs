@@ -28,6 +28,9 @@ pub struct Config {
     pub sms_origination_number: Option<String>,
     /// `VOUCH_SMS_SENDER_ID`: an alphanumeric sender id, where supported.
     pub sms_sender_id: Option<String>,
+    /// `VOUCH_HOUSECALLPRO_SIGNATURE_HEADER`: the header Housecall Pro signs in, when not the
+    /// default.
+    pub housecallpro_signature_header: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -50,6 +53,7 @@ impl Config {
             event_bus: var("VOUCH_EVENT_BUS").unwrap_or_else(|| "default".to_owned()),
             sms_origination_number: var("VOUCH_SMS_ORIGINATION_NUMBER"),
             sms_sender_id: var("VOUCH_SMS_SENDER_ID"),
+            housecallpro_signature_header: var("VOUCH_HOUSECALLPRO_SIGNATURE_HEADER"),
         })
     }
 

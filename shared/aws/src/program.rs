@@ -38,6 +38,7 @@ use crate::store::click_from_item;
 use vouch_domain::decide::{IndexEntry, LoadKeys, Plan, Refusal, Snapshot};
 use vouch_domain::model::job::Job;
 use vouch_domain::model::message::{Message, Purpose, Reason, Status};
+use vouch_domain::ports::Page;
 use vouch_domain::ports::{
     Finish, MessageFilter, Outbox, ProgramStore, Recipient, Recipients, SendResult,
 };
@@ -1067,7 +1068,7 @@ impl Outbox for DynamoStore {
         } else {
             None
         };
-        Ok((items, next))
+        Ok(Page { items, next })
     }
 }
 

@@ -20,6 +20,7 @@ use vouch_domain::decide::Plan;
 use vouch_domain::model::lead::LEAD_REPEAT_WINDOW;
 use vouch_domain::model::referral::{Referral, Status};
 use vouch_domain::model::search::SearchEntry;
+use vouch_domain::ports::Page;
 use vouch_domain::ports::Referrals;
 use vouch_domain::values::ids::{BusinessId, CustomerId};
 
@@ -285,14 +286,8 @@ impl Referrals for DynamoStore {
         let found = self
             .newest_first(index, gsi_pk, business, referral_sk, limit, after)
             .await?;
-        let mut items = referrals_of(Some(found))?;
-        let has_more = items.len() > limit as usize;
-        items.truncate(limit as usize);
-        let next = items
-            .last()
-            .filter(|_| has_more)
-            .map(|r| r.referral_id.clone());
-        Ok((items, next))
+        let items = referrals_of(Some(found))?;
+        Ok(Page::of(items, limit, |r| r.referral_id.clone()))
     }
 
     async fn referrals_by(

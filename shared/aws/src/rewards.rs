@@ -19,6 +19,7 @@ use serde_dynamo::{from_item, to_item};
 
 use vouch_domain::decide::{IssueDue, Plan};
 use vouch_domain::model::reward::{LedgerEntry, Reward, RewardStatus};
+use vouch_domain::ports::Page;
 use vouch_domain::ports::Rewards;
 use vouch_domain::values::ids::{BusinessId, CustomerId};
 
@@ -271,14 +272,8 @@ impl Rewards for DynamoStore {
         let found = self
             .newest_first(index, gsi_pk, business, reward_sk, limit, after)
             .await?;
-        let mut items = rewards_of(Some(found))?;
-        let has_more = items.len() > limit as usize;
-        items.truncate(limit as usize);
-        let next = items
-            .last()
-            .filter(|_| has_more)
-            .map(|r| r.reward_id.clone());
-        Ok((items, next))
+        let items = rewards_of(Some(found))?;
+        Ok(Page::of(items, limit, |r| r.reward_id.clone()))
     }
 
     async fn rewards_of(

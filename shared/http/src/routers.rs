@@ -31,9 +31,10 @@ fn document() -> Router<AppState> {
     Router::new().route("/openapi.json", get(|| async { Json(openapi::document()) }))
 }
 
-/// Every function's routes on one port, with the local stand-ins for what AWS triggers.
-pub fn local(state: AppState) -> Router {
-    let routes = Router::new()
+/// Every function's routes on one port, with the local stand-ins for what AWS triggers and any
+/// `extra` routes of the local runner.
+pub fn local(state: AppState, extra: Router<AppState>) -> Router {
+    let routes = extra
         .merge(public::links::routes())
         .merge(public::leads::routes(&state))
         .merge(webhooks::routes())

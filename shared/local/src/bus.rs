@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde_json::{Value, json};
-use vouch_http::{AppState, issuer};
+use vouch_domain::app::Vouch;
+use vouch_http::events::{answer, issuer};
 
 /// Creates the queue and the rule; returns the queue's URL.
 pub async fn route_to_issuer(
@@ -72,7 +73,8 @@ pub async fn route_to_issuer(
 pub async fn drain_once(
     sqs: &aws_sdk_sqs::Client,
     url: &str,
-    state: &AppState,
+    vouch: &Vouch,
+    link_base: &str,
 ) -> anyhow::Result<usize> {
     let output = sqs
         .receive_message()
@@ -86,7 +88,8 @@ pub async fn drain_once(
         let event: Result<EventBridgeEvent<Value>, _> =
             serde_json::from_str(message.body().unwrap_or_default());
         let done = match event {
-            Ok(event) => issuer::handle(state, event).await.is_ok(),
+            // A refused event is done with; one worth retrying stays for the next poll.
+            Ok(event) => answer(issuer::handle(vouch, link_base, event).await).is_ok(),
             Err(err) => {
                 tracing::warn!(error = %err, "not an EventBridge event; dropped");
                 true
@@ -108,10 +111,10 @@ pub async fn drain_once(
 }
 
 /// Polls the queue until the process ends.
-pub fn spawn_poller(sqs: aws_sdk_sqs::Client, url: String, state: AppState) {
+pub fn spawn_poller(sqs: aws_sdk_sqs::Client, url: String, vouch: Vouch, link_base: String) {
     tokio::spawn(async move {
         loop {
-            match drain_once(&sqs, &url, &state).await {
+            match drain_once(&sqs, &url, &vouch, &link_base).await {
                 Ok(0) => tokio::time::sleep(Duration::from_millis(300)).await,
                 Ok(_) => {}
                 Err(err) => {

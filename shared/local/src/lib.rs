@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
-use vouch_http::{AppState, admin, common, inbound, leads, links, webhooks};
+use vouch_http::{AppState, routers};
 
 pub mod bus;
 pub mod site;
@@ -18,13 +18,7 @@ pub mod site;
 /// Every function's routes on one router, as API Gateway would route them in AWS, plus the
 /// local stand-ins for what AWS triggers (`/_local/...`).
 pub fn router(state: AppState) -> Router {
-    let routes = links::routes()
-        .merge(admin::routes())
-        .merge(webhooks::routes())
-        .merge(leads::routes(&state))
-        .merge(inbound::local_routes())
-        .merge(site::routes());
-    common::finish(routes).with_state(state)
+    routers::local(state, site::routes())
 }
 
 /// Creates the table and the event bus on the emulator, as the SAM template does in AWS.

@@ -6,7 +6,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use serde_json::json;
 use vouch_aws::{Config, telemetry, wiring};
-use vouch_domain::services::{CustomerInput, EnrolRequest};
+use vouch_domain::app::EnrolRequest;
+use vouch_domain::model::contact::CustomerInput;
 use vouch_http::{AppState, Web};
 use vouch_local::{Emulator, provision, router, serve};
 
@@ -41,16 +42,15 @@ async fn main() -> anyhow::Result<()> {
         event_bus: "vouch".into(),
         sms_origination_number: Some("+15550100000".into()),
         sms_sender_id: None,
+        housecallpro_signature_header: None,
     };
     let app = wiring::application(&config).await;
     provision(&app, &config.table, &config.event_bus).await?;
     let vouch = app.vouch.clone();
     let app_events = app;
 
-    let created = vouch
-        .create_business(
-            Some(&operator_key),
-            &json!({
+    let operator = vouch.authorise_operator(Some(&operator_key))?;
+    let (id, settings) = vouch_http::dto::settings::new_business(&json!({
                 "business_id": DEMO_BUSINESS,
                 "name": "Demo Plumbing",
                 "time_zone": "America/Chicago",
@@ -66,8 +66,10 @@ async fn main() -> anyhow::Result<()> {
                            "tiers": [{"from_referral": 1, "amount_cents": 2500},
                                      {"from_referral": 3, "amount_cents": 5000},
                                      {"from_referral": 5, "amount_cents": 10000}]}
-            }),
-        )
+    }))
+    .map_err(|errors| anyhow::anyhow!("the demo business's settings: {errors:?}"))?;
+    let created = vouch
+        .create_business(&operator, id, settings)
         .await
         .context("seeding the demo business")?;
     let business = created.business_id.clone();
@@ -150,7 +152,7 @@ async fn main() -> anyhow::Result<()> {
         "reward-issuer",
     )
     .await?;
-    vouch_local::bus::spawn_poller(sqs, queue, state.clone());
+    vouch_local::bus::spawn_poller(sqs, queue, state.vouch.clone(), base.clone());
     // The scheduler's every-minute sweep: deferred texts, held rewards, missed events.
     let sweeper = state.clone();
     tokio::spawn(async move {

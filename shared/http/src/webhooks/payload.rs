@@ -166,8 +166,6 @@ pub fn parse(body: &[u8]) -> Result<Envelope, FieldErrors> {
     Ok(Envelope { occurred_at, event })
 }
 
-/// Housecall Pro's own webhook shape: `{id, event, created_at, data}`.
-
 /// A parsed delivery as a command; `None` for types this version ignores.
 pub fn command_of(envelope: Envelope, country: Country) -> Result<Option<Command>> {
     let customer = |input: CustomerInput, path: &str| {

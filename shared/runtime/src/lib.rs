@@ -1,0 +1,72 @@
+//! What every function's `main` calls: the configuration read once from the environment, the
+//! clients and the application built once, and the function's handler run by the Lambda
+//! runtime. Nothing here touches the network before the first invocation.
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::sns::SnsEvent;
+use axum::Router;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+use vouch_aws::{Config, telemetry, wiring};
+use vouch_http::events::{answer, inbound, issuer, sweep};
+use vouch_http::{AppState, Web};
+
+/// The web settings of a deployment; a malformed fallback URL stops start-up.
+pub fn web(config: &Config) -> anyhow::Result<Web> {
+    let mut web = Web::new(
+        config.fallback_url.as_deref(),
+        config.public_base_url.clone(),
+    )?;
+    web.housecallpro_header = config.housecallpro_signature_header.clone();
+    Ok(web)
+}
+
+/// An HTTP function: `router` is the function's router from `vouch_http::routers`.
+pub async fn http(router: fn(AppState) -> Router) -> Result<(), Error> {
+    telemetry::init();
+    let config = Config::from_env()?;
+    let web = web(&config)?;
+    let app = wiring::application(&config).await;
+    lambda_http::run(router(AppState::new(app.vouch, web))).await
+}
+
+/// The reward issuer: `referral.qualified` events from the bus.
+pub async fn reward_issuer() -> Result<(), Error> {
+    telemetry::init();
+    let config = Config::from_env()?;
+    let link_base = config.public_base_url.clone().unwrap_or_default();
+    let vouch = wiring::application(&config).await.vouch;
+    let (vouch, link_base) = (&vouch, link_base.as_str());
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
+            answer(issuer::handle(vouch, link_base, event.payload).await)
+        },
+    ))
+    .await
+}
+
+/// Inbound texts: SNS notifications of the number's inbound messages.
+pub async fn sms_inbound() -> Result<(), Error> {
+    telemetry::init();
+    let config = Config::from_env()?;
+    let vouch = wiring::application(&config).await.vouch;
+    let vouch = &vouch;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SnsEvent>| async move {
+        answer(inbound::handle_sns(vouch, event.payload).await)
+    }))
+    .await
+}
+
+/// The scheduler: one sweep per scheduled invocation.
+pub async fn scheduler() -> Result<(), Error> {
+    telemetry::init();
+    let config = Config::from_env()?;
+    // Texts the sweep composes (rewards released from their hold) link to the public origin.
+    let link_base = config.public_base_url.clone().unwrap_or_default();
+    let vouch = wiring::application(&config).await.vouch;
+    let (vouch, link_base) = (&vouch, link_base.as_str());
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
+        answer(sweep::handle(vouch, link_base).await)
+    }))
+    .await
+}
