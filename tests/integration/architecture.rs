@@ -48,7 +48,8 @@ fn rust_files(src: &Path, dir: &Path, into: &mut Vec<(PathBuf, PathBuf)>) {
 }
 
 /// The module path a file defines: `program/rewarding.rs` → `[program, rewarding]`,
-/// `program/mod.rs` → `[program]`; `None` for the crate root and for `tests.rs` files.
+/// `program/mod.rs` → `[program]`; `None` for the crate root and for test modules (`tests.rs`
+/// files and the files of a `tests/` module directory).
 fn module_path(relative: &Path) -> Option<Vec<String>> {
     let mut parts: Vec<String> = relative
         .iter()
@@ -57,7 +58,7 @@ fn module_path(relative: &Path) -> Option<Vec<String>> {
     let file = parts.pop()?;
     let stem = file.strip_suffix(".rs")?;
     let root = parts.is_empty() && (stem == "lib" || stem == "main");
-    if root || stem == "tests" {
+    if root || stem == "tests" || parts.iter().any(|p| p == "tests") {
         return None;
     }
     if stem != "mod" {
@@ -518,4 +519,5 @@ mod tests {
     assert_eq!(module_path(Path::new("program/rewarding.rs")), Some(path));
     assert_eq!(module_path(Path::new("lib.rs")), None);
     assert_eq!(module_path(Path::new("leads/tests.rs")), None);
+    assert_eq!(module_path(Path::new("app/tests/flows.rs")), None);
 }

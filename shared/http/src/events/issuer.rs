@@ -30,3 +30,56 @@ pub async fn handle(
     tracing::info!(?issued, referral_id = %qualified.referral_id, "referral.qualified handled");
     Ok(issued)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use vouch_domain::testing::{LINKS, World};
+
+    use super::*;
+    use crate::events::answer;
+
+    fn event(detail: Value) -> EventBridgeEvent<Value> {
+        let mut event = EventBridgeEvent::default();
+        event.detail_type = REFERRAL_QUALIFIED.into();
+        event.detail = detail;
+        event
+    }
+
+    #[tokio::test]
+    async fn a_malformed_event_is_refused_once_and_acknowledged() {
+        let w = World::new().await;
+        for detail in [
+            json!({"nope": 1}),
+            json!({"event_id": "e1", "business_id": "Not A Slug", "referral_id": "r",
+                   "lead_customer_id": "cus_1"}),
+            json!({"event_id": "e1", "business_id": "acme", "referral_id": "r",
+                   "lead_customer_id": "has space"}),
+        ] {
+            let result = handle(&w.vouch, LINKS, event(detail.clone())).await;
+            assert!(
+                matches!(result, Err(EventError::NonRetryable(_))),
+                "{detail}: {result:?}"
+            );
+            // Not worth retrying: the invocation succeeds, so Lambda does not retry it.
+            assert!(answer(result).is_ok());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_well_formed_event_for_an_unknown_referral_changes_nothing() {
+        let w = World::new().await;
+        let detail = json!({"event_id": "01JAAAAAAAAAAAAAAAAAAAAAAA", "business_id": "acme",
+                            "referral_id": "01JAAAAAAAAAAAAAAAAAAAAAAB", "lead_customer_id": "cus_9"});
+        let issued = handle(&w.vouch, LINKS, event(detail)).await.unwrap();
+        assert_eq!(issued, Issued::Done);
+        assert!(w.store.all_rewards().is_empty());
+    }
+
+    #[test]
+    fn a_retryable_failure_fails_the_invocation() {
+        let result: Result<(), EventError> = Err(EventError::Retryable("store down".into()));
+        let diagnostic = answer(result).unwrap_err();
+        assert_eq!(diagnostic.error_type, "Retryable");
+    }
+}

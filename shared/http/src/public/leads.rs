@@ -243,3 +243,72 @@ impl Reader<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use vouch_domain::testing::World;
+
+    use super::*;
+
+    fn fields(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn text_fields_must_be_text_and_checkboxes_yes_or_no() {
+        let form = lead_form(&fields(json!({
+            "name": 7, "phone": ["5125550188"], "email": null, "ref": "ABCD2345",
+            "sms_consent": "maybe", "unknown": {"ignored": true}
+        })));
+        assert_eq!(form.invalid["name"], "must be a string");
+        assert_eq!(form.invalid["phone"], "must be a string");
+        assert_eq!(form.invalid["sms_consent"], "must be true or false");
+        assert_eq!(form.invalid.len(), 3);
+        assert_eq!((form.name, form.phone, form.email), (None, None, None));
+        assert_eq!(form.code.as_deref(), Some("ABCD2345"));
+        for (sent, read) in [
+            (json!(true), true),
+            (json!("on"), true),
+            (json!("YES"), true),
+            (json!("1"), true),
+            (json!(false), false),
+            (json!("off"), false),
+            (json!(""), false),
+        ] {
+            let form = lead_form(&fields(json!({ "sms_consent": sent })));
+            assert_eq!(form.sms_consent, read, "{sent}");
+            assert!(form.invalid.is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_field_the_edge_could_not_read_is_reported_and_nothing_is_stored() {
+        let w = World::new().await;
+        let form = lead_form(&fields(json!({
+            "business_id": "acme", "name": 7, "phone": ["5125550188"], "sms_consent": "maybe"
+        })));
+        let result = w.submit(form).await;
+        let Err(Error::Validation(errors)) = result else {
+            panic!("expected a validation error, got {result:?}");
+        };
+        assert_eq!(errors["name"], "must be a string");
+        assert_eq!(errors["phone"], "must be a string");
+        assert_eq!(errors["sms_consent"], "must be true or false");
+        assert!(w.store.leads().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_filled_honeypot_is_a_success_whatever_else_is_wrong() {
+        let w = World::new().await;
+        let form = lead_form(&fields(
+            json!({"website": "x", "name": 1, "business_id": "no such"}),
+        ));
+        let receipt = w.submit(form).await.unwrap();
+        assert_eq!(receipt.lead_id.len(), 26);
+        assert!(w.store.leads().is_empty());
+    }
+}
