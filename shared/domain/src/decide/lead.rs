@@ -141,33 +141,21 @@ pub(super) fn take_lead(
             old.flags.push(Flag::Reattributed);
             plan.referrals.push(old);
         }
-        let mut referral = Referral {
-            // A lead has at most one referral: its id is the lead's, stable across retries (a
-            // refused commit is decided again, and what it learnt is keyed by this id).
-            referral_id: lead.lead_id.clone(),
-            lead_id: Some(lead.lead_id.clone()),
-            lead: LeadSide {
-                customer_id: contact.customer_id.clone(),
-                name: contact.full_name(),
-                phone: contact.phone.clone().or(lead.customer.phone.clone()),
-                email: contact.email.clone().or(lead.customer.email.clone()),
-            },
-            referrer: chosen.map(person),
-            candidates,
-            source,
-            status,
-            flags: flags.clone(),
-            named,
-            created_at: ctx.now,
-            updated_at: ctx.now,
-            qualified_at: None,
-            job_id: None,
-            invoice_total_cents: None,
-            history: Vec::new(),
-            ordinal: None,
-            reward: None,
-            referee_reward: None,
+        // A lead has at most one referral: its id is the lead's, stable across retries (a
+        // refused commit is decided again, and what it learnt is keyed by this id).
+        let side = LeadSide {
+            customer_id: contact.customer_id.clone(),
+            name: contact.full_name(),
+            phone: contact.phone.clone().or(lead.customer.phone.clone()),
+            email: contact.email.clone().or(lead.customer.email.clone()),
         };
+        let mut referral = Referral::new(lead.lead_id.clone(), side, source, ctx.now);
+        referral.lead_id = Some(lead.lead_id.clone());
+        referral.referrer = chosen.map(person);
+        referral.candidates = candidates;
+        referral.status = status;
+        referral.flags = flags.clone();
+        referral.named = named;
         let reason = if flags.is_empty() {
             "attributed".to_owned()
         } else {

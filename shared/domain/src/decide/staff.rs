@@ -69,31 +69,14 @@ pub(super) fn staff(
                 old.flags.push(Flag::Reattributed);
                 plan.referrals.push(old);
             }
-            let mut referral = Referral {
-                referral_id: referral_id.clone(),
-                lead_id: None,
-                lead: LeadSide {
-                    customer_id: contact.customer_id.clone(),
-                    name: contact.full_name(),
-                    phone: contact.phone.clone(),
-                    email: contact.email.clone(),
-                },
-                referrer: Some(person(referrer)),
-                candidates: Vec::new(),
-                source: Source::Manual,
-                status: RefStatus::Pending,
-                flags: Vec::new(),
-                named: None,
-                created_at: ctx.now,
-                updated_at: ctx.now,
-                qualified_at: None,
-                job_id: None,
-                invoice_total_cents: None,
-                history: Vec::new(),
-                ordinal: None,
-                reward: None,
-                referee_reward: None,
+            let side = LeadSide {
+                customer_id: contact.customer_id.clone(),
+                name: contact.full_name(),
+                phone: contact.phone.clone(),
+                email: contact.email.clone(),
             };
+            let mut referral = Referral::new(referral_id.clone(), side, Source::Manual, ctx.now);
+            referral.referrer = Some(person(referrer));
             transition(
                 plan,
                 &mut referral,

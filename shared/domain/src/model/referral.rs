@@ -230,6 +230,30 @@ pub struct Referral {
 }
 
 impl Referral {
+    /// A new referral of `lead` from `source`, before anything is decided about it.
+    pub fn new(referral_id: String, lead: LeadSide, source: Source, at: DateTime<Utc>) -> Self {
+        Self {
+            referral_id,
+            lead_id: None,
+            lead,
+            referrer: None,
+            candidates: Vec::new(),
+            source,
+            status: Status::Pending,
+            flags: Vec::new(),
+            named: None,
+            created_at: at,
+            updated_at: at,
+            qualified_at: None,
+            job_id: None,
+            invoice_total_cents: None,
+            history: Vec::new(),
+            ordinal: None,
+            reward: None,
+            referee_reward: None,
+        }
+    }
+
     /// Moves to `status`, recording why.
     pub fn decide(&mut self, status: Status, reason: &str, at: DateTime<Utc>) {
         self.status = status;

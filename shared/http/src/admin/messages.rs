@@ -9,6 +9,7 @@ use vouch_domain::model::message::{Purpose, Reason, Status};
 use vouch_domain::ports::Page;
 
 use super::Admin;
+use crate::dto::rfc3339;
 use crate::dto::schema;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::QueryOf;
@@ -49,10 +50,6 @@ pub struct MessageQuery {
     pub status: Option<Status>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
-}
-
-fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[utoipa::path(

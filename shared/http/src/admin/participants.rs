@@ -105,9 +105,7 @@ impl AppState {
             rewards_earned_cents: participant.stats.rewards_earned_cents,
             rewards_pending_cents: participant.stats.rewards_pending_cents,
             vip: participant.is_vip(vip_after),
-            enrolled_at: participant
-                .enrolled_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            enrolled_at: crate::dto::rfc3339(participant.enrolled_at),
         }
     }
 

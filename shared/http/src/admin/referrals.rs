@@ -15,6 +15,7 @@ use vouch_domain::ports::Page;
 use vouch_domain::values::person::Phone;
 
 use super::Admin;
+use crate::dto::rfc3339;
 use crate::dto::schema::{self, DecisionSchema, PersonSchema};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{JsonBody, QueryOf};
@@ -27,10 +28,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/referrals/{referral_id}/approve", post(approve))
         .route("/api/admin/referrals/{referral_id}/reject", post(reject))
         .route("/api/admin/customers", get(customers))
-}
-
-fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// The referred person as staff see them.

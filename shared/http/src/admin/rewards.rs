@@ -11,6 +11,7 @@ use vouch_domain::model::reward::{Recipient, Reward, RewardChange, RewardOverrid
 use vouch_domain::model::settings::RewardType;
 
 use super::Admin;
+use crate::dto::rfc3339;
 use crate::dto::schema::{self, RewardChangeSchema, RewardOverrideSchema};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{JsonBody, QueryOf};
@@ -25,10 +26,6 @@ pub fn routes() -> Router<AppState> {
             "/api/admin/participants/{customer_id}/reward-override",
             axum::routing::put(set_override),
         )
-}
-
-fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,5 +1,7 @@
 //! The lists the store serves: the outbox, numbers, referrals, rewards and the scheduler's due items.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -147,19 +149,9 @@ impl Referrals for InMemoryStore {
         after: Option<&str>,
     ) -> anyhow::Result<Page<Referral>> {
         self.with(|s| {
-            let items: Vec<Referral> = s
-                .referrals
-                .iter()
-                .rev()
-                .filter(|((b, id), r)| {
-                    b == business
-                        && after.is_none_or(|a| id.as_str() < a)
-                        && status.is_none_or(|st| r.status == st)
-                })
-                .map(|(_, r)| r.clone())
-                .take(limit as usize + 1)
-                .collect();
-            Page::of(items, limit, |r| r.referral_id.clone())
+            newest_first(&s.referrals, business, after, limit, |r| {
+                status.is_none_or(|st| r.status == st)
+            })
         })
     }
 
@@ -217,19 +209,9 @@ impl Rewards for InMemoryStore {
         after: Option<&str>,
     ) -> anyhow::Result<Page<Reward>> {
         self.with(|s| {
-            let items: Vec<Reward> = s
-                .rewards
-                .iter()
-                .rev()
-                .filter(|((b, id), r)| {
-                    b == business
-                        && after.is_none_or(|a| id.as_str() < a)
-                        && status.is_none_or(|st| r.status == st)
-                })
-                .map(|(_, r)| r.clone())
-                .take(limit as usize + 1)
-                .collect();
-            Page::of(items, limit, |r| r.reward_id.clone())
+            newest_first(&s.rewards, business, after, limit, |r| {
+                status.is_none_or(|st| r.status == st)
+            })
         })
     }
 
@@ -330,5 +312,27 @@ impl InMemoryStore {
     pub fn discount_codes(&self) -> Vec<String> {
         self.with(|s| s.discount_codes.iter().cloned().collect())
             .unwrap_or_default()
+    }
+}
+
+/// A page of a business's records by id, newest first, as the table's listing indexes give it.
+fn newest_first<T: Clone>(
+    records: &BTreeMap<(BusinessId, String), T>,
+    business: &BusinessId,
+    after: Option<&str>,
+    limit: u32,
+    keep: impl Fn(&T) -> bool,
+) -> Page<T> {
+    let read = records
+        .iter()
+        .rev()
+        .filter(|((b, id), r)| b == business && after.is_none_or(|a| id.as_str() < a) && keep(r))
+        .map(|((_, id), r)| (id.clone(), r.clone()))
+        .take(limit as usize + 1)
+        .collect();
+    let page = Page::of(read, limit, |(id, _): &(String, T)| id.clone());
+    Page {
+        items: page.items.into_iter().map(|(_, r)| r).collect(),
+        next: page.next,
     }
 }
