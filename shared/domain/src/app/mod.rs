@@ -49,8 +49,8 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::model::business::Business;
 use crate::ports::{
-    Businesses, Clicks, Clock, EventPublisher, GiftCards, ManualGiftCards, Outbox, Participants,
-    ProgramStore, RateLimits, Recipients, Referrals, Rewards, SmsSender,
+    Businesses, Clicks, Clock, EventPublisher, FixedClock, GiftCards, ManualGiftCards, Outbox,
+    Participants, ProgramStore, RateLimits, Recipients, Referrals, Rewards, SmsSender,
 };
 use crate::values::error::{Error, Result};
 use crate::values::ids::BusinessId;
@@ -161,6 +161,18 @@ impl Vouch {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.ports.clock.now()
+    }
+
+    /// This application as of `now`: what the local scheduler route runs to show what the
+    /// scheduler will do then (deferred texts, the 1st of next month).
+    pub fn at(&self, now: DateTime<Utc>) -> Vouch {
+        let mut ports = self.ports.clone();
+        ports.clock = Arc::new(FixedClock(now));
+        Vouch {
+            ports,
+            config: self.config.clone(),
+            cache: self.cache.clone(),
+        }
     }
 
     pub(crate) fn ip_hasher(&self) -> &IpHasher {
