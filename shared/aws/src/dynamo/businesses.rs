@@ -1,8 +1,6 @@
 //! Businesses (settings, webhook secret, version) and the admin keys that lead to them.
 
-use anyhow::Context;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
@@ -16,7 +14,8 @@ use vouch_domain::values::ids::BusinessId;
 use vouch_domain::values::secrets::{KeyHash, WebhookSecret};
 
 use super::participants::CodeItem;
-use super::{DynamoStore, cancelled_conditions, keys};
+use super::tx::{Role, Tx};
+use super::{DynamoStore, keys, n, primary_key, written};
 
 #[derive(Serialize, Deserialize)]
 struct BusinessItem {
@@ -75,23 +74,17 @@ impl Businesses for DynamoStore {
             kind: "admin_key".into(),
             business_id: business.id.clone(),
         })?;
-        let result = self
-            .dynamodb()
-            .transact_write_items()
-            .transact_items(self.put_new(business_item)?)
-            .transact_items(self.put_new(key_item)?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Written::Applied),
-            Err(err) if cancelled_conditions(&err).is_some() => Ok(Written::Refused),
-            Err(err) => Err(err).context("TransactWriteItems (create business)"),
-        }
+        let mut tx = Tx::new(self.table());
+        tx.put_new(business_item, Role::Plain)?;
+        tx.put_new(key_item, Role::Plain)?;
+        Ok(match tx.send(self).await? {
+            Ok(()) => Written::Applied,
+            Err(_) => Written::Refused,
+        })
     }
 
     async fn get(&self, id: &BusinessId) -> anyhow::Result<Option<Business>> {
-        let (pk, sk) = keys::business(id);
-        let item: Option<BusinessItem> = self.get_as(pk, &sk, true).await?;
+        let item: Option<BusinessItem> = self.get_as(keys::business(id), true).await?;
         Ok(item.map(BusinessItem::into_domain))
     }
 
@@ -117,8 +110,7 @@ impl Businesses for DynamoStore {
     }
 
     async fn id_for_admin_key(&self, key: &KeyHash) -> anyhow::Result<Option<BusinessId>> {
-        let (pk, sk) = keys::admin_key(key);
-        let item: Option<AdminKeyItem> = self.get_as(pk, &sk, false).await?;
+        let item: Option<AdminKeyItem> = self.get_as(keys::admin_key(key), false).await?;
         Ok(item.map(|item| item.business_id))
     }
 
@@ -129,30 +121,18 @@ impl Businesses for DynamoStore {
         read_version: u64,
     ) -> anyhow::Result<Written> {
         let settings = serde_dynamo::to_attribute_value(settings)?;
-        let (pk, sk) = keys::business(id);
         let result = self
             .dynamodb()
             .update_item()
             .table_name(self.table())
-            .key("PK", AttributeValue::S(pk))
-            .key("SK", AttributeValue::S(sk))
+            .set_key(Some(primary_key(keys::business(id))))
             .update_expression("SET settings = :settings, version = :next")
             .condition_expression("version = :read")
             .expression_attribute_values(":settings", settings)
-            .expression_attribute_values(":read", AttributeValue::N(read_version.to_string()))
-            .expression_attribute_values(":next", AttributeValue::N((read_version + 1).to_string()))
+            .expression_attribute_values(":read", n(read_version))
+            .expression_attribute_values(":next", n(read_version + 1))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Written::Applied),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Written::Refused)
-            }
-            Err(err) => Err(err).context("UpdateItem (settings)"),
-        }
+        written(result, "UpdateItem (settings)")
     }
 }

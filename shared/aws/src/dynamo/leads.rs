@@ -14,7 +14,7 @@ use vouch_domain::values::ids::BusinessId;
 
 use super::keys::{self, Key};
 use super::tx::{Role, Tx};
-use super::{Item, keyed, n, s};
+use super::{Item, keyed, n, primary_key, s};
 
 #[derive(Serialize, Deserialize)]
 struct LeadKeyItem {
@@ -125,8 +125,10 @@ pub(crate) fn commit_limits(
         // Not conditional on the count read: concurrent leads all count, and only the
         // limit refuses (as rate limited), so a burst gets 429s, not conflicts.
         let update = Update::builder()
-            .key("PK", s(pk.clone()))
-            .key("SK", s(keys::counter_sk(&counter.key)))
+            .set_key(Some(primary_key((
+                pk.clone(),
+                keys::counter_sk(&counter.key),
+            ))))
             .update_expression("ADD #count :one SET expires_at = :expires, kind = :kind")
             .condition_expression("attribute_not_exists(#count) OR #count < :limit")
             .expression_attribute_names("#count", "count")

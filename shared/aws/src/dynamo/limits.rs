@@ -2,12 +2,12 @@
 
 use anyhow::Context;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::ReturnValue;
 use chrono::{DateTime, Utc};
 
 use vouch_domain::ports::{Rate, RateKey, RateLimits, window};
 
-use super::{DynamoStore, keys, s};
+use super::{DynamoStore, keys, n, primary_key};
 
 #[async_trait]
 impl RateLimits for DynamoStore {
@@ -20,16 +20,14 @@ impl RateLimits for DynamoStore {
     ) -> anyhow::Result<Rate> {
         let (start, left) = window(now, window_secs);
         let expires = start + i64::try_from(window_secs).unwrap_or(0) + 3600;
-        let (pk, sk) = keys::rate(key, start);
         let output = self
             .dynamodb()
             .update_item()
             .table_name(self.table())
-            .key("PK", s(pk))
-            .key("SK", s(sk))
+            .set_key(Some(primary_key(keys::rate(key, start))))
             .update_expression("ADD hits :one SET expires_at = :expires")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":expires", AttributeValue::N(expires.to_string()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":expires", n(expires))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await

@@ -1,8 +1,6 @@
 //! The outboxes: texts (with the guards that allow one per purpose and subject, and the daily
 //! caps), and the domain events not yet on the bus.
 
-use std::collections::HashMap;
-
 use anyhow::Context;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Update};
@@ -18,8 +16,9 @@ use vouch_domain::rules::sending::SendGuard;
 use vouch_domain::values::ids::BusinessId;
 
 use super::recipients;
+use super::table::GSI2;
 use super::tx::{Role, Tx};
-use super::{DynamoStore, Item, keyed, keys, n, s, to_attr};
+use super::{DynamoStore, Item, Until, keyed, keys, n, primary_key, s, to_attr, written};
 
 #[derive(Serialize, Deserialize)]
 struct MessageItem {
@@ -115,8 +114,7 @@ pub(crate) fn commit_guards(
             "#count <= :room"
         };
         Update::builder()
-            .key("PK", s(keys::business_pk(business)))
-            .key("SK", s(sk))
+            .set_key(Some(primary_key((keys::business_pk(business), sk))))
             .update_expression("ADD #count :n SET expires_at = :expires")
             .condition_expression(condition)
             .expression_attribute_names("#count", "count")
@@ -203,8 +201,10 @@ pub(crate) fn commit_sent(
             SendResult::Closed { status, reason } => (*status, Some(*reason), None, None),
         };
         let mut update = Update::builder()
-            .key("PK", s(pk.clone()))
-            .key("SK", s(keys::message_sk(&outcome.message_id)))
+            .set_key(Some(primary_key((
+                pk.clone(),
+                keys::message_sk(&outcome.message_id),
+            ))))
             .update_expression("SET #status = :status, reason = :reason, sent_at = :sent, provider_id = :provider, due_at = :none REMOVE GSI1PK, GSI1SK")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":status", s(status.as_str()))
@@ -246,21 +246,8 @@ pub(crate) fn commit_published(
 #[async_trait]
 impl Outbox for DynamoStore {
     async fn due_messages(&self, now: DateTime<Utc>, limit: u32) -> anyhow::Result<Vec<Message>> {
-        let output = self
-            .dynamodb()
-            .query()
-            .table_name(self.table())
-            .index_name("GSI1")
-            .key_condition_expression("GSI1PK = :due AND GSI1SK <= :now")
-            .expression_attribute_values(":due", s(keys::DUE_MESSAGES))
-            .expression_attribute_values(":now", s(keys::through(now)))
-            .limit(i32::try_from(limit).unwrap_or(100))
-            .send()
-            .await
-            .context("Query (due messages)")?;
-        output
-            .items
-            .unwrap_or_default()
+        self.queued(keys::DUE_MESSAGES, Until::Through(now), limit)
+            .await?
             .into_iter()
             .map(|item| Ok(from_item::<_, MessageItem>(item)?.message))
             .collect()
@@ -274,8 +261,10 @@ impl Outbox for DynamoStore {
     ) -> anyhow::Result<Result<(), Refusal>> {
         let mut tx = Tx::new(self.table());
         let update = Update::builder()
-            .key("PK", s(keys::business_pk(&message.business_id)))
-            .key("SK", s(keys::message_sk(&message.message_id)))
+            .set_key(Some(primary_key((
+                keys::business_pk(&message.business_id),
+                keys::message_sk(&message.message_id),
+            ))))
             .update_expression(
                 "SET #status = :queued, due_at = :until, GSI1PK = :due, GSI1SK = :sk",
             )
@@ -306,17 +295,9 @@ impl Outbox for DynamoStore {
             .expression_attribute_values(":read_due", to_attr(&read.due_at))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(err).context("PutItem (reschedule)"),
-        }
+        // A text that changed since it was read is left as it is.
+        written(result, "PutItem (reschedule)")?;
+        Ok(())
     }
 
     async fn pending_events(
@@ -324,21 +305,8 @@ impl Outbox for DynamoStore {
         before: DateTime<Utc>,
         limit: u32,
     ) -> anyhow::Result<Vec<DomainEvent>> {
-        let output = self
-            .dynamodb()
-            .query()
-            .table_name(self.table())
-            .index_name("GSI1")
-            .key_condition_expression("GSI1PK = :events AND GSI1SK < :before")
-            .expression_attribute_values(":events", s(keys::PENDING_EVENTS))
-            .expression_attribute_values(":before", s(keys::millis(before)))
-            .limit(i32::try_from(limit).unwrap_or(100))
-            .send()
-            .await
-            .context("Query (pending events)")?;
-        output
-            .items
-            .unwrap_or_default()
+        self.queued(keys::PENDING_EVENTS, Until::Before(before), limit)
+            .await?
             .into_iter()
             .map(|item| {
                 let item: EventItem = from_item(item)?;
@@ -357,16 +325,13 @@ impl Outbox for DynamoStore {
         let pk = keys::business_pk(business);
         let mut items = Vec::new();
         let mut start: Option<Item> = after.map(|id| {
-            let mut key = HashMap::from([
-                ("PK".to_owned(), s(pk.clone())),
-                ("SK".to_owned(), s(keys::message_sk(id))),
-            ]);
+            let mut key = primary_key((pk.clone(), keys::message_sk(id)));
             if let Some(customer) = &filter.customer_id {
                 key.insert(
-                    "GSI2PK".into(),
+                    GSI2.partition_key.into(),
                     s(keys::customer_messages_pk(business, customer)),
                 );
-                key.insert("GSI2SK".into(), s(id));
+                key.insert(GSI2.sort_key.into(), s(id));
             }
             key
         });
@@ -380,7 +345,7 @@ impl Outbox for DynamoStore {
                 .limit(i32::try_from(limit + 1).unwrap_or(101));
             query = match &filter.customer_id {
                 Some(customer) => query
-                    .index_name("GSI2")
+                    .index_name(GSI2.name)
                     .key_condition_expression("GSI2PK = :pk")
                     .expression_attribute_values(
                         ":pk",

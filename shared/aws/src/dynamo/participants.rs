@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::Update;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
@@ -22,7 +22,7 @@ use vouch_domain::values::secrets::IpHash;
 
 use super::table::{GSI1, GSI2, Index};
 use super::tx::{Role, Tx};
-use super::{DynamoStore, Item, cancelled_conditions, keys, n, s};
+use super::{DynamoStore, Item, keys, n, primary_key, s, written};
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct ParticipantItem {
@@ -271,8 +271,10 @@ pub(crate) fn commit_stats(
         let mut set = Vec::new();
         let mut conditions = vec!["attribute_exists(PK)".to_owned()];
         let mut update = Update::builder()
-            .key("PK", s(pk.clone()))
-            .key("SK", s(keys::participant_sk(&delta.customer_id)))
+            .set_key(Some(primary_key((
+                pk.clone(),
+                keys::participant_sk(&delta.customer_id),
+            ))))
             .expression_attribute_values(":referrals", n(delta.referrals))
             .expression_attribute_values(":earned", n(delta.earned_cents))
             .expression_attribute_values(":pending", n(delta.pending_cents));
@@ -334,13 +336,8 @@ impl Participants for DynamoStore {
         business: &BusinessId,
         customer: &CustomerId,
     ) -> anyhow::Result<Option<Participant>> {
-        let item: Option<ParticipantItem> = self
-            .get_as(
-                keys::business_pk(business),
-                &keys::participant_sk(customer),
-                true,
-            )
-            .await?;
+        let key = (keys::business_pk(business), keys::participant_sk(customer));
+        let item: Option<ParticipantItem> = self.get_as(key, true).await?;
         Ok(item.map(ParticipantItem::into_domain))
     }
 
@@ -354,8 +351,10 @@ impl Participants for DynamoStore {
             .dynamodb()
             .update_item()
             .table_name(self.table())
-            .key("PK", AttributeValue::S(keys::business_pk(business)))
-            .key("SK", AttributeValue::S(keys::participant_sk(customer)))
+            .set_key(Some(primary_key((
+                keys::business_pk(business),
+                keys::participant_sk(customer),
+            ))))
             .condition_expression("attribute_exists(PK)");
         let update = match own {
             Some(own) => update
@@ -363,22 +362,11 @@ impl Participants for DynamoStore {
                 .expression_attribute_values(":own", serde_dynamo::to_attribute_value(own)?),
             None => update.update_expression("REMOVE reward_override"),
         };
-        match update.send().await {
-            Ok(_) => Ok(Written::Applied),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Written::Refused)
-            }
-            Err(err) => Err(err).context("UpdateItem (reward override)"),
-        }
+        written(update.send().await, "UpdateItem (reward override)")
     }
 
     async fn referrer(&self, code: &ReferralCode) -> anyhow::Result<Option<Referrer>> {
-        let (pk, sk) = keys::code(code);
-        let item: Option<CodeItem> = self.get_as(pk, &sk, false).await?;
+        let item: Option<CodeItem> = self.get_as(keys::code(code), false).await?;
         Ok(item.map(|item| item.referrer))
     }
 
@@ -393,59 +381,29 @@ impl Participants for DynamoStore {
             ParticipantSort::Recent => GSI1,
             ParticipantSort::Closed => GSI2,
         };
-        let gsi_pk = keys::participants_pk(business);
-        let start = after.map(|position| {
-            HashMap::from([
-                ("PK".to_owned(), s(keys::business_pk(business))),
-                (
-                    "SK".to_owned(),
-                    s(keys::participant_sk(&position.customer_id)),
-                ),
-                (index.partition_key.to_owned(), s(gsi_pk.clone())),
-                (
-                    index.sort_key.to_owned(),
-                    s(keys::participant_index_sk(
-                        &position.sort_key,
-                        &position.customer_id,
-                    )),
-                ),
-            ])
+        let after = after.map(|position| {
+            let key = (
+                keys::business_pk(business),
+                keys::participant_sk(&position.customer_id),
+            );
+            let index_sk = keys::participant_index_sk(&position.sort_key, &position.customer_id);
+            (key, index_sk)
         });
-        // One more than asked tells whether another page exists without an empty last page.
-        let output = self
-            .dynamodb()
-            .query()
-            .table_name(self.table())
-            .index_name(index.name)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", index.partition_key)
-            .expression_attribute_values(":pk", AttributeValue::S(gsi_pk.clone()))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .context("Query (participants)")?;
-        let mut items = output
-            .items
-            .unwrap_or_default()
+        let found = self
+            .newest_first(index, keys::participants_pk(business), after, limit)
+            .await?;
+        let items = found
             .into_iter()
             .map(participant_from_item)
-            .collect::<Result<Vec<_>, _>>()
+            .collect::<anyhow::Result<Vec<_>>>()
             .context("reading participant items")?;
-        let has_more = items.len() > limit as usize;
-        items.truncate(limit as usize);
-        let next = match items.last() {
-            Some(last) if has_more => Some(Position {
-                sort_key: match sort {
-                    ParticipantSort::Recent => keys::enrolled_position(last.enrolled_at),
-                    ParticipantSort::Closed => keys::closed_position(last.stats.closed),
-                },
-                customer_id: last.customer_id.clone(),
-            }),
-            _ => None,
-        };
-        Ok(Page { items, next })
+        Ok(Page::of(items, limit, |last| Position {
+            sort_key: match sort {
+                ParticipantSort::Recent => keys::enrolled_position(last.enrolled_at),
+                ParticipantSort::Closed => keys::closed_position(last.stats.closed),
+            },
+            customer_id: last.customer_id.clone(),
+        }))
     }
 }
 
@@ -467,30 +425,21 @@ impl Clicks for DynamoStore {
             expires_at: click.expires_at.timestamp(),
         })?;
         let counters = Update::builder()
-            .table_name(self.table())
-            .key("PK", s(keys::business_pk(&click.business_id)))
-            .key("SK", s(keys::participant_sk(&click.customer_id)))
+            .set_key(Some(primary_key((
+                keys::business_pk(&click.business_id),
+                keys::participant_sk(&click.customer_id),
+            ))))
             .update_expression("ADD clicks :one, #channel :one")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#channel", channel_counter(click.channel))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .build()
-            .context("building the counter update")?;
-        let result = self
-            .dynamodb()
-            .transact_write_items()
-            .transact_items(self.put_new(item)?)
-            .transact_items(TransactWriteItem::builder().update(counters).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if cancelled_conditions(&err).is_some() => {
-                // The code points at a participant that is not there: redirect, count nothing.
-                tracing::warn!(code = %click.code, "click for a code without a participant");
-                Ok(())
-            }
-            Err(err) => Err(err).context("TransactWriteItems (click)"),
+            .expression_attribute_values(":one", n(1));
+        let mut tx = Tx::new(self.table());
+        tx.put_new(item, Role::Plain)?;
+        tx.update(counters, Role::Plain)?;
+        if tx.send(self).await?.is_err() {
+            // The code points at a participant that is not there: redirect, count nothing.
+            tracing::warn!(code = %click.code, "click for a code without a participant");
         }
+        Ok(())
     }
 }

@@ -7,7 +7,6 @@ use aws_sdk_dynamodb::types::builders::ConditionCheckBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_dynamo::from_item;
 
 use vouch_domain::model::message::Reason;
 use vouch_domain::ports::{Recipient, Recipients, SendOutcome, SendResult};
@@ -15,7 +14,7 @@ use vouch_domain::values::ids::BusinessId;
 use vouch_domain::values::person::Phone;
 
 use super::tx::{Role, Tx};
-use super::{DynamoStore, keys, s, to_attr};
+use super::{DynamoStore, keys, primary_key, s, to_attr};
 
 #[derive(Serialize, Deserialize, Default)]
 struct RecipientItem {
@@ -27,10 +26,8 @@ struct RecipientItem {
 
 /// The check that `phone` has not opted out, to send with a text.
 pub(crate) fn not_opted_out(phone: &Phone) -> ConditionCheckBuilder {
-    let (pk, sk) = keys::recipient(phone);
     ConditionCheck::builder()
-        .key("PK", s(pk))
-        .key("SK", s(sk))
+        .set_key(Some(primary_key(keys::recipient(phone))))
         // A number we texted before has a record without `opted_out` until it opts out.
         .condition_expression(
             "attribute_not_exists(PK) OR attribute_not_exists(opted_out) OR opted_out = :no",
@@ -63,15 +60,13 @@ pub(crate) fn commit_texted(
         }
     }
     for (phone, opted_out) in numbers {
-        let (rpk, rsk) = keys::recipient(phone);
         let expression = if opted_out {
             "SET last_business_id = :b, opted_out = :yes"
         } else {
             "SET last_business_id = :b"
         };
         let mut recipient = Update::builder()
-            .key("PK", s(rpk))
-            .key("SK", s(rsk))
+            .set_key(Some(primary_key(keys::recipient(phone))))
             .update_expression(expression)
             .expression_attribute_values(":b", s(business.as_str()));
         if opted_out {
@@ -85,21 +80,10 @@ pub(crate) fn commit_texted(
 #[async_trait]
 impl Recipients for DynamoStore {
     async fn recipient(&self, phone: &Phone) -> anyhow::Result<Recipient> {
-        let (pk, sk) = keys::recipient(phone);
-        let output = self
-            .dynamodb()
-            .get_item()
-            .table_name(self.table())
-            .key("PK", s(pk))
-            .key("SK", s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .context("GetItem (recipient)")?;
-        let item: RecipientItem = match output.item {
-            Some(item) => from_item(item)?,
-            None => RecipientItem::default(),
-        };
+        let item: RecipientItem = self
+            .get_as(keys::recipient(phone), true)
+            .await?
+            .unwrap_or_default();
         Ok(Recipient {
             opted_out: item.opted_out,
             last_business_id: item.last_business_id,
@@ -112,12 +96,10 @@ impl Recipients for DynamoStore {
         opted_out: bool,
         at: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        let (pk, sk) = keys::recipient(phone);
         self.dynamodb()
             .update_item()
             .table_name(self.table())
-            .key("PK", s(pk))
-            .key("SK", s(sk))
+            .set_key(Some(primary_key(keys::recipient(phone))))
             .update_expression("SET opted_out = :o, changed_at = :at")
             .expression_attribute_values(":o", AttributeValue::Bool(opted_out))
             .expression_attribute_values(":at", to_attr(&at))

@@ -1,6 +1,5 @@
 //! Referral records (with a copy under their referrer) and the customer search index.
 
-use anyhow::Context;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
@@ -100,28 +99,17 @@ pub(crate) async fn search(
     query: &SearchQuery,
     limit: u32,
 ) -> anyhow::Result<Vec<SearchEntry>> {
-    let output = store
-        .dynamodb()
-        .query()
-        .table_name(store.table())
-        .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-        .expression_attribute_values(":pk", s(keys::business_pk(business)))
-        .expression_attribute_values(":prefix", s(keys::search_prefix(query)))
-        .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-        .send()
-        .await
-        .context("Query (search)")?;
-    output
-        .items
-        .unwrap_or_default()
+    let pk = keys::business_pk(business);
+    store
+        .query_prefix(pk, keys::search_prefix(query), true, Some(limit))
+        .await?
         .into_iter()
         .map(|item| Ok(from_item::<_, SearchEntry>(item)?))
         .collect()
 }
 
-fn referrals_of(items: Option<Vec<Item>>) -> anyhow::Result<Vec<Referral>> {
+fn referrals_of(items: Vec<Item>) -> anyhow::Result<Vec<Referral>> {
     items
-        .unwrap_or_default()
         .into_iter()
         .map(|item| Ok(from_item::<_, ReferralItem>(item)?.referral))
         .collect()
@@ -130,9 +118,8 @@ fn referrals_of(items: Option<Vec<Item>>) -> anyhow::Result<Vec<Referral>> {
 #[async_trait]
 impl Referrals for DynamoStore {
     async fn referral(&self, business: &BusinessId, id: &str) -> anyhow::Result<Option<Referral>> {
-        let item: Option<ReferralItem> = self
-            .get_as(keys::business_pk(business), &keys::referral_sk(id), true)
-            .await?;
+        let key = (keys::business_pk(business), keys::referral_sk(id));
+        let item: Option<ReferralItem> = self.get_as(key, true).await?;
         Ok(item.map(|item| item.referral))
     }
 
@@ -147,10 +134,12 @@ impl Referrals for DynamoStore {
             Some(status) => (GSI2, keys::referrals_in_pk(business, status)),
             None => (GSI1, keys::referrals_pk(business)),
         };
-        let found = self
-            .newest_first(index, gsi_pk, business, keys::referral_sk, limit, after)
-            .await?;
-        let items = referrals_of(Some(found))?;
+        let after = after.map(|id| {
+            let key = (keys::business_pk(business), keys::referral_sk(id));
+            (key, id.to_owned())
+        });
+        let found = self.newest_first(index, gsi_pk, after, limit).await?;
+        let items = referrals_of(found)?;
         Ok(Page::of(items, limit, |r| r.referral_id.clone()))
     }
 
@@ -160,20 +149,11 @@ impl Referrals for DynamoStore {
         referrer: &CustomerId,
         limit: u32,
     ) -> anyhow::Result<Vec<Referral>> {
-        let output = self
-            .dynamodb()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(keys::business_pk(business)))
-            .expression_attribute_values(":prefix", s(keys::referred_by_prefix(referrer)))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .context("Query (referrals by referrer)")?;
+        let pk = keys::business_pk(business);
+        let prefix = keys::referred_by_prefix(referrer);
+        let found = self.query_prefix(pk, prefix, false, Some(limit)).await?;
         // An id containing '#' could share another's prefix: keep only this referrer's.
-        Ok(referrals_of(output.items)?
+        Ok(referrals_of(found)?
             .into_iter()
             .filter(|r| r.referrer_id() == Some(referrer))
             .collect())

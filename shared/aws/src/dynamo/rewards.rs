@@ -1,11 +1,8 @@
 //! Rewards (with a copy under their customer), the service-credit ledger, discount codes, and
 //! the queues of qualified referrals awaiting their reward and of rewards held until release.
 
-use std::collections::HashMap;
-
 use anyhow::Context;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
@@ -17,7 +14,7 @@ use vouch_domain::values::ids::{BusinessId, CustomerId};
 
 use super::table::{GSI1, GSI2};
 use super::tx::{Role, Tx};
-use super::{DynamoStore, Item, keyed, keys, s};
+use super::{DynamoStore, Item, Until, keyed, keys, primary_key, s};
 
 #[derive(Serialize, Deserialize)]
 struct AwaitingItem {
@@ -39,9 +36,8 @@ struct DueItem {
     reward: Reward,
 }
 
-fn rewards_of(items: Option<Vec<Item>>) -> anyhow::Result<Vec<Reward>> {
+fn rewards_of(items: Vec<Item>) -> anyhow::Result<Vec<Reward>> {
     items
-        .unwrap_or_default()
         .into_iter()
         .map(|item| Ok(from_item::<_, RewardItem>(item)?.reward))
         .collect()
@@ -162,44 +158,11 @@ pub(crate) fn commit(tx: &mut Tx<'_>, business: &BusinessId, plan: &Plan) -> any
     Ok(())
 }
 
-impl DynamoStore {
-    async fn query_prefix(
-        &self,
-        pk: String,
-        prefix: String,
-        forward: bool,
-    ) -> anyhow::Result<Vec<Item>> {
-        let mut items = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let output = self
-                .dynamodb()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":prefix", s(prefix.clone()))
-                .scan_index_forward(forward)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .context("Query (by prefix)")?;
-            items.extend(output.items.unwrap_or_default());
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() && items.len() < 10_000 => start = Some(key),
-                _ => break,
-            }
-        }
-        Ok(items)
-    }
-}
-
 #[async_trait]
 impl Rewards for DynamoStore {
     async fn reward(&self, business: &BusinessId, id: &str) -> anyhow::Result<Option<Reward>> {
-        let item: Option<RewardItem> = self
-            .get_as(keys::business_pk(business), &keys::reward_sk(id), true)
-            .await?;
+        let key = (keys::business_pk(business), keys::reward_sk(id));
+        let item: Option<RewardItem> = self.get_as(key, true).await?;
         Ok(item.map(|item| item.reward))
     }
 
@@ -214,10 +177,12 @@ impl Rewards for DynamoStore {
             Some(status) => (GSI2, keys::rewards_in_pk(business, status)),
             None => (GSI1, keys::rewards_pk(business)),
         };
-        let found = self
-            .newest_first(index, gsi_pk, business, keys::reward_sk, limit, after)
-            .await?;
-        let items = rewards_of(Some(found))?;
+        let after = after.map(|id| {
+            let key = (keys::business_pk(business), keys::reward_sk(id));
+            (key, id.to_owned())
+        });
+        let found = self.newest_first(index, gsi_pk, after, limit).await?;
+        let items = rewards_of(found)?;
         Ok(Page::of(items, limit, |r| r.reward_id.clone()))
     }
 
@@ -227,14 +192,11 @@ impl Rewards for DynamoStore {
         customer: &CustomerId,
         limit: u32,
     ) -> anyhow::Result<Vec<Reward>> {
-        let items = self
-            .query_prefix(
-                keys::business_pk(business),
-                keys::rewarded_prefix(customer),
-                false,
-            )
-            .await?;
-        Ok(rewards_of(Some(items))?
+        let pk = keys::business_pk(business);
+        let prefix = keys::rewarded_prefix(customer);
+        let found = self.query_prefix(pk, prefix, false, None).await?;
+        // An id containing '#' could share another's prefix: keep only this customer's.
+        Ok(rewards_of(found)?
             .into_iter()
             .filter(|r| r.customer_id == *customer)
             .take(limit as usize)
@@ -246,13 +208,9 @@ impl Rewards for DynamoStore {
         business: &BusinessId,
         customer: &CustomerId,
     ) -> anyhow::Result<Vec<LedgerEntry>> {
-        let items = self
-            .query_prefix(
-                keys::business_pk(business),
-                keys::ledger_prefix(customer),
-                true,
-            )
-            .await?;
+        let pk = keys::business_pk(business);
+        let prefix = keys::ledger_prefix(customer);
+        let items = self.query_prefix(pk, prefix, true, None).await?;
         let mut entries = items
             .into_iter()
             .map(|item| Ok(from_item::<_, LedgerEntry>(item)?))
@@ -267,23 +225,8 @@ impl Rewards for DynamoStore {
         before: DateTime<Utc>,
         limit: u32,
     ) -> anyhow::Result<Vec<(BusinessId, IssueDue)>> {
-        let output = self
-            .dynamodb()
-            .query()
-            .table_name(self.table())
-            .index_name(GSI1.name)
-            .key_condition_expression("#pk = :pk AND #sk < :before")
-            .expression_attribute_names("#pk", GSI1.partition_key)
-            .expression_attribute_names("#sk", GSI1.sort_key)
-            .expression_attribute_values(":pk", s(keys::AWAITING_REWARDS))
-            .expression_attribute_values(":before", s(keys::millis(before)))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .context("Query (awaiting rewards)")?;
-        output
-            .items
-            .unwrap_or_default()
+        self.queued(keys::AWAITING_REWARDS, Until::Before(before), limit)
+            .await?
             .into_iter()
             .map(|item| {
                 let awaiting: AwaitingItem = from_item(item)?;
@@ -300,8 +243,10 @@ impl Rewards for DynamoStore {
         self.dynamodb()
             .delete_item()
             .table_name(self.table())
-            .key("PK", s(keys::business_pk(business)))
-            .key("SK", s(keys::awaiting_sk(referral_id)))
+            .set_key(Some(primary_key((
+                keys::business_pk(business),
+                keys::awaiting_sk(referral_id),
+            ))))
             .send()
             .await
             .context("DeleteItem (awaiting reward)")?;
@@ -313,23 +258,8 @@ impl Rewards for DynamoStore {
         now: DateTime<Utc>,
         limit: u32,
     ) -> anyhow::Result<Vec<(BusinessId, Reward)>> {
-        let output = self
-            .dynamodb()
-            .query()
-            .table_name(self.table())
-            .index_name(GSI1.name)
-            .key_condition_expression("#pk = :pk AND #sk <= :now")
-            .expression_attribute_names("#pk", GSI1.partition_key)
-            .expression_attribute_names("#sk", GSI1.sort_key)
-            .expression_attribute_values(":pk", s(keys::HELD_REWARDS))
-            .expression_attribute_values(":now", s(keys::through(now)))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .context("Query (rewards due)")?;
-        output
-            .items
-            .unwrap_or_default()
+        self.queued(keys::HELD_REWARDS, Until::Through(now), limit)
+            .await?
             .into_iter()
             .map(|item| {
                 let due: DueItem = from_item(item)?;

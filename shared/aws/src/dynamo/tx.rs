@@ -2,6 +2,8 @@
 //! cancelled transaction tells the domain.
 
 use anyhow::Context;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::builders::{ConditionCheckBuilder, UpdateBuilder};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
@@ -9,7 +11,7 @@ use vouch_domain::decide::Refusal;
 use vouch_domain::model::message::{Purpose, Reason};
 
 use super::keys::Key;
-use super::{DynamoStore, Item, cancelled_conditions, s};
+use super::{DynamoStore, Item, primary_key};
 
 /// What each transaction item stands for, to explain a cancellation.
 #[derive(Debug, Clone)]
@@ -22,6 +24,21 @@ pub(crate) enum Role {
     Recipient(String),
     Rate(u64),
     Plain,
+}
+
+/// Which parts of a cancelled transaction failed their condition, in request order; `None` when
+/// the error was not a cancellation.
+fn cancelled_conditions<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<bool>> {
+    match err.as_service_error()? {
+        TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
+            cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|reason| reason.code() == Some("ConditionalCheckFailed"))
+                .collect(),
+        ),
+        _ => None,
+    }
 }
 
 fn refusal(role: &Role) -> Refusal {
@@ -99,11 +116,10 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    pub(crate) fn delete(&mut self, (pk, sk): Key) -> anyhow::Result<()> {
+    pub(crate) fn delete(&mut self, key: Key) -> anyhow::Result<()> {
         let delete = Delete::builder()
             .table_name(self.table)
-            .key("PK", s(pk))
-            .key("SK", s(sk))
+            .set_key(Some(primary_key(key)))
             .build()
             .context("Delete")?;
         self.items
