@@ -1,11 +1,9 @@
-//! SNS for texts and EventBridge for domain events.
+//! Texts through SNS.
 
 use async_trait::async_trait;
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use vouch_domain::model::events::DomainEvent;
-use vouch_domain::ports::{EventPublisher, SendError, SmsSender};
+use vouch_domain::ports::{SendError, SmsSender};
 use vouch_domain::values::person::Phone;
 
 use crate::counter::RequestCounter;
@@ -88,72 +86,5 @@ impl SmsSender for SnsSms {
                 )),
             },
         }
-    }
-}
-
-/// Domain events onto the custom bus, `Source: "vouch"`.
-#[derive(Clone)]
-pub struct EventBridgePublisher {
-    client: aws_sdk_eventbridge::Client,
-    bus: String,
-}
-
-pub const EVENT_SOURCE: &str = "vouch";
-
-impl EventBridgePublisher {
-    pub fn new(
-        sdk: &aws_config::SdkConfig,
-        counter: &RequestCounter,
-        bus: impl Into<String>,
-    ) -> Self {
-        let config = aws_sdk_eventbridge::config::Builder::from(sdk)
-            .interceptor(counter.clone())
-            .build();
-        Self {
-            client: aws_sdk_eventbridge::Client::from_conf(config),
-            bus: bus.into(),
-        }
-    }
-
-    pub fn client(&self) -> &aws_sdk_eventbridge::Client {
-        &self.client
-    }
-}
-
-#[async_trait]
-impl EventPublisher for EventBridgePublisher {
-    async fn publish(&self, events: &[DomainEvent]) -> anyhow::Result<()> {
-        // PutEvents takes at most ten entries.
-        for chunk in events.chunks(10) {
-            let entries = chunk
-                .iter()
-                .map(|event| {
-                    PutEventsRequestEntry::builder()
-                        .event_bus_name(&self.bus)
-                        .source(EVENT_SOURCE)
-                        .detail_type(&event.detail_type)
-                        .detail(event.detail().to_string())
-                        .time(aws_sdk_eventbridge::primitives::DateTime::from_secs(
-                            event.occurred_at.timestamp(),
-                        ))
-                        .build()
-                })
-                .collect();
-            let output = self
-                .client
-                .put_events()
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|err| anyhow::Error::new(err).context("PutEvents"))?;
-            if output.failed_entry_count() > 0 {
-                anyhow::bail!(
-                    "PutEvents refused {} of {} entries",
-                    output.failed_entry_count(),
-                    chunk.len()
-                );
-            }
-        }
-        Ok(())
     }
 }
