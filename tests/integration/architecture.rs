@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The library crates whose module graphs are checked, relative to the workspace.
-const CRATES: [&str; 4] = [
+const CRATES: [&str; 5] = [
     "shared/domain/src",
     "shared/aws/src",
     "shared/http/src",
