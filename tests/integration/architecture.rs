@@ -13,12 +13,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The library crates whose module graphs are checked, relative to the workspace.
-const CRATES: [&str; 5] = [
+const CRATES: [&str; 4] = [
     "shared/domain/src",
     "shared/aws/src",
     "shared/http/src",
     "shared/local/src",
-    "shared/runtime/src",
 ];
 
 /// Top-level module → the top-level modules it names.
