@@ -6,12 +6,12 @@ use serde_json::json;
 use crate::model::contact::Contact;
 use crate::model::events::{DomainEvent, LEAD_CREATED};
 use crate::model::lead::{LEAD_REPEAT_WINDOW, Lead, LeadChannel};
-use crate::model::referral::{Flag, LeadSide, Person, Referral, Source, Status as RefStatus};
+use crate::model::referral::{LeadSide, Person, Referral, Source, Status as RefStatus};
 use crate::rules::attribution::{self, Facts, is_disposable, is_self};
 
 use super::command::{Named, NewLead, lead_keys};
 use super::plan::{Context, CounterBump, Plan, Rejection, Snapshot};
-use super::referral::{person, transition};
+use super::referral::{person, set_aside, transition};
 
 /// Checks a website lead against repeats and rate limits before anything is decided.
 pub(super) fn admit(
@@ -128,18 +128,15 @@ pub(super) fn take_lead(
         let status = attribution::status(&flags);
         if replaces_mention
             && status != RefStatus::Rejected
-            && let Some(mut old) = contact.referral.take()
+            && let Some(old) = contact.referral.take()
         {
-            transition(
+            set_aside(
                 plan,
-                &mut old,
+                old,
                 RefStatus::Rejected,
                 "replaced by a lead naming its referrer",
-                None,
                 ctx,
             );
-            old.flags.push(Flag::Reattributed);
-            plan.referrals.push(old);
         }
         // A lead has at most one referral: its id is the lead's, stable across retries (a
         // refused commit is decided again, and what it learnt is keyed by this id).

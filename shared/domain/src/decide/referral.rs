@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::model::contact::Contact;
 use crate::model::events::{DomainEvent, LEAD_ATTRIBUTED, REFERRAL_QUALIFIED, REFERRAL_REVERSED};
 use crate::model::message::{Draft, Message, Purpose};
-use crate::model::referral::{Person, Referral, Status as RefStatus};
+use crate::model::referral::{Flag, Person, Referral, Status as RefStatus};
 use crate::values::ids::CustomerId;
 use crate::values::money::Money;
 
@@ -150,4 +150,18 @@ pub(super) fn person(contact: &Contact) -> Person {
         customer_id: contact.customer_id.clone(),
         name: contact.full_name(),
     }
+}
+
+/// Sets a lead's standing attribution aside for another one: moved to `to` for `reason`,
+/// flagged as reattributed, and kept as its own record.
+pub(super) fn set_aside(
+    plan: &mut Plan,
+    mut old: Referral,
+    to: RefStatus,
+    reason: &str,
+    ctx: &Context<'_>,
+) {
+    transition(plan, &mut old, to, reason, None, ctx);
+    old.flags.push(Flag::Reattributed);
+    plan.referrals.push(old);
 }

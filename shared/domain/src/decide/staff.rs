@@ -6,7 +6,7 @@ use crate::values::ids::CustomerId;
 
 use super::command::StaffAction;
 use super::plan::{Context, Plan, Rejection, Snapshot};
-use super::referral::{person, transition};
+use super::referral::{person, set_aside, transition};
 use crate::rules::attribution::is_self;
 
 /// A staff decision about the contact's referral.
@@ -51,23 +51,14 @@ pub(super) fn staff(
             referral_id,
         } => {
             let referrer = chosen(referrer)?;
-            if let Some(mut old) = contact.referral.clone().filter(|r| r.status.is_active()) {
+            if let Some(old) = contact.referral.clone().filter(|r| r.status.is_active()) {
                 if !replace || old.referrer_id() == Some(&referrer.customer_id) {
                     return Err(Rejection::Conflict(
                         "already_attributed",
                         "the lead is already attributed; send override to replace it".into(),
                     ));
                 }
-                transition(
-                    plan,
-                    &mut old,
-                    RefStatus::Reversed,
-                    "reattributed",
-                    None,
-                    ctx,
-                );
-                old.flags.push(Flag::Reattributed);
-                plan.referrals.push(old);
+                set_aside(plan, old, RefStatus::Reversed, "reattributed", ctx);
             }
             let side = LeadSide {
                 customer_id: contact.customer_id.clone(),
