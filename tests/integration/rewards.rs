@@ -383,3 +383,113 @@ async fn an_invitation_and_a_progress_text_can_go_in_one_commit() {
     assert!(purposes.contains(&"progress"), "{purposes:?}");
     assert_eq!(purposes.iter().filter(|p| **p == "invitation").count(), 2);
 }
+
+/// Friend 1 arrives through the form with Maria's code and the software sends them as `sw_1`;
+/// then `deliveries` job deliveries for their job arrive at once (completed, invoiced, paid and
+/// retries of each), as job software sends them within the same second.
+async fn simultaneous_deliveries(
+    deliveries: usize,
+) -> (Vec<(StatusCode, Option<String>)>, Vec<Value>) {
+    let app = spawn_app().await;
+    let (key, secret) = app.create_business("acme").await;
+    happy_maria(&app, &secret).await;
+    let code = code_of(&app, &key, "cus_maria").await;
+    let reply = app
+        .call(
+            Method::POST,
+            "/api/leads",
+            None,
+            Some(json!({"business_id": "acme", "name": "Friend1 Smith", "phone": "+15125550301", "ref": code})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let reply = deliver(
+        &app,
+        "acme",
+        &secret,
+        "f1a",
+        "customer.upserted",
+        json!({"customer": {"id": "sw_1", "first_name": "Friend1", "phone": "+15125550301"}}),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let statuses = ["completed", "invoiced", "paid"];
+    let mut tasks = tokio::task::JoinSet::new();
+    let app = std::sync::Arc::new(app);
+    for n in 0..deliveries {
+        let (app, secret) = (app.clone(), secret.clone());
+        // A third of them repeat an earlier delivery id, as retries do.
+        let id = format!("job-{}", if n % 3 == 2 { n - 1 } else { n });
+        let status = statuses[n % statuses.len()];
+        tasks.spawn(async move {
+            let reply = deliver(
+                &app,
+                "acme",
+                &secret,
+                &id,
+                "job.status_changed",
+                json!({"job": {"id": "job_1", "customer_id": "sw_1", "status": status, "invoice_total_cents": 30000}}),
+            )
+            .await;
+            (reply.status, reply.header("retry-after").map(str::to_owned))
+        });
+    }
+    let answers = tasks.join_all().await;
+    // The issuer on every referral.qualified the bus would deliver.
+    let qualified = app
+        .call(
+            Method::GET,
+            "/api/admin/referrals?status=qualified",
+            Some(&key),
+            None,
+        )
+        .await
+        .json();
+    for referral in qualified["items"].as_array().unwrap() {
+        let detail = json!({"event_id": ulid::Ulid::new().to_string(), "business_id": "acme",
+            "referral_id": referral["referral_id"], "lead_customer_id": referral["lead"]["customer_id"],
+            "referrer_customer_id": "cus_maria"});
+        app.state
+            .vouch
+            .issue_reward(
+                &serde_json::from_value(detail).unwrap(),
+                "https://go.vouch.test",
+            )
+            .await
+            .unwrap();
+    }
+    (answers, rewards(&app, &key, "").await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn four_simultaneous_deliveries_for_one_job_are_all_taken_and_reward_once() {
+    // Three rounds: contention between four deliveries is likely, not certain, in any one.
+    for round in 0..3 {
+        let (answers, rewards) = simultaneous_deliveries(4).await;
+        assert!(
+            answers.iter().all(|(status, _)| *status == StatusCode::OK),
+            "round {round}: {answers:?}"
+        );
+        assert_eq!(rewards.len(), 1, "{rewards:#?}");
+        assert_eq!(rewards[0]["amount_cents"], 2500);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn a_burst_of_deliveries_never_doubles_a_reward_and_a_busy_answer_says_when_to_retry() {
+    let (answers, rewards) = simultaneous_deliveries(32).await;
+    for (status, retry_after) in &answers {
+        match *status {
+            StatusCode::OK => {}
+            StatusCode::SERVICE_UNAVAILABLE => assert!(
+                retry_after
+                    .as_deref()
+                    .is_some_and(|s| s.parse::<u64>().is_ok()),
+                "{answers:?}"
+            ),
+            other => panic!("{other}: {answers:?}"),
+        }
+    }
+    assert!(answers.iter().any(|(status, _)| *status == StatusCode::OK));
+    assert_eq!(rewards.len(), 1, "{rewards:#?}");
+}

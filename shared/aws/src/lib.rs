@@ -1,6 +1,7 @@
 //! Adapters to AWS: the DynamoDB store, SNS and EventBridge, configuration, request counting
 //! and telemetry.
 
+pub mod clock;
 pub mod config;
 pub mod counter;
 mod dynamo;

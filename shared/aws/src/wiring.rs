@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
+use crate::clock::SystemClock;
 use vouch_domain::app::{Ports, ServiceConfig, Vouch};
-use vouch_domain::ports::SystemClock;
 use vouch_domain::values::secrets::IpHasher;
 
 use crate::messaging::{EventBridgePublisher, SnsSms};

@@ -110,6 +110,18 @@ impl IntoResponse for ApiError {
                     }
                     response
                 }
+                Error::Busy { retry_after_secs } => {
+                    let mut response = body(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "busy",
+                        "busy with concurrent changes to the same records; retry shortly".into(),
+                        None,
+                    );
+                    if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                        response.headers_mut().insert(header::RETRY_AFTER, value);
+                    }
+                    response
+                }
                 Error::Unavailable(source) => {
                     // The cause goes to the log, never to the caller.
                     tracing::error!(error = ?source, "dependency failure");

@@ -35,9 +35,9 @@ pub use links::{
     ClickOutcome, ReferralCard, UNKNOWN_CODE_WINDOW_SECS, UNKNOWN_CODES_PER_WINDOW, Visit,
 };
 pub use participants::EnrolRequest;
-pub use referrals::Review;
+pub use referrals::{Review, SEARCH_CHARS};
 pub use rewards::{AWAIT_GRACE, Issued, Qualified};
-pub use run::Ran;
+pub use run::{CONTENTION_BUDGET, Ran};
 pub use sweep::Sweep;
 pub use texts::InboundText;
 pub use webhooks::Receipt;
@@ -167,7 +167,10 @@ impl Vouch {
     /// scheduler will do then (deferred texts, the 1st of next month).
     pub fn at(&self, now: DateTime<Utc>) -> Vouch {
         let mut ports = self.ports.clone();
-        ports.clock = Arc::new(FixedClock(now));
+        ports.clock = Arc::new(FixedClock {
+            at: now,
+            real: self.ports.clock.clone(),
+        });
         Vouch {
             ports,
             config: self.config.clone(),

@@ -11,6 +11,9 @@ use crate::values::error::{Error, Result};
 use crate::values::ids::{BusinessId, CustomerId};
 use crate::values::person::Phone;
 
+/// How long a customer search may be, in characters.
+pub const SEARCH_CHARS: std::ops::RangeInclusive<usize> = 2..=100;
+
 /// A staff review of a referral.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Review {
@@ -145,7 +148,7 @@ impl Vouch {
         query: &str,
     ) -> Result<Vec<SearchEntry>> {
         let query = query.trim();
-        if query.chars().count() < 2 || query.chars().count() > 100 {
+        if !SEARCH_CHARS.contains(&query.chars().count()) {
             return Err(Error::field("q", "must be 2-100 characters"));
         }
         let business = self.existing_business(business_id).await?;

@@ -115,12 +115,7 @@ impl Vouch {
         link_base: &str,
     ) -> Result<Reward> {
         let to = match RewardStatus::parse(to) {
-            Some(
-                status @ (RewardStatus::Approved
-                | RewardStatus::Issued
-                | RewardStatus::Redeemed
-                | RewardStatus::Canceled),
-            ) => status,
+            Some(status) if RewardStatus::SET_BY_STAFF.contains(&status) => status,
             _ => {
                 return Err(Error::field(
                     "status",

@@ -1,7 +1,10 @@
 //! Running a command: decide from a snapshot, commit the plan in one transaction (deciding again
 //! when a commit is refused), then send the plan's texts and publish its events.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
+use rand::Rng;
 use serde_json::json;
 
 use super::Vouch;
@@ -15,8 +18,34 @@ use crate::ports::{Finish, SendError, SendOutcome, SendResult};
 use crate::values::error::{Error, Result};
 use crate::values::ids::CustomerId;
 
-/// Times a command is decided again after its commit was refused.
-const ATTEMPTS: usize = 6;
+/// How long a command waits out concurrent changes to its records, in pauses between
+/// attempts, before it answers busy. The pauses grow and are drawn at random (full jitter), so
+/// deliveries that collide do not collide again in step.
+pub const CONTENTION_BUDGET: Duration = Duration::from_millis(2_500);
+const FIRST_PAUSE: Duration = Duration::from_millis(10);
+const LONGEST_PAUSE: Duration = Duration::from_millis(320);
+
+/// The pauses between attempts of one command.
+#[derive(Debug, Default)]
+struct Backoff {
+    retries: u32,
+    waited: Duration,
+}
+
+impl Backoff {
+    /// The next pause, or `None` once it would take the waiting past the budget.
+    fn next(&mut self) -> Option<Duration> {
+        let cap = FIRST_PAUSE
+            .saturating_mul(1 << self.retries.min(16))
+            .min(LONGEST_PAUSE);
+        self.retries += 1;
+        let pause = rand::rng().random_range(Duration::ZERO..=cap);
+        (self.waited + pause <= CONTENTION_BUDGET).then(|| {
+            self.waited += pause;
+            pause
+        })
+    }
+}
 
 /// What running a command did.
 #[derive(Debug)]
@@ -46,7 +75,8 @@ impl Vouch {
         let keys = command.keys();
         let mut overrides = Overrides::default();
         let mut snapshot = self.ports.program.load(&business.id, &keys).await?;
-        for _ in 0..ATTEMPTS {
+        let mut backoff = Backoff::default();
+        loop {
             let ctx = Context {
                 business_id: &business.id,
                 settings: &business.settings,
@@ -99,17 +129,22 @@ impl Vouch {
                 Err(Refusal::RateLimited { retry_after_secs }) => {
                     return Err(Error::RateLimited { retry_after_secs });
                 }
-                Err(Refusal::Changed) => {
-                    snapshot = self.ports.program.load(&business.id, &keys).await?
-                }
                 Err(refusal) => {
-                    if !overrides.learn(&refusal, &plan) {
+                    // What a refusal teaches (a text already sent, a cap reached) is applied at
+                    // once; anything else changed under us: wait a little, read again.
+                    if matches!(refusal, Refusal::Changed) || !overrides.learn(&refusal, &plan) {
+                        let Some(pause) = backoff.next() else {
+                            tracing::warn!(business_id = %business.id, retries = backoff.retries, "contention outlasted the retry budget");
+                            return Err(Error::Busy {
+                                retry_after_secs: 1,
+                            });
+                        };
+                        self.ports.clock.pause(pause).await;
                         snapshot = self.ports.program.load(&business.id, &keys).await?;
                     }
                 }
             }
         }
-        Err(anyhow::anyhow!("the command kept conflicting with concurrent changes").into())
     }
 
     /// Sends a committed plan's queued messages and publishes its events. Failures here lose

@@ -63,6 +63,14 @@ impl RewardStatus {
     }
 
     /// What staff may move a reward to from here.
+    /// The statuses staff may ask for (the state machine decides whether from where it is).
+    pub const SET_BY_STAFF: [RewardStatus; 4] = [
+        RewardStatus::Approved,
+        RewardStatus::Issued,
+        RewardStatus::Redeemed,
+        RewardStatus::Canceled,
+    ];
+
     pub fn staff_may_move_to(self, to: RewardStatus) -> bool {
         use RewardStatus::*;
         matches!(

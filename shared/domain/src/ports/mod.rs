@@ -2,6 +2,10 @@
 //! and EventBridge adapters implement them for real; `testing` has in-memory fakes that pass the
 //! same contract tests.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::values::ids::CustomerId;
@@ -59,25 +63,27 @@ impl<T, After> Page<T, After> {
     }
 }
 
+#[async_trait]
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
+    /// Waits this long (between attempts of a contended write).
+    async fn pause(&self, duration: Duration);
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
+/// A clock stopped at one moment: the application as of that time. It pauses as `real` does.
+#[derive(Clone)]
+pub struct FixedClock {
+    pub at: DateTime<Utc>,
+    pub real: Arc<dyn Clock>,
+}
 
-/// A clock stopped at one moment: the application as of that time.
-#[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub DateTime<Utc>);
-
+#[async_trait]
 impl Clock for FixedClock {
     fn now(&self) -> DateTime<Utc> {
-        self.0
+        self.at
     }
-}
 
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+    async fn pause(&self, duration: Duration) {
+        self.real.pause(duration).await;
     }
 }

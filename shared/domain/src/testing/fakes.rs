@@ -10,16 +10,23 @@ use crate::ports::Clock;
 use crate::ports::{EventPublisher, SendError, SmsSender};
 use crate::values::person::Phone;
 
-/// A clock the test moves by hand.
+/// A clock the test moves by hand. Pauses pass at once; their total is kept.
 pub struct ManualClock {
     now: Mutex<DateTime<Utc>>,
+    paused: Mutex<std::time::Duration>,
 }
 
 impl ManualClock {
     pub fn at(now: DateTime<Utc>) -> Self {
         Self {
             now: Mutex::new(now),
+            paused: Mutex::new(std::time::Duration::ZERO),
         }
+    }
+
+    /// How long the application paused in all (between attempts of contended writes).
+    pub fn paused(&self) -> std::time::Duration {
+        self.paused.lock().map(|p| *p).unwrap_or_default()
     }
 
     pub fn advance(&self, by: Duration) {
@@ -29,12 +36,20 @@ impl ManualClock {
     }
 }
 
+#[async_trait]
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         self.now
             .lock()
             .map(|now| *now)
             .unwrap_or_else(|_| Utc::now())
+    }
+
+    /// A pause passes at once and leaves the time as the test set it; it is recorded.
+    async fn pause(&self, duration: std::time::Duration) {
+        if let Ok(mut paused) = self.paused.lock() {
+            *paused += duration;
+        }
     }
 }
 

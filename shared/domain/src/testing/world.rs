@@ -18,7 +18,7 @@ use crate::model::message::{Message, Purpose};
 use crate::model::participant::{Participant, Stats};
 use crate::model::referral::Referral;
 use crate::model::settings::Settings;
-use crate::ports::Participants;
+use crate::ports::{Participants, ProgramStore};
 use crate::values::error::Result;
 use crate::values::ids::{BusinessId, CustomerId};
 use crate::values::money::Money;
@@ -140,6 +140,20 @@ impl World {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.vouch.now()
+    }
+
+    /// The world's application over another program store (a wrapper that fails or refuses
+    /// on purpose), with everything else the same.
+    pub fn with_program(&self, program: Arc<dyn ProgramStore>) -> Vouch {
+        let mut ports = self.vouch.ports.clone();
+        ports.program = program;
+        Vouch::new(
+            ports,
+            ServiceConfig {
+                operator_key: Some(OPERATOR_KEY.into()),
+                ip_hasher: IpHasher::new(b"k"),
+            },
+        )
     }
 
     /// Runs a command as a delivery from the field-service software with this id.

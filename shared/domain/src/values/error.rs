@@ -46,6 +46,10 @@ pub enum Error {
     /// Too many requests; come back after this many seconds.
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64 },
+    /// Concurrent changes to the same records kept refusing the write for longer than the
+    /// retry budget; come back after this many seconds.
+    #[error("busy with concurrent changes")]
+    Busy { retry_after_secs: u64 },
     /// A dependency (the store) failed; the caller may retry.
     #[error("a dependency is unavailable")]
     Unavailable(#[source] anyhow::Error),

@@ -14,6 +14,9 @@ use crate::values::error::ParseError;
 pub struct BusinessId(String);
 
 impl BusinessId {
+    /// What [`BusinessId::parse`] accepts, as a regular expression (for the API document).
+    pub const PATTERN: &'static str = "^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$";
+
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let ok_len = (3..=40).contains(&raw.len());
         let ok_chars = raw
@@ -41,6 +44,9 @@ impl BusinessId {
 pub struct CustomerId(String);
 
 impl CustomerId {
+    /// What [`CustomerId::parse`] accepts, as a regular expression (for the API document).
+    pub const PATTERN: &'static str = "^[!-~]{1,128}$";
+
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let ok_len = (1..=128).contains(&raw.len());
         let ok_chars = raw.bytes().all(|b| b.is_ascii_graphic());
@@ -67,6 +73,9 @@ impl CustomerId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ClickId(Ulid);
+
+/// A ULID as text (Crockford base32, any case), as a regular expression.
+pub const ULID_PATTERN: &str = "^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$";
 
 impl ClickId {
     pub fn generate() -> Self {

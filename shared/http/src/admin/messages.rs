@@ -43,12 +43,15 @@ pub struct MessagePage {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MessageQuery {
+    #[param(schema_with = schema::customer_id)]
     pub customer_id: Option<String>,
-    /// queued, deferred, sent, failed or suppressed
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = schema::message_status)]
     pub status: Option<Status>,
+    #[param(schema_with = schema::page_size)]
     pub limit: Option<u32>,
+    #[param(schema_with = schema::id_cursor)]
     pub cursor: Option<String>,
 }
 

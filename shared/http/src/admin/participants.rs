@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Admin;
-use crate::dto::schema::{EnrolSchema, RewardOverrideSchema};
+use crate::dto::params::CustomerPath;
+use crate::dto::schema::{self, EnrolSchema, RewardOverrideSchema};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{JsonBody, QueryOf};
 use crate::state::AppState;
@@ -71,12 +72,13 @@ pub struct ParticipantPage {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// 1–100, default 25.
+    #[param(schema_with = schema::page_size)]
     pub limit: Option<u32>,
+    #[param(schema_with = schema::participant_cursor)]
     pub cursor: Option<String>,
-    /// `recent` (default) or `closed`.
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = schema::participant_sort)]
     pub sort: Option<ParticipantSort>,
 }
 
@@ -210,7 +212,7 @@ impl AppState {
 
 #[utoipa::path(
     get, path = "/api/admin/participants/{customer_id}", tag = "admin", security(("admin_key" = [])),
-    params(("customer_id" = String, Path)),
+    params(CustomerPath),
     responses((status = 200, body = ParticipantDetail), (status = 404, body = ErrorBody))
 )]
 pub async fn one(

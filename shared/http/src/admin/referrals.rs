@@ -15,6 +15,7 @@ use vouch_domain::ports::Page;
 use vouch_domain::values::person::Phone;
 
 use super::Admin;
+use crate::dto::params::ReferralPath;
 use crate::dto::rfc3339;
 use crate::dto::schema::{self, DecisionSchema, PersonSchema};
 use crate::error::{ApiResult, ErrorBody};
@@ -97,10 +98,13 @@ pub struct ReferralPage {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReferralQuery {
-    /// pending, needs_review, qualified, rewarded, rejected or reversed
+    #[param(schema_with = schema::referral_status)]
     pub status: Option<String>,
+    #[param(schema_with = schema::page_size)]
     pub limit: Option<u32>,
+    #[param(schema_with = schema::id_cursor)]
     pub cursor: Option<String>,
 }
 
@@ -191,7 +195,7 @@ async fn reviewed(
 
 #[utoipa::path(
     post, path = "/api/admin/referrals/{referral_id}/approve", tag = "admin", security(("admin_key" = [])),
-    params(("referral_id" = String, Path)), request_body = ApproveRequest,
+    params(ReferralPath), request_body = ApproveRequest,
     responses((status = 200, body = ReferralView), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "Not waiting for review"), (status = 422, body = ErrorBody))
 )]
@@ -216,7 +220,7 @@ pub async fn approve(
 
 #[utoipa::path(
     post, path = "/api/admin/referrals/{referral_id}/reject", tag = "admin", security(("admin_key" = [])),
-    params(("referral_id" = String, Path)),
+    params(ReferralPath),
     responses((status = 200, body = ReferralView), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "Not waiting for review"))
 )]
@@ -230,7 +234,7 @@ pub async fn reject(
 
 #[utoipa::path(
     delete, path = "/api/admin/referrals/{referral_id}", tag = "admin", security(("admin_key" = [])),
-    params(("referral_id" = String, Path)),
+    params(ReferralPath),
     responses((status = 204, description = "The attribution is removed (status reversed; referral.reversed published)"),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "A rejected referral"))
 )]
@@ -272,9 +276,11 @@ pub struct CustomerPage {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CustomerQuery {
-    /// A name (either order, from the start of a word) or a phone number.
-    pub q: Option<String>,
+    #[serde(default)]
+    #[param(schema_with = schema::search)]
+    pub q: String,
 }
 
 #[utoipa::path(
@@ -287,10 +293,7 @@ pub async fn customers(
     Admin(business): Admin,
     QueryOf(query): QueryOf<CustomerQuery>,
 ) -> ApiResult<Json<CustomerPage>> {
-    let found = state
-        .vouch
-        .search_customers(&business, query.q.as_deref().unwrap_or_default())
-        .await?;
+    let found = state.vouch.search_customers(&business, &query.q).await?;
     Ok(Json(CustomerPage {
         items: found.into_iter().map(CustomerView::from).collect(),
     }))

@@ -11,6 +11,7 @@ use vouch_domain::model::reward::{Recipient, Reward, RewardChange, RewardOverrid
 use vouch_domain::model::settings::RewardType;
 
 use super::Admin;
+use crate::dto::params::{CustomerPath, RewardPath};
 use crate::dto::rfc3339;
 use crate::dto::schema::{self, RewardChangeSchema, RewardOverrideSchema};
 use crate::error::{ApiResult, ErrorBody};
@@ -89,10 +90,13 @@ pub struct RewardPage {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RewardQuery {
-    /// pending, approved, issued, redeemed, canceled or reversed
+    #[param(schema_with = schema::reward_status)]
     pub status: Option<String>,
+    #[param(schema_with = schema::page_size)]
     pub limit: Option<u32>,
+    #[param(schema_with = schema::id_cursor)]
     pub cursor: Option<String>,
 }
 
@@ -134,7 +138,7 @@ pub struct RewardUpdate {
 
 #[utoipa::path(
     patch, path = "/api/admin/rewards/{reward_id}", tag = "admin", security(("admin_key" = [])),
-    params(("reward_id" = String, Path)), request_body = RewardUpdate,
+    params(RewardPath), request_body = RewardUpdate,
     responses(
         (status = 200, body = RewardView),
         (status = 404, body = ErrorBody),
@@ -172,7 +176,7 @@ pub struct OverrideRequest {
 
 #[utoipa::path(
     put, path = "/api/admin/participants/{customer_id}/reward-override", tag = "admin",
-    security(("admin_key" = [])), params(("customer_id" = String, Path)), request_body = OverrideRequest,
+    security(("admin_key" = [])), params(CustomerPath), request_body = OverrideRequest,
     responses((status = 200, body = crate::admin::ParticipantDetail), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 pub async fn set_override(

@@ -6,11 +6,15 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, Type};
+use vouch_domain::app::{DEFAULT_PAGE, MAX_PAGE, SEARCH_CHARS};
 use vouch_domain::model::click::Channel;
 use vouch_domain::model::message::{Purpose, Reason, Status as MessageStatus};
+use vouch_domain::model::participant::ParticipantSort;
 use vouch_domain::model::referral::{Flag, Source, Status as ReferralStatus};
 use vouch_domain::model::reward::{Recipient, RewardStatus};
 use vouch_domain::model::settings::{Approval, QualifyingStatus, RewardType};
+use vouch_domain::values::ids::ULID_PATTERN;
+use vouch_domain::values::{BusinessId, CustomerId};
 
 /// A string schema listing `values` as they serialise.
 pub fn one_of<T: Serialize>(values: &[T], description: &str) -> Object {
@@ -83,6 +87,86 @@ pub fn approval() -> Object {
 
 pub fn channel() -> Object {
     one_of(&Channel::ALL, "Where the link was shared")
+}
+
+pub fn staff_reward_status() -> Object {
+    one_of(
+        &RewardStatus::SET_BY_STAFF,
+        "The status staff move the reward to",
+    )
+}
+
+pub fn participant_sort() -> Object {
+    one_of(
+        &ParticipantSort::ALL,
+        "`recent`: most recently enrolled first; `closed`: most closed referrals first",
+    )
+}
+
+fn text(
+    pattern: Option<&str>,
+    min: Option<usize>,
+    max: Option<usize>,
+    description: &str,
+) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(pattern)
+        .min_length(min)
+        .max_length(max)
+        .description(Some(description))
+        .build()
+}
+
+/// A business id (a slug).
+pub fn business_id() -> Object {
+    text(Some(BusinessId::PATTERN), None, None, "The business's id")
+}
+
+/// A customer id as the field-service software gives it.
+pub fn customer_id() -> Object {
+    text(Some(CustomerId::PATTERN), None, None, "The customer's id")
+}
+
+/// An id Vouch made (a ULID): referrals, rewards, messages.
+pub fn ulid() -> Object {
+    text(Some(ULID_PATTERN), None, None, "A ULID")
+}
+
+/// The cursor of a list paged by id: the last id of the page before.
+pub fn id_cursor() -> Object {
+    text(
+        Some(ULID_PATTERN),
+        None,
+        None,
+        "`next_cursor` of the page before",
+    )
+}
+
+/// The cursor of the participant list: opaque.
+pub fn participant_cursor() -> Object {
+    text(None, Some(1), Some(512), "`next_cursor` of the page before")
+}
+
+/// A customer search.
+pub fn search() -> Object {
+    text(
+        None,
+        Some(*SEARCH_CHARS.start()),
+        Some(*SEARCH_CHARS.end()),
+        "A name (either order, from the start of a word) or a phone number",
+    )
+}
+
+/// How many items a page holds.
+pub fn page_size() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .maximum(Some(MAX_PAGE))
+        .default(Some(DEFAULT_PAGE.into()))
+        .description(Some("How many items a page holds"))
+        .build()
 }
 
 /// A person on either side of a referral.

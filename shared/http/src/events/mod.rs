@@ -26,7 +26,9 @@ impl EventError {
     pub fn of(err: vouch_domain::Error) -> Self {
         match err {
             vouch_domain::Error::Unavailable(source) => Self::Retryable(format!("{source:#}")),
-            vouch_domain::Error::RateLimited { .. } => Self::Retryable(err.to_string()),
+            vouch_domain::Error::RateLimited { .. } | vouch_domain::Error::Busy { .. } => {
+                Self::Retryable(err.to_string())
+            }
             other => Self::NonRetryable(other.to_string()),
         }
     }

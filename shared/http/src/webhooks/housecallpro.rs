@@ -7,7 +7,9 @@ use vouch_domain::FieldErrors;
 use vouch_domain::model::contact::CustomerInput;
 use vouch_domain::model::job::JobStatus;
 
-use super::payload::{Envelope, JobInput, WebhookEvent, data, field_error, timestamp};
+use vouch_domain::Error;
+
+use super::payload::{Envelope, JobInput, WebhookEvent, data, field_error, json, timestamp};
 
 /// The header carrying the signature unless the business configured another. Housecall Pro
 /// account set-ups differ; confirm the header name with the account before relying on it.
@@ -72,8 +74,15 @@ struct HcpInvoice {
 }
 
 /// The delivery id (for de-duplication) and the envelope it maps to.
-pub fn parse(body: &[u8]) -> Result<(String, Envelope), FieldErrors> {
-    let raw: Raw = serde_json::from_slice(body).map_err(|err| field_error("", err))?;
+pub fn parse(body: &[u8]) -> Result<(String, Envelope), Error> {
+    envelope(json(body)?).map_err(Error::Validation)
+}
+
+fn envelope(body: Value) -> Result<(String, Envelope), FieldErrors> {
+    let raw: Raw = serde_path_to_error::deserialize(body).map_err(|err| {
+        let path = err.path().to_string();
+        field_error(if path == "." { "" } else { &path }, err.inner())
+    })?;
     if raw.id.is_empty() || raw.id.len() > 256 {
         return Err(field_error("id", "must be 1-256 characters"));
     }

@@ -8,9 +8,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
-use vouch_domain::Error;
 use vouch_domain::values::signature::Delivery;
 
+use crate::dto::params::{BusinessPath, WebhookHeaders};
 use crate::error::ApiResult;
 use crate::extract::read_body;
 use crate::state::AppState;
@@ -40,14 +40,15 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// A Standard Webhooks delivery from field-service software.
 #[utoipa::path(
     post, path = "/webhooks/{business_id}", tag = "webhooks",
-    params(("business_id" = String, Path),
-           ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header),
-           ("webhook-signature" = String, Header, description = "space-separated v1,<base64 HMAC-SHA256>")),
+    params(BusinessPath, WebhookHeaders),
     request_body(content = Object, description = "{type, timestamp, data}: customer.upserted, lead.created, job.status_changed, review.submitted"),
     responses(
         (status = 200, body = Received),
+        (status = 400, body = crate::error::ErrorBody, description = "The body is not JSON"),
         (status = 401, body = crate::error::ErrorBody, description = "Bad or missing signature, stale timestamp, or unknown business"),
-        (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+        (status = 413, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody, description = "A field is invalid; see fields"),
+        (status = 503, body = crate::error::ErrorBody, description = "Busy; retry after Retry-After seconds"),
     )
 )]
 pub async fn standard(
@@ -67,7 +68,7 @@ pub async fn standard(
         .vouch
         .authenticate_webhook(&business_id, delivery)
         .await?;
-    let envelope = payload::parse(&body).map_err(Error::Validation)?;
+    let envelope = payload::parse(&body)?;
     let command = payload::command_of(envelope, business.settings.country)?;
     let link_base = state.link_base(&headers);
     let receipt = state
@@ -83,9 +84,17 @@ pub async fn standard(
 /// Housecall Pro's own envelopes, signed with hex HMAC-SHA256 of the body.
 #[utoipa::path(
     post, path = "/webhooks/{business_id}/housecallpro", tag = "webhooks",
-    params(("business_id" = String, Path)),
+    params(BusinessPath,
+           ("x-housecallpro-signature" = String, Header, description = "Hex HMAC-SHA256 of the raw body (the header name is configurable per deployment)")),
     request_body(content = Object, description = "{id, event, created_at, data}: job.completed, job.paid, invoice.paid, customer.created, customer.updated"),
-    responses((status = 200, body = Received), (status = 401, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, body = Received),
+        (status = 400, body = crate::error::ErrorBody, description = "The body is not JSON"),
+        (status = 401, body = crate::error::ErrorBody, description = "Bad or missing signature, or unknown business"),
+        (status = 413, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody, description = "A field is invalid; see fields"),
+        (status = 503, body = crate::error::ErrorBody, description = "Busy; retry after Retry-After seconds"),
+    )
 )]
 pub async fn housecall_pro(
     State(state): State<AppState>,
@@ -104,7 +113,7 @@ pub async fn housecall_pro(
         .vouch
         .authenticate_hex(&business_id, signature, &body)
         .await?;
-    let (id, envelope) = housecallpro::parse(&body).map_err(Error::Validation)?;
+    let (id, envelope) = housecallpro::parse(&body)?;
     let command = payload::command_of(envelope, business.settings.country)?;
     let link_base = state.link_base(&headers);
     let receipt = state

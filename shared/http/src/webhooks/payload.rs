@@ -123,9 +123,23 @@ pub(super) fn timestamp(raw: &str, field: &str) -> Result<DateTime<Utc>, FieldEr
         .map_err(|_| field_error(field, "must be an RFC 3339 timestamp"))
 }
 
-/// Parses `{"type", "timestamp", "data"}`.
-pub fn parse(body: &[u8]) -> Result<Envelope, FieldErrors> {
-    let raw: RawEnvelope = serde_json::from_slice(body).map_err(|err| field_error("", err))?;
+/// The body as JSON: not JSON at all is a malformed request (400), unlike a JSON document
+/// with a bad field (422).
+pub fn json(body: &[u8]) -> Result<Value, Error> {
+    serde_json::from_slice(body)
+        .map_err(|err| Error::BadRequest(format!("the body is not valid JSON: {err}")))
+}
+
+/// Decodes `{"type", "timestamp", "data"}`.
+pub fn parse(body: &[u8]) -> Result<Envelope, Error> {
+    envelope(json(body)?).map_err(Error::Validation)
+}
+
+fn envelope(body: Value) -> Result<Envelope, FieldErrors> {
+    let raw: RawEnvelope = serde_path_to_error::deserialize(body).map_err(|err| {
+        let path = err.path().to_string();
+        field_error(if path == "." { "" } else { &path }, err.inner())
+    })?;
     let occurred_at = timestamp(&raw.timestamp, "timestamp")?;
     let event = match raw.kind.as_str() {
         "customer.upserted" => {
@@ -271,6 +285,13 @@ pub fn command_of(envelope: Envelope, country: Country) -> Result<Option<Command
 mod tests {
     use super::*;
 
+    fn fields(result: Result<Envelope, Error>) -> FieldErrors {
+        match result {
+            Err(Error::Validation(fields)) => fields,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
     #[test]
     fn payloads_parse_and_unknown_types_pass() {
         let job = br#"{"type":"job.status_changed","timestamp":"2026-11-22T10:00:00Z","data":{"job":{"id":"job_1","customer_id":"cus_1","status":"completed","invoice_total_cents":45000}}}"#;
@@ -284,15 +305,13 @@ mod tests {
             WebhookEvent::Unknown(_)
         ));
         let bad = br#"{"type":"job.status_changed","timestamp":"2026-11-22T10:00:00Z","data":{"job":{"id":"j","customer_id":"c","status":"exploded"}}}"#;
-        assert!(parse(bad).unwrap_err().contains_key("data.job.status"));
+        assert!(fields(parse(bad)).contains_key("data.job.status"));
         let score = br#"{"type":"review.submitted","timestamp":"2026-11-22T10:00:00Z","data":{"customer_id":"c","score":9}}"#;
-        assert!(parse(score).unwrap_err().contains_key("data.score"));
-        assert!(parse(b"not json").is_err());
-        assert!(
-            parse(br#"{"type":"x","timestamp":"noon"}"#)
-                .unwrap_err()
-                .contains_key("timestamp")
-        );
+        assert!(fields(parse(score)).contains_key("data.score"));
+        assert!(matches!(parse(b"not json"), Err(Error::BadRequest(_))));
+        assert!(matches!(parse(b"{\"type\": "), Err(Error::BadRequest(_))));
+        assert!(fields(parse(br#"{"type":"x","timestamp":"noon"}"#)).contains_key("timestamp"));
+        assert!(fields(parse(br#"{"timestamp":"2026-11-22T10:00:00Z"}"#)).contains_key(""));
     }
 
     proptest::proptest! {

@@ -2,6 +2,10 @@
 
 // Each module is enabled once it is written against `crate::testing::World`.
 
+mod contention;
+
+// ----
+
 mod flows;
 
 // ----

@@ -107,6 +107,18 @@ impl InMemoryStore {
             .unwrap_or_default()
     }
 
+    /// A business's contacts as stored.
+    pub fn contacts_of(&self, business: &BusinessId) -> Vec<Contact> {
+        self.with(|s| {
+            s.contacts
+                .iter()
+                .filter(|((b, _), _)| b == business)
+                .map(|(_, c)| c.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
     pub fn jobs(&self) -> Vec<Job> {
         self.with(|s| s.jobs.values().cloned().collect())
             .unwrap_or_default()
