@@ -42,6 +42,7 @@ use vouch_domain::values::ids::{BusinessId, ClickId, CustomerId};
 use vouch_domain::values::money::Money;
 use vouch_domain::values::person::{Country, Email, PersonName, Phone};
 use vouch_domain::values::secrets::{IpHasher, KeyHash, WebhookSecret};
+use vouch_domain::values::{WebOrigin, WebUrl};
 
 use crate::harness::endpoint;
 
@@ -117,6 +118,7 @@ contracts!(
     a_business_and_its_admin_key_are_created_together_once,
     an_admin_key_belongs_to_one_business,
     settings_are_saved_only_at_the_version_read,
+    a_businesss_origins_are_indexed_and_follow_its_settings,
     a_business_is_read_with_the_holder_of_a_code_from_any_business,
     an_enrolled_participant_is_read_back_and_its_code_resolves_however_written,
     a_customer_enrols_once_and_a_code_is_claimed_once,
@@ -485,25 +487,95 @@ async fn settings_are_saved_only_at_the_version_read(store: &impl Store) {
     changed.hold_days = 7;
 
     assert_eq!(
-        store.save_settings(&acme.id, &changed, 1).await.unwrap(),
+        store
+            .save_settings(&acme.id, &changed, &acme.settings, 1)
+            .await
+            .unwrap(),
         Written::Applied
     );
     assert_eq!(
         store
-            .save_settings(&acme.id, &acme.settings, 1)
+            .save_settings(&acme.id, &acme.settings, &acme.settings, 1)
             .await
             .unwrap(),
         Written::Refused
     );
     assert_eq!(
         store
-            .save_settings(&biz("nobody"), &acme.settings, 1)
+            .save_settings(&biz("nobody"), &acme.settings, &acme.settings, 1)
             .await
             .unwrap(),
         Written::Refused
     );
     let stored = Businesses::get(store, &acme.id).await.unwrap().unwrap();
     assert_eq!((stored.version, stored.settings), (2, changed));
+}
+
+async fn a_businesss_origins_are_indexed_and_follow_its_settings(store: &impl Store) {
+    let acme = business("acme");
+    assert!(!store.origin_listed("https://acme.example").await.unwrap());
+    store.create(&acme, &KeyHash::of("k")).await.unwrap();
+    // The landing page's origin is listed from the start.
+    assert!(store.origin_listed("https://acme.example").await.unwrap());
+    assert!(
+        !store
+            .origin_listed("https://www.acme.example")
+            .await
+            .unwrap()
+    );
+
+    let mut moved = acme.settings.clone();
+    moved.landing_url = WebUrl::parse("https://new.example/refer").unwrap();
+    moved.allowed_origins = vec![WebOrigin::parse("https://www.acme.example").unwrap()];
+    assert_eq!(
+        store
+            .save_settings(&acme.id, &moved, &acme.settings, 1)
+            .await
+            .unwrap(),
+        Written::Applied
+    );
+    assert!(!store.origin_listed("https://acme.example").await.unwrap());
+    assert!(store.origin_listed("https://new.example").await.unwrap());
+    assert!(
+        store
+            .origin_listed("https://www.acme.example")
+            .await
+            .unwrap()
+    );
+
+    // Another business at the same origin keeps it listed when one of them moves away.
+    let mut rival = business("rival");
+    rival.settings.landing_url = WebUrl::parse("https://new.example/other").unwrap();
+    store.create(&rival, &KeyHash::of("k2")).await.unwrap();
+    assert_eq!(
+        store
+            .save_settings(&acme.id, &acme.settings, &moved, 2)
+            .await
+            .unwrap(),
+        Written::Applied
+    );
+    assert!(store.origin_listed("https://new.example").await.unwrap());
+    assert!(store.origin_listed("https://acme.example").await.unwrap());
+    assert!(
+        !store
+            .origin_listed("https://www.acme.example")
+            .await
+            .unwrap()
+    );
+    // A refused save moves nothing.
+    assert_eq!(
+        store
+            .save_settings(&acme.id, &moved, &acme.settings, 2)
+            .await
+            .unwrap(),
+        Written::Refused
+    );
+    assert!(
+        !store
+            .origin_listed("https://www.acme.example")
+            .await
+            .unwrap()
+    );
 }
 
 async fn a_business_is_read_with_the_holder_of_a_code_from_any_business(store: &impl Store) {

@@ -220,9 +220,16 @@ async fn cors_allows_only_the_businesss_origins() {
         landing.header("access-control-allow-origin"),
         Some("https://acme.example")
     );
+    // A script that names the business only in its JSON body: the preflight has no query, and
+    // is answered from the origin itself.
+    let bare = preflight(&app, "https://www.acme.example", "").await;
+    assert_eq!(
+        bare.header("access-control-allow-origin"),
+        Some("https://www.acme.example")
+    );
     for (origin, query) in [
         ("https://evil.example", "?business_id=acme"),
-        ("https://www.acme.example", ""),
+        ("https://evil.example", ""),
         ("https://www.acme.example", "?business_id=nobody"),
     ] {
         let denied = preflight(&app, origin, query).await;
@@ -246,6 +253,21 @@ async fn cors_allows_only_the_businesss_origins() {
         reply.header("access-control-allow-origin"),
         Some("https://www.acme.example")
     );
+    // Allowed by the preflight, a post naming another business is still refused.
+    app.create_business("rival").await;
+    let reply = send(
+        &app.router,
+        Request::post("/api/leads")
+            .header("content-type", "application/json")
+            .header("origin", "https://www.acme.example")
+            .body(Body::from(
+                json!({"business_id": "rival", "name": "Dana Smith", "phone": "+15125550188"})
+                    .to_string(),
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text());
 }
 
 #[tokio::test]

@@ -94,7 +94,7 @@ async fn settings_writes_are_conditional_on_the_version_read() {
     changed.hold_days = 7;
     assert_eq!(
         app.store
-            .save_settings(&acme.id, &changed, 1)
+            .save_settings(&acme.id, &changed, &acme.settings, 1)
             .await
             .unwrap(),
         Written::Applied
@@ -102,7 +102,7 @@ async fn settings_writes_are_conditional_on_the_version_read() {
     // A writer that read version 1 too is refused rather than overwriting.
     assert_eq!(
         app.store
-            .save_settings(&acme.id, &acme.settings, 1)
+            .save_settings(&acme.id, &acme.settings, &acme.settings, 1)
             .await
             .unwrap(),
         Written::Refused

@@ -15,7 +15,10 @@ use vouch_domain::values::secrets::{KeyHash, WebhookSecret};
 
 use super::participants::CodeItem;
 use super::tx::{Role, Tx};
-use super::{DynamoStore, keys, n, primary_key, written};
+use anyhow::Context;
+use aws_sdk_dynamodb::types::Update;
+
+use super::{DynamoStore, Item, keyed, keys, n, primary_key, s};
 
 #[derive(Serialize, Deserialize)]
 struct BusinessItem {
@@ -77,6 +80,9 @@ impl Businesses for DynamoStore {
         let mut tx = Tx::new(self.table());
         tx.put_new(business_item, Role::Plain)?;
         tx.put_new(key_item, Role::Plain)?;
+        for origin in business.settings.origins() {
+            tx.put(origin_item(&origin, &business.id)?, None, Role::Plain)?;
+        }
         Ok(match tx.send(self).await? {
             Ok(()) => Written::Applied,
             Err(_) => Written::Refused,
@@ -118,21 +124,62 @@ impl Businesses for DynamoStore {
         &self,
         id: &BusinessId,
         settings: &Settings,
+        previous: &Settings,
         read_version: u64,
     ) -> anyhow::Result<Written> {
-        let settings = serde_dynamo::to_attribute_value(settings)?;
-        let result = self
-            .dynamodb()
-            .update_item()
-            .table_name(self.table())
+        let update = Update::builder()
             .set_key(Some(primary_key(keys::business(id))))
             .update_expression("SET settings = :settings, version = :next")
             .condition_expression("version = :read")
-            .expression_attribute_values(":settings", settings)
+            .expression_attribute_values(":settings", serde_dynamo::to_attribute_value(settings)?)
             .expression_attribute_values(":read", n(read_version))
-            .expression_attribute_values(":next", n(read_version + 1))
-            .send()
-            .await;
-        written(result, "UpdateItem (settings)")
+            .expression_attribute_values(":next", n(read_version + 1));
+        let (before, after) = (previous.origins(), settings.origins());
+        let mut tx = Tx::new(self.table());
+        tx.update(update, Role::Changed)?;
+        for origin in before.difference(&after) {
+            tx.delete(keys::origin(origin, id))?;
+        }
+        for origin in after.difference(&before) {
+            tx.put(origin_item(origin, id)?, None, Role::Plain)?;
+        }
+        Ok(match tx.send(self).await? {
+            Ok(()) => Written::Applied,
+            Err(_) => Written::Refused,
+        })
     }
+
+    async fn origin_listed(&self, origin: &str) -> anyhow::Result<bool> {
+        let output = self
+            .dynamodb()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(keys::origin_pk(origin)))
+            .limit(1)
+            .send()
+            .await
+            .context("Query (origin)")?;
+        Ok(output.count() > 0)
+    }
+}
+
+/// One origin of a business's pages, in the index a preflight is answered from.
+#[derive(Serialize)]
+struct OriginItem<'a> {
+    origin: &'a str,
+    business_id: &'a BusinessId,
+}
+
+fn origin_item(origin: &str, business: &BusinessId) -> anyhow::Result<Item> {
+    let (pk, sk) = keys::origin(origin, business);
+    Ok(keyed(
+        pk,
+        sk,
+        to_item(OriginItem {
+            origin,
+            business_id: business,
+        })?,
+        "origin",
+    ))
 }

@@ -6,6 +6,7 @@
 //! |---|---|---|---|
 //! | business | `BIZ#{b}` | `#PROFILE` | |
 //! | admin key | `ADMINKEY#{sha256}` | `#KEY` | |
+//! | origin index | `ORIGIN#{origin}` | `BIZ#{b}` | |
 //! | participant | `BIZ#{b}` | `PART#{customer}` | `BIZ#{b}#PARTS` / `{enrolled_at}#{customer}`; `BIZ#{b}#PARTS` / `{closed:010}#{customer}` |
 //! | code | `CODE#{code}` | `#CODE` | |
 //! | click (TTL) | `CLICK#{click}` | `#CLICK` | |
@@ -112,6 +113,15 @@ pub(crate) fn closed_position(closed: u64) -> String {
 /// A participant's index sort key: its position, then the customer (positions tie).
 pub(crate) fn participant_index_sk(position: &str, customer: &CustomerId) -> String {
     format!("{position}#{customer}")
+}
+
+/// The origin index: every business whose pages are at an origin (its settings' origins).
+pub(crate) fn origin_pk(origin: &str) -> String {
+    format!("ORIGIN#{origin}")
+}
+
+pub(crate) fn origin(origin: &str, business: &BusinessId) -> Key {
+    (origin_pk(origin), business_pk(business))
 }
 
 pub(crate) fn code(code: &ReferralCode) -> Key {

@@ -80,6 +80,15 @@ impl Vouch {
             .ok_or(Error::Unauthenticated)
     }
 
+    /// Whether a browser on `origin` may post some business's lead form (a preflight names no
+    /// business; the post itself is checked against the business it names).
+    pub async fn origin_listed(&self, origin: &str) -> Result<bool> {
+        if origin.len() > 300 {
+            return Ok(false);
+        }
+        Ok(self.ports.businesses.origin_listed(origin).await?)
+    }
+
     pub async fn settings(&self, id: &BusinessId) -> Result<Settings> {
         // Staff expect to see what they just saved, so this read skips the cache.
         let business = self
@@ -109,7 +118,7 @@ impl Vouch {
         match self
             .ports
             .businesses
-            .save_settings(id, &settings, current.version)
+            .save_settings(id, &settings, &current.settings, current.version)
             .await?
         {
             Written::Applied => {

@@ -267,13 +267,23 @@ impl Settings {
             .map(|reward| reward.description.clone())
     }
 
-    /// Whether a page at `origin` is the business's own: one of its allowed origins, or the
-    /// origin of its landing or thank-you page.
+    /// Whether a page at `origin` is the business's own (one of [`Settings::origins`]).
     pub fn allows_origin(&self, origin: &str) -> bool {
-        self.allowed_origins.iter().any(|o| o.as_str() == origin)
-            || std::iter::once(&self.landing_url)
-                .chain(self.thank_you_url.iter())
-                .any(|page| page.url().origin().ascii_serialization() == origin)
+        self.origins().contains(origin)
+    }
+
+    /// The origins of the business's own pages: its allowed origins, and the origins of its
+    /// landing and thank-you pages.
+    pub fn origins(&self) -> std::collections::BTreeSet<String> {
+        self.allowed_origins
+            .iter()
+            .map(|o| o.as_str().to_owned())
+            .chain(
+                std::iter::once(&self.landing_url)
+                    .chain(self.thank_you_url.iter())
+                    .map(|page| page.url().origin().ascii_serialization()),
+            )
+            .collect()
     }
 }
 

@@ -23,11 +23,16 @@ pub trait Businesses: Send + Sync {
         code: &ReferralCode,
     ) -> anyhow::Result<(Option<Business>, Option<Referrer>)>;
     async fn id_for_admin_key(&self, key: &KeyHash) -> anyhow::Result<Option<BusinessId>>;
-    /// Replaces the settings if the business is still at `read_version`, bumping the version.
+    /// Replaces the settings (`previous` as read) if the business is still at `read_version`,
+    /// bumping the version; the index of the business's origins moves with them.
     async fn save_settings(
         &self,
         id: &BusinessId,
         settings: &Settings,
+        previous: &Settings,
         read_version: u64,
     ) -> anyhow::Result<Written>;
+    /// Whether some business's pages are at `origin` (its settings' origins): what a browser's
+    /// preflight, which names no business, is answered from.
+    async fn origin_listed(&self, origin: &str) -> anyhow::Result<bool>;
 }

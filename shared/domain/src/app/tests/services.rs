@@ -208,6 +208,7 @@ async fn given_cached_settings_then_changes_made_elsewhere_show_after_the_ttl() 
         .save_settings(
             &w.business,
             &moved_landing(&current.settings),
+            &current.settings,
             current.version,
         )
         .await

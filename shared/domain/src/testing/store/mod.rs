@@ -37,6 +37,8 @@ mod program;
 
 #[derive(Default)]
 struct State {
+    /// The origin index: (origin, business) for every origin of every business's settings.
+    origins: std::collections::BTreeSet<(String, BusinessId)>,
     businesses: HashMap<BusinessId, Business>,
     admin_keys: HashMap<KeyHash, BusinessId>,
     contacts: HashMap<(BusinessId, CustomerId), Contact>,
@@ -162,6 +164,9 @@ impl Businesses for InMemoryStore {
             }
             s.businesses.insert(business.id.clone(), business.clone());
             s.admin_keys.insert(admin_key.clone(), business.id.clone());
+            for origin in business.settings.origins() {
+                s.origins.insert((origin, business.id.clone()));
+            }
             Written::Applied
         })
     }
@@ -186,16 +191,27 @@ impl Businesses for InMemoryStore {
         &self,
         id: &BusinessId,
         settings: &Settings,
+        previous: &Settings,
         read_version: u64,
     ) -> anyhow::Result<Written> {
         self.with(|s| match s.businesses.get_mut(id) {
             Some(business) if business.version == read_version => {
                 business.settings = settings.clone();
                 business.version += 1;
+                for origin in previous.origins() {
+                    s.origins.remove(&(origin, id.clone()));
+                }
+                for origin in settings.origins() {
+                    s.origins.insert((origin, id.clone()));
+                }
                 Written::Applied
             }
             _ => Written::Refused,
         })
+    }
+
+    async fn origin_listed(&self, origin: &str) -> anyhow::Result<bool> {
+        self.with(|s| s.origins.iter().any(|(o, _)| o == origin))
     }
 }
 
