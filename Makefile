@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY_TOOLS := $(VENV)/.installed
 
-.PHONY: dev demo test lint unit check-template check-deploy bench fmt clean
+.PHONY: dev demo test lint unit api-fuzz check-template check-deploy bench fmt clean lambda-bootstraps
 
 ## Python tools (emulator, template linters, cargo-lambda, zig) in a project-local venv.
 $(PY_TOOLS): requirements-dev.txt
@@ -20,7 +20,7 @@ demo: $(PY_TOOLS)
 	$(VENV)/bin/python scripts/demo.py
 
 ## Everything CI checks, on an emulator this target starts and stops.
-test: $(PY_TOOLS) lint check-template unit
+test: $(PY_TOOLS) lint check-template unit api-fuzz
 
 lint:
 	cargo fmt --all -- --check
@@ -31,6 +31,10 @@ TEST_RUNNER := $(if $(shell command -v cargo-nextest),cargo nextest run --worksp
 
 unit: $(PY_TOOLS)
 	scripts/with-emulator.sh $(TEST_RUNNER)
+
+## The API document against the running service: Schemathesis, fixed seed (scripts/api-fuzz.sh).
+api-fuzz: $(PY_TOOLS)
+	scripts/api-fuzz.sh
 
 check-template: $(PY_TOOLS)
 	$(VENV)/bin/cfn-lint infra/template.yaml
@@ -49,3 +53,27 @@ fmt:
 
 clean:
 	rm -rf $(VENV) .aws-sam target
+
+## What `sam build` runs per function (BuildMethod: makefile, built in source): the first one
+## builds every function's arm64 bootstrap in one cargo-lambda run (the later ones find them
+## fresh), then each copies its own. LAMBDA_PROFILE picks the Cargo profile (`release` deploys).
+LAMBDA_PROFILE ?= release
+FUNCTIONS := link-click lead-intake admin-api job-webhook sms-inbound scheduler reward-issuer
+
+lambda-bootstraps:
+	cargo lambda build --profile $(LAMBDA_PROFILE) --arm64 $(addprefix -p ,$(FUNCTIONS))
+
+build-LinkClickFunction: lambda-bootstraps
+	cp target/lambda/link-click/bootstrap $(ARTIFACTS_DIR)/bootstrap
+build-LeadIntakeFunction: lambda-bootstraps
+	cp target/lambda/lead-intake/bootstrap $(ARTIFACTS_DIR)/bootstrap
+build-AdminApiFunction: lambda-bootstraps
+	cp target/lambda/admin-api/bootstrap $(ARTIFACTS_DIR)/bootstrap
+build-JobWebhookFunction: lambda-bootstraps
+	cp target/lambda/job-webhook/bootstrap $(ARTIFACTS_DIR)/bootstrap
+build-SmsInboundFunction: lambda-bootstraps
+	cp target/lambda/sms-inbound/bootstrap $(ARTIFACTS_DIR)/bootstrap
+build-SchedulerFunction: lambda-bootstraps
+	cp target/lambda/scheduler/bootstrap $(ARTIFACTS_DIR)/bootstrap
+build-RewardIssuerFunction: lambda-bootstraps
+	cp target/lambda/reward-issuer/bootstrap $(ARTIFACTS_DIR)/bootstrap

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# `sam build` as a deployment would run it: cargo-lambda cross-compiles every function for arm64
-# (Graviton) with zig, then checks that each bootstrap really is an aarch64 executable.
+# `sam build` as a deployment runs it: the functions' Makefile targets cross-compile every
+# function for arm64 (Graviton) with cargo-lambda and zig in one cargo run, then each bootstrap is
+# checked to be an aarch64 executable. LAMBDA_PROFILE picks the Cargo profile: `arm64-check` by
+# default here (no whole-program optimisation: it proves the build, not the deployed speed);
+# `LAMBDA_PROFILE=release make check-deploy` builds exactly what `sam build` deploys.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 export SAM_CLI_TELEMETRY=0
 rustup target add aarch64-unknown-linux-gnu >/dev/null
 sam validate --lint --template-file infra/template.yaml --region us-east-1
-# One cargo run for every function shares the dependency build and links in parallel; sam build's
-# own per-function cargo-lambda runs then find everything fresh.
-cargo lambda build --release --arm64 -p link-click -p lead-intake -p admin-api -p job-webhook -p sms-inbound -p scheduler -p reward-issuer
-sam build --beta-features --template-file infra/template.yaml --build-dir .aws-sam/build
+export LAMBDA_PROFILE="${LAMBDA_PROFILE:-arm64-check}"
+sam build --build-in-source --template-file infra/template.yaml --build-dir .aws-sam/build
 status=0
 for function in LinkClickFunction LeadIntakeFunction AdminApiFunction JobWebhookFunction SmsInboundFunction SchedulerFunction RewardIssuerFunction; do
   bootstrap=".aws-sam/build/$function/bootstrap"

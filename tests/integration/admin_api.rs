@@ -282,6 +282,11 @@ async fn enrolment_input_is_checked_before_anything_is_stored() {
             "customer",
         ),
         (
+            json!({"customer_id": "cus_1", "customer": {"id": "cus_1", "first_name": "Sam"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "customer_id",
+        ),
+        (
             json!({"customer_id": 42}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "customer_id",

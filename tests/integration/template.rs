@@ -76,22 +76,37 @@ fn the_template_table_matches_the_code_definition() {
 #[test]
 fn every_function_is_an_arm64_cargo_lambda_build_of_its_crate() {
     let doc = template();
+    let makefile =
+        std::fs::read_to_string(format!("{}/../Makefile", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let functions: Vec<(&str, &str)> = vec![
         ("LinkClickFunction", "link-click"),
         ("LeadIntakeFunction", "lead-intake"),
         ("AdminApiFunction", "admin-api"),
+        ("JobWebhookFunction", "job-webhook"),
+        ("SmsInboundFunction", "sms-inbound"),
+        ("SchedulerFunction", "scheduler"),
         ("RewardIssuerFunction", "reward-issuer"),
     ];
+    let declared = doc["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::Serverless::Function")
+        .count();
+    assert_eq!(declared, functions.len(), "every function is listed here");
     for (logical, binary) in functions {
         let function = &doc["Resources"][logical];
         assert_eq!(function["Type"], "AWS::Serverless::Function", "{logical}");
-        assert_eq!(
-            function["Metadata"]["BuildMethod"], "rust-cargolambda",
-            "{logical}"
+        assert_eq!(function["Metadata"]["BuildMethod"], "makefile", "{logical}");
+        // `sam build` runs the Makefile's build-{logical}: the one cargo-lambda run for every
+        // function, then this function's own bootstrap.
+        let target = format!(
+            "build-{logical}: lambda-bootstraps\n\tcp target/lambda/{binary}/bootstrap $(ARTIFACTS_DIR)/bootstrap"
         );
-        assert_eq!(
-            function["Metadata"]["BuildProperties"]["Binary"], binary,
-            "{logical}"
+        assert!(makefile.contains(&target), "{target}");
+        assert!(
+            makefile.contains(&format!(" {binary}")),
+            "{binary} is among the Makefile's FUNCTIONS"
         );
         let crate_dir = format!(
             "{}/../functions/{binary}/Cargo.toml",

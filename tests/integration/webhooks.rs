@@ -493,3 +493,59 @@ async fn a_job_moves_forward_and_never_back_on_out_of_order_delivery() {
         );
     }
 }
+
+#[tokio::test]
+async fn malformed_json_is_400_on_both_webhook_routes_and_changes_nothing() {
+    let app = spawn_app().await;
+    let (_, secret) = app.create_business("acme").await;
+    for body in ["{\"type\": ", "not json", "[1, 2]"] {
+        let reply = signed(
+            &app,
+            "acme",
+            &secret,
+            "msg_bad",
+            chrono::Utc::now().timestamp(),
+            body.into(),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {}",
+            reply.text()
+        );
+        assert_eq!(
+            reply.json()["error"]["code"],
+            "bad_request",
+            "{}",
+            reply.text()
+        );
+
+        let key = WebhookSecret::parse(&secret).unwrap();
+        let request = Request::post("/webhooks/acme/housecallpro")
+            .header(
+                "x-housecallpro-signature",
+                webhook::sign_hex(key.key(), body.as_bytes()),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        let reply = send(&app.router, request).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {}",
+            reply.text()
+        );
+    }
+    // The id was not used up: the same delivery id with a good body is taken.
+    let reply = deliver(
+        &app,
+        "acme",
+        &secret,
+        "msg_bad",
+        "customer.upserted",
+        json!({"customer": customer("cus_1", "+15125550101")}),
+    )
+    .await;
+    assert_eq!(reply.json()["duplicate"], false, "{}", reply.text());
+}

@@ -8,6 +8,9 @@
 //! - [`events`]: the issuer, inbound texts and the sweep, with retryable and non-retryable
 //!   failures; [`local`]: what `make dev` stands in for AWS with.
 
+// The request schemas of the API document are written as JSON literals (dto::contract).
+#![recursion_limit = "256"]
+
 pub mod admin;
 pub mod common;
 pub mod dto;

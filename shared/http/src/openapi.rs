@@ -130,11 +130,155 @@ impl Modify for Errors {
                     "A dependency is unavailable or busy; retry after `Retry-After` seconds",
                     true,
                 );
+                // A route's own 429 or 503 says when to come back, too.
+                for status in ["429", "503"] {
+                    if let Some(RefOr::T(declared)) = operation.responses.responses.get_mut(status)
+                    {
+                        declared
+                            .headers
+                            .entry("Retry-After".to_owned())
+                            .or_insert_with(retry_after);
+                    }
+                }
             }
         }
     }
 }
 
-pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// The document served at `/openapi.json`: the routes' generated description with the request
+/// schemas of [`contract`](crate::dto::contract) laid over it.
+pub fn document() -> serde_json::Value {
+    built().clone()
+}
+
+/// The document, built once per process on first use (it lists every time zone and country).
+pub fn built() -> &'static serde_json::Value {
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(build)
+}
+
+fn build() -> serde_json::Value {
+    let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    crate::dto::contract::overlay(&mut document);
+    document
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+    use vouch_domain::model::reward::RewardStatus;
+
+    use super::document;
+
+    fn operations(document: &Value) -> Vec<(String, String, Value)> {
+        let mut found = Vec::new();
+        for (path, item) in document["paths"].as_object().into_iter().flatten() {
+            for (method, operation) in item.as_object().into_iter().flatten() {
+                found.push((path.clone(), method.clone(), operation.clone()));
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_request_body_is_the_contracts_schema_and_required() {
+        let document = document();
+        for (path, method, schema) in crate::dto::contract::bodies() {
+            let body = &document["paths"][path][method]["requestBody"];
+            assert_eq!(body["required"], true, "{method} {path}: no required body");
+            let content = body["content"].as_object().expect("content");
+            for (media, declared) in content {
+                assert_eq!(declared["schema"], schema, "{method} {path} {media}");
+            }
+        }
+    }
+
+    #[test]
+    fn list_parameters_are_in_the_query_with_the_validators_limits() {
+        let document = document();
+        let mut seen = 0;
+        for (path, method, operation) in operations(&document) {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap_or_default();
+                if ["limit", "cursor", "status", "q", "sort", "customer_id"].contains(&name)
+                    && !path.contains(&format!("{{{name}}}"))
+                {
+                    seen += 1;
+                    assert_eq!(parameter["in"], "query", "{method} {path} {name}");
+                }
+                if parameter["in"] == "path" {
+                    assert_eq!(parameter["required"], true, "{method} {path} {name}");
+                }
+                if name == "limit" {
+                    assert_eq!(parameter["schema"]["minimum"], 1, "{method} {path}");
+                    assert_eq!(parameter["schema"]["maximum"], 100, "{method} {path}");
+                }
+            }
+        }
+        assert!(seen >= 10, "only {seen} list parameters found");
+        let rewards = &document["paths"]["/api/admin/rewards"]["get"]["parameters"];
+        let status = rewards
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == "status"))
+            .expect("a status parameter");
+        let values = serde_json::to_string(&status["schema"]).unwrap();
+        for each in RewardStatus::ALL {
+            let name = serde_json::to_value(each).unwrap();
+            assert!(
+                values.contains(&name.to_string()),
+                "{name} missing: {values}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_operation_declares_its_error_statuses() {
+        for (path, method, operation) in operations(&document()) {
+            let responses = &operation["responses"];
+            assert!(responses["503"].is_object(), "{method} {path}: no 503");
+            for status in ["429", "503"] {
+                assert!(
+                    responses[status].is_null()
+                        || responses[status]["headers"]["Retry-After"].is_object(),
+                    "{method} {path}: {status} without Retry-After"
+                );
+            }
+            if operation["requestBody"].is_object() {
+                for status in ["400", "413", "422"] {
+                    assert!(
+                        responses[status].is_object(),
+                        "{method} {path}: no {status}"
+                    );
+                }
+            }
+            if operation["security"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty())
+            {
+                assert!(responses["401"].is_object(), "{method} {path}: no 401");
+            }
+        }
+    }
+
+    #[test]
+    fn the_webhook_routes_declare_their_signature_headers() {
+        let document = document();
+        let headers = |path: &str| -> Vec<String> {
+            document["paths"][path]["post"]["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "header")
+                .filter_map(|p| p["name"].as_str().map(str::to_ascii_lowercase))
+                .collect()
+        };
+        let standard = headers("/webhooks/{business_id}");
+        for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+            assert!(standard.contains(&name.to_owned()), "{name}: {standard:?}");
+        }
+        assert!(
+            headers("/webhooks/{business_id}/housecallpro")
+                .contains(&"x-housecallpro-signature".to_owned())
+        );
+    }
 }

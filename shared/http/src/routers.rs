@@ -28,7 +28,7 @@ pub fn admin_api(state: AppState) -> Router {
 }
 
 fn document() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(|| async { Json(openapi::document()) }))
+    Router::new().route("/openapi.json", get(|| async { Json(openapi::built()) }))
 }
 
 /// Every function's routes on one port, with the local stand-ins for what AWS triggers and any

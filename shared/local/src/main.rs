@@ -140,9 +140,15 @@ async fn main() -> anyhow::Result<()> {
         "webhook_secret": created.webhook_secret, "operator_key": operator_key,
         "emulator": emulator.endpoint, "referrer_code": maria.code.to_string(),
     });
-    std::fs::create_dir_all(".local").context("creating .local")?;
-    std::fs::write(".local/dev-session.json", session.to_string())
-        .context("writing .local/dev-session.json")?;
+    // VOUCH_SESSION_FILE lets a second instance (the API fuzz) keep its own.
+    let session_file = std::path::PathBuf::from(
+        std::env::var("VOUCH_SESSION_FILE").unwrap_or_else(|_| ".local/dev-session.json".into()),
+    );
+    if let Some(dir) = session_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&session_file, session.to_string())
+        .with_context(|| format!("writing {}", session_file.display()))?;
     let state = AppState::new(vouch, web);
     // referral.qualified → the reward issuer, as the EventBridge rule does in AWS.
     let (sqs, queue) = vouch_local::bus::route_to_issuer(

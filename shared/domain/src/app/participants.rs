@@ -38,7 +38,13 @@ impl Vouch {
     ) -> Result<(Participant, bool)> {
         let business = self.existing_business(business_id).await?;
         let (customer_id, customer) = match (request.customer, request.customer_id) {
-            (Some(customer), _) => {
+            (Some(_), Some(_)) => {
+                return Err(Error::field(
+                    "customer_id",
+                    "give customer_id or customer, not both",
+                ));
+            }
+            (Some(customer), None) => {
                 let details = customer
                     .parse(business.settings.country)
                     .map_err(|errors| Error::Validation(prefixed("customer", errors)))?;

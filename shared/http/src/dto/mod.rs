@@ -1,6 +1,7 @@
 //! What crosses the HTTP edge besides JSON views: documents completed over current values, and
 //! the schemas of domain values the OpenAPI document describes.
 
+pub mod contract;
 pub mod params;
 pub mod schema;
 pub mod settings;

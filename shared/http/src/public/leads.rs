@@ -84,14 +84,17 @@ enum Kind {
 #[utoipa::path(
     post, path = "/api/leads", tag = "public",
     params(("business_id" = Option<String>, Query, description = "For browser scripts: lets the CORS preflight find the business's allowed origins")),
-    request_body(content = Object, description = "JSON or application/x-www-form-urlencoded: business_id (unless ref), name, phone and/or email, message, ref, vclid, referred_by, sms_consent, website (honeypot: leave empty). Unknown fields are ignored.",
-                 content_type = "application/json"),
+    request_body(
+        content((Object = "application/json"), (Object = "application/x-www-form-urlencoded")),
+        description = "JSON from a script, or a plain HTML form post: business_id (unless ref), name, phone and/or email, message, ref, vclid, referred_by, sms_consent, website (a honeypot: leave it empty). Unknown fields are ignored."
+    ),
     responses(
         (status = 201, body = LeadCreated, description = "JSON request"),
         (status = 303, description = "Form post: to the business's thank_you_url"),
-        (status = 200, description = "Form post without a thank_you_url: a thank-you page"),
+        (status = 200, body = String, content_type = "text/html", description = "Form post without a thank_you_url: a thank-you page"),
         (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody, description = "Posted from an origin the business does not allow"),
-        (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+        (status = 413, body = crate::error::ErrorBody), (status = 422, description = "JSON: the fields and their reasons; a form post: a page listing them",
+            content((crate::error::ErrorBody = "application/json"), (String = "text/html"))),
         (status = 429, body = crate::error::ErrorBody, description = "Too many leads from this address or for this code; see Retry-After"),
     )
 )]

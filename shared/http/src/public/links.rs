@@ -129,6 +129,7 @@ fn unknown_code(state: &AppState) -> Response {
     responses(
         (status = 200, description = "SVG image", content_type = "image/svg+xml"),
         (status = 404, description = "Unknown code", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many unknown codes from this address; see Retry-After", body = crate::error::ErrorBody),
     )
 )]
 pub async fn qr(
@@ -176,6 +177,7 @@ pub struct ReferralCardView {
     responses(
         (status = 200, body = ReferralCardView, description = "CORS open to any origin, without credentials"),
         (status = 404, body = crate::error::ErrorBody),
+        (status = 429, description = "Too many unknown codes from this address; see Retry-After", body = crate::error::ErrorBody),
     )
 )]
 pub async fn referral_card(

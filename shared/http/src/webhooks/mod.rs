@@ -44,7 +44,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     request_body(content = Object, description = "{type, timestamp, data}: customer.upserted, lead.created, job.status_changed, review.submitted"),
     responses(
         (status = 200, body = Received),
-        (status = 400, body = crate::error::ErrorBody, description = "The body is not JSON"),
+        (status = 400, body = crate::error::ErrorBody, description = "The body is not a JSON object"),
         (status = 401, body = crate::error::ErrorBody, description = "Bad or missing signature, stale timestamp, or unknown business"),
         (status = 413, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody, description = "A field is invalid; see fields"),
@@ -89,7 +89,7 @@ pub async fn standard(
     request_body(content = Object, description = "{id, event, created_at, data}: job.completed, job.paid, invoice.paid, customer.created, customer.updated"),
     responses(
         (status = 200, body = Received),
-        (status = 400, body = crate::error::ErrorBody, description = "The body is not JSON"),
+        (status = 400, body = crate::error::ErrorBody, description = "The body is not a JSON object"),
         (status = 401, body = crate::error::ErrorBody, description = "Bad or missing signature, or unknown business"),
         (status = 413, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody, description = "A field is invalid; see fields"),

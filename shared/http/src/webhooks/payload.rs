@@ -123,11 +123,16 @@ pub(super) fn timestamp(raw: &str, field: &str) -> Result<DateTime<Utc>, FieldEr
         .map_err(|_| field_error(field, "must be an RFC 3339 timestamp"))
 }
 
-/// The body as JSON: not JSON at all is a malformed request (400), unlike a JSON document
+/// The body as a JSON object: anything else is a malformed request (400), unlike an object
 /// with a bad field (422).
 pub fn json(body: &[u8]) -> Result<Value, Error> {
-    serde_json::from_slice(body)
-        .map_err(|err| Error::BadRequest(format!("the body is not valid JSON: {err}")))
+    match serde_json::from_slice(body) {
+        Ok(object @ Value::Object(_)) => Ok(object),
+        Ok(_) => Err(Error::BadRequest("the body must be a JSON object".into())),
+        Err(err) => Err(Error::BadRequest(format!(
+            "the body is not valid JSON: {err}"
+        ))),
+    }
 }
 
 /// Decodes `{"type", "timestamp", "data"}`.
