@@ -25,6 +25,9 @@ use vouch_domain::model::lead::{CounterKey, LeadKey};
 use vouch_domain::model::message::{Message, Purpose, Reason, Status};
 use vouch_domain::model::participant::{Participant, ParticipantSort};
 use vouch_domain::model::referral::{LeadSide, Person, Referral, Source, Status as ReferralStatus};
+use vouch_domain::model::report::{
+    BoardMove, DayCounts, Figure, Month, MonthlyReport, Period, Tally,
+};
 use vouch_domain::model::reward::{
     LedgerEntry, Recipient as RewardRecipient, Reward, RewardOverride, RewardStatus,
 };
@@ -32,8 +35,8 @@ use vouch_domain::model::search::{SearchEntry, SearchKey, SearchQuery};
 use vouch_domain::model::settings::RewardType;
 use vouch_domain::ports::{
     Businesses, Clicks, Finish, MessageFilter, Outbox, Page, Participants, Position, ProgramStore,
-    Rate, RateKey, RateLimits, Recipient, Recipients, Referrals, Rewards, SendOutcome, SendResult,
-    Written,
+    Rate, RateKey, RateLimits, Recipient, Recipients, Referrals, Reports, Rewards, SendOutcome,
+    SendResult, Written,
 };
 use vouch_domain::rules::sending::SendGuard;
 use vouch_domain::testing::InMemoryStore;
@@ -57,6 +60,7 @@ trait Store:
     + RateLimits
     + Referrals
     + Rewards
+    + Reports
 {
 }
 
@@ -70,6 +74,7 @@ impl<T> Store for T where
         + RateLimits
         + Referrals
         + Rewards
+        + Reports
 {
 }
 
@@ -162,6 +167,11 @@ contracts!(
     ledger_entries_and_discount_codes_are_claimed_once,
     held_rewards_are_due_by_release_until_done,
     awaiting_rewards_come_oldest_first_until_forgotten_or_done,
+    figures_add_up_by_day_across_commits_clicks_and_sends,
+    a_finish_is_recorded_once_with_its_figures,
+    leaderboard_rows_rank_by_count_then_who_reached_it_first,
+    participants_names_are_read_by_id,
+    a_months_report_is_kept_once_and_the_next_is_queued,
 );
 
 // ------------------------------------------------------------------ fixtures
@@ -390,6 +400,7 @@ fn referral(id: &str, lead: &str, referrer: Option<&str>, status: ReferralStatus
         }),
         candidates: Vec::new(),
         source: Source::Manual,
+        channel: None,
         status,
         flags: Vec::new(),
         named: None,
@@ -422,6 +433,7 @@ fn reward(id: &str, customer: &str, status: RewardStatus) -> Reward {
         code: None,
         description: "Account credit".into(),
         ordinal: 1,
+        tier: Some(1),
         status,
         created_at: t0(),
         issued_at: None,
@@ -753,6 +765,7 @@ async fn a_commits_totals_move_the_participant_and_the_closed_order(store: &impl
                 year: 2030,
                 was: (None, 0),
             }),
+            qualified_times: None,
         }],
         ..Plan::default()
     };
@@ -804,6 +817,7 @@ async fn totals_read_stale_or_for_nobody_are_refused(store: &impl Store) {
         earned_cents: 0,
         pending_cents: 0,
         year: None,
+        qualified_times: None,
     };
     let plan = |delta: StatsDelta| Plan {
         stats: vec![delta],
@@ -919,7 +933,10 @@ async fn clicks_move_their_participants_counters_and_are_loaded_by_id(store: &im
         click("cus_1", 1, Channel::Sms),
     ];
     for c in &clicks {
-        store.record(c).await.unwrap();
+        assert_eq!(
+            store.record(c, &Tally::default()).await.unwrap(),
+            Written::Applied
+        );
     }
     let stats = Participants::get(store, &biz("acme"), &cust("cus_1"))
         .await
@@ -942,7 +959,10 @@ async fn clicks_move_their_participants_counters_and_are_loaded_by_id(store: &im
 
     // A code whose participant is not there: nothing is counted or kept.
     let stray = click("cus_9", 9, Channel::Link);
-    store.record(&stray).await.unwrap();
+    assert_eq!(
+        store.record(&stray, &Tally::default()).await.unwrap(),
+        Written::Refused
+    );
     assert_eq!(
         Participants::get(store, &biz("acme"), &cust("cus_9"))
             .await
@@ -961,8 +981,14 @@ async fn a_click_recorded_twice_counts_once(store: &impl Store) {
         .await
         .unwrap();
     let once = click("cus_1", 1, Channel::Link);
-    store.record(&once).await.unwrap();
-    store.record(&once).await.unwrap();
+    assert_eq!(
+        store.record(&once, &Tally::default()).await.unwrap(),
+        Written::Applied
+    );
+    assert_eq!(
+        store.record(&once, &Tally::default()).await.unwrap(),
+        Written::Refused
+    );
 
     let stats = Participants::get(store, &biz("acme"), &cust("cus_1"))
         .await
@@ -2361,4 +2387,313 @@ async fn awaiting_rewards_come_oldest_first_until_forgotten_or_done(store: &impl
     };
     commit(store, "acme", done).await.unwrap();
     assert_eq!(listed(10).await, ["rival/q2"]);
+}
+
+// ------------------------------------------------------------------ reports
+
+fn day(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2030, 3, d).unwrap()
+}
+
+/// What `figure` adds up to over `days` (parts of a day add up).
+fn total(days: &[DayCounts], on: NaiveDate, figure: &Figure) -> i64 {
+    days.iter()
+        .filter(|d| d.day == on)
+        .filter_map(|d| d.counts.get(figure))
+        .sum()
+}
+
+async fn figures_add_up_by_day_across_commits_clicks_and_sends(store: &impl Store) {
+    enrol(store, &participant("acme", "cus_1", 1))
+        .await
+        .unwrap();
+    let revenue = Figure::Revenue(Source::Link, Some(Channel::Sms));
+    let mut tally = Tally::default();
+    tally.add(day(4), Figure::Enrolled, 1);
+    tally.add(day(4), revenue.clone(), 45_000);
+    tally.add(
+        day(5),
+        Figure::Referrer(
+            cust("cus_1"),
+            vouch_domain::model::report::ReferrerFigure::Qualified,
+        ),
+        1,
+    );
+    let plan = Plan {
+        tally: tally.clone(),
+        ..Plan::default()
+    };
+    commit(store, "acme", plan.clone()).await.unwrap();
+    commit(store, "acme", plan).await.unwrap();
+    let mut reversal = Tally::default();
+    reversal.add(day(4), revenue.clone(), -45_000);
+    commit(
+        store,
+        "acme",
+        Plan {
+            tally: reversal,
+            ..Plan::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut clicked = Tally::default();
+    clicked.add(day(5), Figure::Clicks(Channel::Qr), 1);
+    for _ in 0..3 {
+        let c = click("cus_1", 1, Channel::Qr);
+        assert_eq!(store.record(&c, &clicked).await.unwrap(), Written::Applied);
+    }
+    // A click that is not kept counts nothing.
+    let stray = click("cus_9", 9, Channel::Qr);
+    assert_eq!(
+        store.record(&stray, &clicked).await.unwrap(),
+        Written::Refused
+    );
+    // Another business, and a day outside the range, are not read.
+    let mut elsewhere = Tally::default();
+    elsewhere.add(day(4), Figure::Enrolled, 7);
+    commit(
+        store,
+        "other",
+        Plan {
+            tally: elsewhere,
+            ..Plan::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut later = Tally::default();
+    later.add(day(6), Figure::Enrolled, 1);
+    commit(
+        store,
+        "acme",
+        Plan {
+            tally: later,
+            ..Plan::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    let days = store.days(&biz("acme"), day(4), day(5)).await.unwrap();
+    assert_eq!(total(&days, day(4), &Figure::Enrolled), 2);
+    assert_eq!(total(&days, day(4), &revenue), 45_000);
+    assert_eq!(total(&days, day(5), &Figure::Clicks(Channel::Qr)), 3);
+    assert_eq!(
+        total(
+            &days,
+            day(5),
+            &Figure::Referrer(
+                cust("cus_1"),
+                vouch_domain::model::report::ReferrerFigure::Qualified
+            )
+        ),
+        2
+    );
+    assert!(days.iter().all(|d| d.day >= day(4) && d.day <= day(5)));
+    assert!(
+        store
+            .days(&biz("acme"), day(7), day(31))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn a_finish_is_recorded_once_with_its_figures(store: &impl Store) {
+    let p1 = phone(101);
+    let m1 = text("acme", "m1", "cus_1", &p1, minutes(2));
+    commit(store, "acme", with_texts(vec![m1])).await.unwrap();
+    let mut invited = Tally::default();
+    invited.add(day(4), Figure::Invited, 1);
+    let finish = Finish {
+        outcomes: vec![SendOutcome {
+            message_id: "m1".into(),
+            phone: Some(p1.clone()),
+            result: SendResult::Sent {
+                provider_id: "prov-1".into(),
+                at: minutes(1),
+            },
+        }],
+        tally: invited,
+        ..Finish::default()
+    };
+    // The same finish twice (a retry of one that landed) counts once and stays sent.
+    ProgramStore::finish(store, &biz("acme"), &finish)
+        .await
+        .unwrap();
+    ProgramStore::finish(store, &biz("acme"), &finish)
+        .await
+        .unwrap();
+    let days = store.days(&biz("acme"), day(4), day(4)).await.unwrap();
+    assert_eq!(total(&days, day(4), &Figure::Invited), 1);
+    assert_eq!(
+        stored_text(store, "acme", "m1").await.map(|m| m.status),
+        Some(Status::Sent)
+    );
+}
+
+fn board_move(
+    customer: &str,
+    period: Period,
+    qualified: Option<(u32, DateTime<Utc>)>,
+    earned: i64,
+) -> BoardMove {
+    BoardMove {
+        customer_id: cust(customer),
+        period,
+        first_name: name(&format!("Name{customer}")),
+        last_name: Some(name("Garcia")),
+        qualified,
+        earned_cents: earned,
+        qualified_all_time: qualified.map_or(0, |(n, _)| n),
+    }
+}
+
+async fn leaderboard_rows_rank_by_count_then_who_reached_it_first(store: &impl Store) {
+    let month = Period::Month(2030, 3);
+    let moves = vec![
+        board_move("cus_a", month, Some((2, minutes(30))), 2500),
+        board_move("cus_b", month, Some((2, minutes(10))), 0),
+        board_move("cus_c", month, Some((3, minutes(50))), 0),
+        board_move("cus_d", month, Some((1, minutes(5))), 0),
+        board_move("cus_e", Period::Year(2030), Some((9, minutes(5))), 0),
+    ];
+    commit(
+        store,
+        "acme",
+        Plan {
+            board: moves,
+            ..Plan::default()
+        },
+    )
+    .await
+    .unwrap();
+    // Earned value adds up; a row down to zero leaves the board.
+    let later = vec![
+        board_move("cus_a", month, None, 5000),
+        board_move("cus_d", month, Some((0, minutes(5))), 0),
+    ];
+    commit(
+        store,
+        "acme",
+        Plan {
+            board: later,
+            ..Plan::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    let rows = store.board(&biz("acme"), month, 10).await.unwrap();
+    let order: Vec<&str> = rows.iter().map(|r| r.customer_id.as_str()).collect();
+    assert_eq!(order, ["cus_c", "cus_b", "cus_a"]);
+    let a = &rows[2];
+    assert_eq!(
+        (a.qualified, a.reached_at, a.rewards_earned_cents),
+        (2, minutes(30), 7500)
+    );
+    assert_eq!(a.first_name.as_str(), "Namecus_a");
+    let top = store.board(&biz("acme"), month, 1).await.unwrap();
+    assert_eq!(top.len(), 1);
+    assert_eq!(
+        store.board(&biz("acme"), Period::All, 10).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(store.board(&biz("other"), month, 10).await.unwrap(), vec![]);
+}
+
+async fn participants_names_are_read_by_id(store: &impl Store) {
+    enrol(store, &participant("acme", "cus_1", 1))
+        .await
+        .unwrap();
+    let found = store
+        .names(&biz("acme"), &[cust("cus_1"), cust("cus_404")])
+        .await
+        .unwrap();
+    assert_eq!(
+        found,
+        vec![(cust("cus_1"), name("Maria"), Some(name("Garcia")))]
+    );
+}
+
+fn monthly_report(month: Month) -> MonthlyReport {
+    let summary =
+        vouch_domain::rules::summary::summarize(month.first_day(), month.last_day(), "USD", &[]);
+    MonthlyReport {
+        month,
+        generated_at: t0(),
+        summary,
+        findings: vec!["A finding.".into()],
+    }
+}
+
+async fn a_months_report_is_kept_once_and_the_next_is_queued(store: &impl Store) {
+    let march = Month::parse("2030-03").unwrap();
+    store
+        .schedule_report(&biz("acme"), march, minutes(10))
+        .await
+        .unwrap();
+    // Queued already: a second schedule changes nothing.
+    store
+        .schedule_report(&biz("acme"), march.next(), minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(store.due_reports(minutes(9), 10).await.unwrap(), vec![]);
+    assert_eq!(
+        store.due_reports(minutes(10), 10).await.unwrap(),
+        vec![(biz("acme"), march)]
+    );
+
+    let report = monthly_report(march);
+    let event = DomainEvent::new(
+        "report.generated",
+        &biz("acme"),
+        t0(),
+        json!({"month": "2030-03"}),
+    );
+    assert_eq!(
+        store
+            .save_report(&biz("acme"), &report, &event, minutes(60))
+            .await
+            .unwrap(),
+        Written::Applied
+    );
+    assert_eq!(
+        store
+            .save_report(&biz("acme"), &report, &event, minutes(90))
+            .await
+            .unwrap(),
+        Written::Refused
+    );
+    assert_eq!(
+        store.report(&biz("acme"), march).await.unwrap(),
+        Some(report)
+    );
+    assert_eq!(
+        store.report(&biz("acme"), march.next()).await.unwrap(),
+        None
+    );
+    // The next month is queued for when it is due; the event waits in the outbox.
+    assert_eq!(store.due_reports(minutes(59), 10).await.unwrap(), vec![]);
+    assert_eq!(
+        store.due_reports(minutes(60), 10).await.unwrap(),
+        vec![(biz("acme"), march.next())]
+    );
+    let pending = store.pending_events(minutes(120), 10).await.unwrap();
+    assert!(pending.iter().any(|e| e.event_id == event.event_id));
+
+    let april = monthly_report(march.next());
+    store
+        .save_report(&biz("acme"), &april, &event, minutes(120))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.report_months(&biz("acme"), 10).await.unwrap(),
+        vec![march.next(), march]
+    );
+    assert_eq!(
+        store.report_months(&biz("acme"), 1).await.unwrap(),
+        vec![march.next()]
+    );
 }

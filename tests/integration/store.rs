@@ -191,6 +191,7 @@ async fn held_rewards_are_listed_for_the_scheduler_until_done() {
         code: None,
         description: "Account credit".into(),
         ordinal: 1,
+        tier: Some(1),
         status: RewardStatus::Approved,
         created_at: now,
         issued_at: None,

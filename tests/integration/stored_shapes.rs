@@ -6,9 +6,9 @@
 //! reward), and the attribute paths seen per kind are compared with the file.
 //!
 //! A path is an attribute name, `a.b` for a key of a nested map and `a[]` for the elements of a
-//! list. No stored map is keyed by data today (clicks per channel are separate top-level
-//! counters; leads' free-form fields are not stored), so no path is normalised; a map keyed by
-//! data would show its keys here and need them replaced by `*`.
+//! list. No stored map is keyed by data (clicks per channel are separate top-level counters;
+//! leads' free-form fields are not stored); a day's figures are attributes named by figure, and
+//! a referrer's figures (`referrer.qualified:{customer}`) have their customer replaced by `*`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -83,9 +83,15 @@ fn paths(path: &str, value: &AttributeValue, into: &mut BTreeSet<String>) {
 }
 
 fn add_item(item: &HashMap<String, AttributeValue>, shapes: &mut Shapes) {
-    let seen = shapes.entry(kind_of(item)).or_default();
+    let kind = kind_of(item);
+    let seen = shapes.entry(kind.clone()).or_default();
     for (name, value) in item {
-        paths(name, value, seen);
+        // A day's figures are attributes named by figure; a referrer's carry its customer id.
+        let name = match (kind.as_str(), name.split_once(':')) {
+            ("day", Some((figure, _customer))) => format!("{figure}:*"),
+            _ => name.clone(),
+        };
+        paths(&name, value, seen);
     }
 }
 

@@ -19,6 +19,7 @@ pub mod events;
 pub mod extract;
 pub mod local;
 pub mod openapi;
+pub mod pages;
 pub mod public;
 pub mod routers;
 pub mod state;

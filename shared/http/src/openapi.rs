@@ -6,9 +6,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::admin::{self, messages, participants, referrals, rewards, settings};
+use crate::admin::{self, messages, participants, referrals, reports, rewards, settings};
 use crate::dto::schema;
-use crate::public::{leads, links};
+use crate::public::{leaderboard, leads, links};
 use crate::{common, error, webhooks};
 
 #[derive(OpenApi)]
@@ -25,6 +25,8 @@ use crate::{common, error, webhooks};
         referrals::list, referrals::attribute, referrals::approve, referrals::reject,
         referrals::remove, referrals::customers,
         rewards::list, rewards::update, rewards::set_override,
+        reports::summary, reports::months, reports::monthly, reports::leaderboard,
+        leaderboard::json, leaderboard::page,
     ),
     components(schemas(
         error::ErrorBody, error::ErrorDetail, common::Health, links::ReferralCardView,
@@ -40,6 +42,11 @@ use crate::{common, error, webhooks};
         referrals::CustomerPage,
         rewards::RewardView, rewards::RewardPage, rewards::RewardUpdate, rewards::OverrideRequest,
         schema::RewardOverrideSchema, schema::RewardChangeSchema,
+        reports::SummaryView, reports::FunnelView, reports::ConversionView, reports::SourceView,
+        reports::ChannelView, reports::MonthView, reports::TopReferrerView,
+        reports::MonthlyReportView, reports::ReportMonthsView, reports::ReportMonthView,
+        reports::LeaderboardView, reports::LeaderView,
+        leaderboard::PublicLeaderboardView, leaderboard::PublicLeaderView,
     )),
     modifiers(&Security, &Errors),
 )]

@@ -7,9 +7,9 @@ use axum::{Json, Router};
 use crate::state::AppState;
 use crate::{admin, common, local, openapi, public, webhooks};
 
-/// link-click: `/r/{code}`, its QR code and the referral card.
+/// link-click: `/r/{code}`, its QR code, the referral card and the public leaderboard.
 pub fn link_click(state: AppState) -> Router {
-    common::finish(public::links::routes()).with_state(state)
+    common::finish(public::links::routes().merge(public::leaderboard::routes())).with_state(state)
 }
 
 /// lead-intake: `POST /api/leads`.
@@ -36,6 +36,7 @@ fn document() -> Router<AppState> {
 pub fn local(state: AppState, extra: Router<AppState>) -> Router {
     let routes = extra
         .merge(public::links::routes())
+        .merge(public::leaderboard::routes())
         .merge(public::leads::routes(&state))
         .merge(webhooks::routes())
         .merge(admin::routes())

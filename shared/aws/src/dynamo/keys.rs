@@ -32,6 +32,10 @@
 //! | daily cap (TTL) | `BIZ#{b}` | `CAP#{day}#NUM#{e164}` / `CAP#{day}#ALL` | |
 //! | recipient | `PHONE#{e164}` | `#RECIPIENT` | |
 //! | outbox event | `EVENT#{id}` | `#EVENT` | `OUTBOX#EVENTS` / `{occurred_at}#{id}` |
+//! | day figures (one of 4 parts) | `BIZ#{b}#DAYS` | `{yyyy-mm-dd}#{part}` | |
+//! | leaderboard row | `BIZ#{b}` | `BOARD#{period}#{customer}` | `BIZ#{b}#BOARD#{period}` / `{rank key}#{reached_at}#{customer}` while it has a qualified referral |
+//! | monthly report | `BIZ#{b}` | `REPORT#{yyyy-mm}` | |
+//! | next report due | `BIZ#{b}` | `#REPORTDUE` | `OUTBOX#REPORTS` / `{due_at}#{b}` |
 //!
 //! Times in keys are RFC 3339 in UTC with milliseconds, so that they sort as text.
 
@@ -344,4 +348,56 @@ pub(crate) fn event(id: &str) -> Key {
 
 pub(crate) fn event_index_sk(occurred_at: DateTime<Utc>, id: &str) -> String {
     timed(occurred_at, id)
+}
+
+// ------------------------------------------------------------------ reports
+
+/// The partition of a business's daily figures.
+pub(crate) fn days_pk(business: &BusinessId) -> String {
+    format!("BIZ#{business}#DAYS")
+}
+
+/// How many parts a day's figures are spread over, so simultaneous writes seldom meet.
+pub(crate) const DAY_PARTS: u8 = 4;
+
+pub(crate) fn day_sk(day: NaiveDate, part: u8) -> String {
+    format!("{day}#{part}")
+}
+
+/// The upper bound of a range of days' sort keys that includes every part of `day`.
+pub(crate) fn through_day(day: NaiveDate) -> String {
+    format!("{day}#~")
+}
+
+pub(crate) fn board(business: &BusinessId, period: &str, customer: &CustomerId) -> Key {
+    (business_pk(business), format!("BOARD#{period}#{customer}"))
+}
+
+/// The index partition of one period's leaderboard.
+pub(crate) fn board_pk(business: &BusinessId, period: &str) -> String {
+    format!("BIZ#{business}#BOARD#{period}")
+}
+
+/// Where a row ranks: most qualified first (the count is stored inverted so that ascending
+/// order is the ranking), then who reached it first, then the customer.
+pub(crate) fn board_sk(qualified: u32, reached_at: DateTime<Utc>, customer: &CustomerId) -> String {
+    let inverted = u64::from(u32::MAX) - u64::from(qualified);
+    format!("{inverted:010}#{}#{customer}", millis(reached_at))
+}
+
+pub(crate) fn report(business: &BusinessId, month: &str) -> Key {
+    (business_pk(business), format!("{REPORT_PREFIX}{month}"))
+}
+
+pub(crate) const REPORT_PREFIX: &str = "REPORT#";
+
+pub(crate) fn report_due(business: &BusinessId) -> Key {
+    (business_pk(business), "#REPORTDUE".to_owned())
+}
+
+/// The queue of businesses whose monthly report is due, by when.
+pub(crate) const DUE_REPORTS: &str = "OUTBOX#REPORTS";
+
+pub(crate) fn due_report_sk(due: DateTime<Utc>, business: &BusinessId) -> String {
+    timed(due, business.as_str())
 }

@@ -15,6 +15,7 @@ mod participants;
 mod program;
 mod recipients;
 mod referrals;
+mod reports;
 mod rewards;
 pub mod table;
 mod tx;

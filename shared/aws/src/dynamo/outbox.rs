@@ -80,7 +80,7 @@ struct EventItem {
     event: String,
 }
 
-fn event_item(event: &DomainEvent) -> anyhow::Result<Item> {
+pub(crate) fn event_item(event: &DomainEvent) -> anyhow::Result<Item> {
     let (pk, sk) = keys::event(&event.event_id);
     Ok(to_item(EventItem {
         pk,
@@ -206,8 +206,12 @@ pub(crate) fn commit_sent(
                 keys::message_sk(&outcome.message_id),
             ))))
             .update_expression("SET #status = :status, reason = :reason, sent_at = :sent, provider_id = :provider, due_at = :none REMOVE GSI1PK, GSI1SK")
+            // Recorded once: only a text still pending (queued or deferred) moves.
+            .condition_expression("#status IN (:queued, :deferred)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_values(":queued", s(Status::Queued.as_str()))
+            .expression_attribute_values(":deferred", s(Status::Deferred.as_str()))
             .expression_attribute_values(":none", AttributeValue::Null(true));
         update = update
             .expression_attribute_values(

@@ -13,6 +13,7 @@ use serde_dynamo::{from_item, to_item};
 use vouch_domain::decide::Plan;
 use vouch_domain::model::click::{Channel, Click};
 use vouch_domain::model::participant::{Participant, ParticipantSort, Referrer, Stats};
+use vouch_domain::model::report::Tally;
 use vouch_domain::model::reward::RewardOverride;
 use vouch_domain::ports::{Clicks, Page, Participants, Position, Written};
 use vouch_domain::values::code::ReferralCode;
@@ -22,7 +23,7 @@ use vouch_domain::values::secrets::IpHash;
 
 use super::table::{GSI1, GSI2, Index};
 use super::tx::{Role, Tx};
-use super::{DynamoStore, Item, keys, n, primary_key, s, written};
+use super::{DynamoStore, Item, keys, n, primary_key, reports, s, to_attr, written};
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct ParticipantItem {
@@ -75,6 +76,9 @@ pub(crate) struct ParticipantItem {
     rewarded_year: Option<i32>,
     #[serde(default)]
     rewarded_in_year: u32,
+    /// When each closed referral qualified (the leaderboard's source).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    qualified_times: Vec<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reward_override: Option<RewardOverride>,
 }
@@ -122,6 +126,7 @@ impl ParticipantItem {
             rewards_pending_cents: p.stats.rewards_pending_cents,
             rewarded_year: p.stats.rewarded_year,
             rewarded_in_year: p.stats.rewarded_in_year,
+            qualified_times: p.stats.qualified_times.clone(),
             reward_override: p.reward_override.clone(),
         }
     }
@@ -155,6 +160,7 @@ impl ParticipantItem {
                 rewards_pending_cents: self.rewards_pending_cents,
                 rewarded_year: self.rewarded_year,
                 rewarded_in_year: self.rewarded_in_year,
+                qualified_times: self.qualified_times,
             },
             reward_override: self.reward_override,
         }
@@ -300,6 +306,10 @@ pub(crate) fn commit_stats(
                 update = update.expression_attribute_values(":closed", n(delta.closed));
             }
         }
+        if let Some(times) = &delta.qualified_times {
+            set.push("qualified_times = :times");
+            update = update.expression_attribute_values(":times", to_attr(times));
+        }
         if let Some(bump) = &delta.year {
             set.push("rewarded_year = :year");
             set.push("rewarded_in_year = :in_year");
@@ -409,7 +419,7 @@ impl Participants for DynamoStore {
 
 #[async_trait]
 impl Clicks for DynamoStore {
-    async fn record(&self, click: &Click) -> anyhow::Result<()> {
+    async fn record(&self, click: &Click, tally: &Tally) -> anyhow::Result<Written> {
         let (pk, sk) = keys::click(click.id);
         let item = to_item(ClickItem {
             pk,
@@ -436,10 +446,11 @@ impl Clicks for DynamoStore {
         let mut tx = Tx::new(self.table());
         tx.put_new(item, Role::Plain)?;
         tx.update(counters, Role::Plain)?;
-        if tx.send(self).await?.is_err() {
-            // The code points at a participant that is not there: redirect, count nothing.
-            tracing::warn!(code = %click.code, "click for a code without a participant");
-        }
-        Ok(())
+        reports::commit_tally(&mut tx, &click.business_id, tally)?;
+        // Refused: a simultaneous write met this one, or the code's participant is not there.
+        Ok(match tx.send(self).await? {
+            Ok(()) => Written::Applied,
+            Err(_) => Written::Refused,
+        })
     }
 }

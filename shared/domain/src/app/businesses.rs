@@ -56,11 +56,14 @@ impl Vouch {
             .create(&business, &admin_key.hash())
             .await?
         {
-            Written::Applied => Ok(CreatedBusiness {
-                business_id: business.id,
-                admin_api_key: admin_key.reveal().to_owned(),
-                webhook_secret: business.webhook_secret.reveal().to_owned(),
-            }),
+            Written::Applied => {
+                self.schedule_reports(&business).await;
+                Ok(CreatedBusiness {
+                    business_id: business.id,
+                    admin_api_key: admin_key.reveal().to_owned(),
+                    webhook_secret: business.webhook_secret.reveal().to_owned(),
+                })
+            }
             Written::Refused => Err(Error::Conflict {
                 code: "business_exists",
                 message: "a business with this business_id already exists".into(),

@@ -10,11 +10,18 @@ use super::Vouch;
 use crate::model::business::Business;
 use crate::model::click::{CLICK_RETENTION, Channel, Click, landing_redirect};
 use crate::model::participant::Referrer;
-use crate::ports::{Rate, RateKey};
+use crate::ports::{Rate, RateKey, Written};
+use crate::rules::figures;
+
+use super::run::Backoff;
 use crate::rules::attribution::is_link_preview_bot;
 use crate::values::code::ReferralCode;
 use crate::values::error::{Error, Result};
 use crate::values::ids::ClickId;
+
+/// How many times a click is written before it is let go uncounted (the redirect never waits
+/// long).
+const CLICK_ATTEMPTS: u32 = 4;
 
 /// Unknown codes one address may try per window before being told to wait.
 pub const UNKNOWN_CODES_PER_WINDOW: u32 = 30;
@@ -65,7 +72,22 @@ impl Vouch {
                 at: now,
                 expires_at: now + CLICK_RETENTION,
             };
-            self.ports.clicks.record(&click).await?;
+            let tally = figures::of_click(&click, business.settings.time_zone);
+            let mut backoff = Backoff::default();
+            loop {
+                if self.ports.clicks.record(&click, &tally).await? == Written::Applied {
+                    break;
+                }
+                // A simultaneous click on the same link or in the same business: a moment
+                // later. The visitor is never kept waiting long for a count.
+                match backoff.next().filter(|_| backoff.retries <= CLICK_ATTEMPTS) {
+                    Some(pause) => self.ports.clock.pause(pause).await,
+                    None => {
+                        tracing::warn!(code = %click.code, "a click could not be counted for contention");
+                        break;
+                    }
+                }
+            }
             Some(click.id)
         } else {
             None

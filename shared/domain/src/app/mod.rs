@@ -20,6 +20,7 @@ mod leads;
 mod links;
 mod participants;
 mod referrals;
+mod reports;
 mod rewards;
 mod run;
 mod sweep;
@@ -36,6 +37,7 @@ pub use links::{
 };
 pub use participants::EnrolRequest;
 pub use referrals::{Review, SEARCH_CHARS};
+pub use reports::{Board, DEFAULT_BOARD, MAX_BOARD, MAX_RANGE_DAYS, Ranked, report_due};
 pub use rewards::{AWAIT_GRACE, Issued, Qualified};
 pub use run::{CONTENTION_BUDGET, Ran};
 pub use sweep::Sweep;
@@ -50,7 +52,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::model::business::Business;
 use crate::ports::{
     Businesses, Clicks, Clock, EventPublisher, FixedClock, GiftCards, ManualGiftCards, Outbox,
-    Participants, ProgramStore, RateLimits, Recipients, Referrals, Rewards, SmsSender,
+    Participants, ProgramStore, RateLimits, Recipients, Referrals, Reports, Rewards, SmsSender,
 };
 use crate::values::error::{Error, Result};
 use crate::values::ids::BusinessId;
@@ -91,6 +93,7 @@ pub struct Ports {
     pub rates: Arc<dyn RateLimits>,
     pub referrals: Arc<dyn Referrals>,
     pub rewards: Arc<dyn Rewards>,
+    pub reports: Arc<dyn Reports>,
     pub gift_cards: Arc<dyn GiftCards>,
     pub sms: Arc<dyn SmsSender>,
     pub events: Arc<dyn EventPublisher>,
@@ -114,6 +117,7 @@ impl Ports {
             + RateLimits
             + Referrals
             + Rewards
+            + Reports
             + 'static,
     {
         Self {
@@ -125,7 +129,8 @@ impl Ports {
             recipients: store.clone(),
             rates: store.clone(),
             referrals: store.clone(),
-            rewards: store,
+            rewards: store.clone(),
+            reports: store,
             gift_cards: Arc::new(ManualGiftCards),
             sms,
             events,

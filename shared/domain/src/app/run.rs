@@ -14,7 +14,9 @@ use crate::model::contact::Contact;
 use crate::model::events::{DomainEvent, INVITATION_SENT};
 use crate::model::message::{Message, Purpose, Reason, Status};
 use crate::model::participant::Participant;
+use crate::model::report::Figure;
 use crate::ports::{Finish, SendError, SendOutcome, SendResult};
+use crate::rules::figures;
 use crate::values::error::{Error, Result};
 use crate::values::ids::CustomerId;
 
@@ -27,14 +29,14 @@ const LONGEST_PAUSE: Duration = Duration::from_millis(320);
 
 /// The pauses between attempts of one command.
 #[derive(Debug, Default)]
-struct Backoff {
-    retries: u32,
+pub(super) struct Backoff {
+    pub(super) retries: u32,
     waited: Duration,
 }
 
 impl Backoff {
     /// The next pause, or `None` once it would take the waiting past the budget.
-    fn next(&mut self) -> Option<Duration> {
+    pub(super) fn next(&mut self) -> Option<Duration> {
         let cap = FIRST_PAUSE
             .saturating_mul(1 << self.retries.min(16))
             .min(LONGEST_PAUSE);
@@ -155,10 +157,14 @@ impl Vouch {
         let mut made = Vec::new();
         for message in plan.messages.iter().filter(|m| m.status == Status::Queued) {
             if let Some(outcome) = self.send(message).await {
-                if let (SendResult::Sent { .. }, Purpose::Invitation) =
+                if let (SendResult::Sent { at, .. }, Purpose::Invitation) =
                     (&outcome.result, message.purpose)
                 {
                     made.push(invitation_sent(business, message, self.now()));
+                    finish.tally.merge(
+                        &figures::one(Figure::Invited, *at, business.settings.time_zone),
+                        1,
+                    );
                 }
                 finish.outcomes.push(outcome);
             }

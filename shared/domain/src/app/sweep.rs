@@ -26,6 +26,8 @@ pub struct Sweep {
     pub events_published: u32,
     /// Held rewards whose hold ended, and qualified referrals the bus missed, looked at.
     pub rewards_released: u32,
+    /// Monthly reports written.
+    pub reports_written: u32,
 }
 
 impl Vouch {
@@ -67,6 +69,13 @@ impl Vouch {
         }
         // Last, so a reward problem never holds up texts and events.
         sweep.rewards_released = self.settle_rewards(link_base).await;
+        sweep.reports_written = match self.write_due_reports().await {
+            Ok(written) => written,
+            Err(err) => {
+                tracing::warn!(error = ?err, "writing monthly reports failed; the next run retries");
+                0
+            }
+        };
         Ok(sweep)
     }
 

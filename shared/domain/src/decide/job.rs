@@ -36,7 +36,19 @@ pub(super) fn job_changed(
         .job
         .as_ref()
         .is_none_or(|job| (*at, status.rank()) > job.stamp());
-    if !newer {
+    if let (false, Some(current)) = (newer, &snapshot.job) {
+        // Older than the job's status: the job keeps it, but a qualifying status the job
+        // reached back then still qualifies (unless the job is canceled now), so the order
+        // deliveries are processed in never decides a referral.
+        if current.status != JobStatus::Canceled && *status != JobStatus::Canceled {
+            let reached = Job {
+                status: *status,
+                status_at: *at,
+                invoice_total_cents: invoice_total_cents.or(current.invoice_total_cents),
+                ..current.clone()
+            };
+            qualifying(contact, &reached, ctx);
+        }
         return;
     }
     let job = Job {
@@ -58,14 +70,9 @@ pub(super) fn job_changed(
     plan.job = Some((job, snapshot.job.as_ref().map(Job::stamp)));
 }
 
-/// A job of the contact moved: qualification, a canceled qualifying job, progress texts.
-fn job_moved(
-    plan: &mut Plan,
-    contact: &mut Contact,
-    job: &Job,
-    snapshot: &Snapshot,
-    ctx: &Context<'_>,
-) {
+/// Notes the contact's qualifying job when `job` meets the program's rule (status and invoice
+/// minimum) and none was noted before.
+fn qualifying(contact: &mut Contact, job: &Job, ctx: &Context<'_>) {
     let needed = match ctx.settings.qualifying_status {
         QualifyingStatus::Invoiced => JobStatus::Invoiced,
         QualifyingStatus::Paid => JobStatus::Paid,
@@ -83,6 +90,17 @@ fn job_moved(
             at: job.status_at,
         });
     }
+}
+
+/// A job of the contact moved: qualification, a canceled qualifying job, progress texts.
+fn job_moved(
+    plan: &mut Plan,
+    contact: &mut Contact,
+    job: &Job,
+    snapshot: &Snapshot,
+    ctx: &Context<'_>,
+) {
+    qualifying(contact, job, ctx);
     let canceled = job.status == JobStatus::Canceled
         && contact
             .qualifying_job

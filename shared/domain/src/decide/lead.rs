@@ -148,6 +148,9 @@ pub(super) fn take_lead(
         };
         let mut referral = Referral::new(lead.lead_id.clone(), side, source, ctx.now);
         referral.lead_id = Some(lead.lead_id.clone());
+        if source == Source::Link {
+            referral.channel = snapshot.click.as_ref().map(|c| c.channel);
+        }
         referral.referrer = chosen.map(person);
         referral.candidates = candidates;
         referral.status = status;

@@ -13,6 +13,7 @@ mod plan;
 mod referral;
 mod reward;
 mod staff;
+mod tally;
 
 pub use command::{Command, LoadKeys, Named, NewLead, RateWindow, StaffAction, WebVisit};
 pub use plan::{
@@ -51,6 +52,7 @@ pub fn decide(
         ..Plan::default()
     };
     let found = identify(command, snapshot, &mut plan, ctx)?;
+    let referral_before = found.contact.referral.clone();
     let mut contact = found.contact;
     let mut ask = Ask::IfSatisfied;
     match command {
@@ -101,6 +103,8 @@ pub fn decide(
             bump.was = (read.stats.rewarded_year, read.stats.rewarded_in_year);
         }
     }
+    plan.tally = tally::figures(&plan, referral_before.as_ref(), ctx.settings.time_zone);
+    tally::board(&mut plan, referral_before.as_ref(), snapshot, ctx);
     contact.version += 1;
     contact.updated_at = ctx.now;
     plan.contact = Some((contact, found.version));

@@ -15,6 +15,7 @@ use crate::model::lead::{CounterKey, LeadKey};
 use crate::model::message::{Message, Purpose, Reason};
 use crate::model::participant::Participant;
 use crate::model::referral::Referral;
+use crate::model::report::{BoardMove, Tally};
 use crate::model::reward::{LedgerEntry, Reward};
 use crate::model::search::SearchEntry;
 use crate::model::search::SearchKey;
@@ -99,6 +100,9 @@ pub struct Plan {
     pub issue_due: Vec<IssueDue>,
     pub issue_done: Vec<String>,
     pub events: Vec<DomainEvent>,
+    /// The report figures this plan moves, and the leaderboard rows it changes.
+    pub tally: Tally,
+    pub board: Vec<BoardMove>,
 }
 
 /// A qualified referral the scheduler hands to the issuer if the bus's delivery never made it.
@@ -134,6 +138,9 @@ pub struct StatsDelta {
     pub pending_cents: i64,
     /// One more reward counted in `year` (for `max_rewards_per_year`).
     pub year: Option<YearBump>,
+    /// The participant's qualifying times after this plan, when they moved (the leaderboard's
+    /// source; written with the closed count it goes with).
+    pub qualified_times: Option<Vec<DateTime<Utc>>>,
 }
 
 /// A reward counted against the yearly cap, conditional on the counter as read.

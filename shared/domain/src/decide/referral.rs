@@ -104,6 +104,7 @@ pub(super) fn add_stats(
             earned_cents,
             pending_cents,
             year: None,
+            qualified_times: None,
         }),
     }
 }

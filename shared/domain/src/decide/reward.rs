@@ -338,6 +338,7 @@ fn act_on(
                 code: (offer.kind == RewardType::Discount).then(|| discount_code(&mut rand::rng())),
                 description: offer.description,
                 ordinal,
+                tier: offer.tier,
                 // Created as nothing (neither open nor paid), then moved to where it starts.
                 status: RewardStatus::Canceled,
                 created_at: ctx.now,
@@ -470,6 +471,7 @@ fn referee_reward(
         code: (offer.kind == RewardType::Discount).then(|| discount_code(&mut rand::rng())),
         description: offer.description.clone(),
         ordinal: 0,
+        tier: None,
         status: RewardStatus::Canceled,
         created_at: ctx.now,
         issued_at: None,

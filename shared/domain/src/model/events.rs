@@ -61,6 +61,7 @@ pub const REFERRAL_REVERSED: &str = "referral.reversed";
 pub const REWARD_ISSUED: &str = "reward.issued";
 pub const REWARD_REDEEMED: &str = "reward.redeemed";
 pub const REWARD_REVERSED: &str = "reward.reversed";
+pub const REPORT_GENERATED: &str = "report.generated";
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@ pub mod lead;
 pub mod message;
 pub mod participant;
 pub mod referral;
+pub mod report;
 pub mod reward;
 pub mod search;
 pub mod settings;

@@ -27,6 +27,10 @@ pub struct Stats {
     pub rewarded_year: Option<i32>,
     #[serde(default)]
     pub rewarded_in_year: u32,
+    /// When each closed referral qualified, oldest first (the leaderboard counts periods from
+    /// these; its length is `closed`).
+    #[serde(default)]
+    pub qualified_times: Vec<DateTime<Utc>>,
 }
 
 /// An enrolled customer and their permanent code.

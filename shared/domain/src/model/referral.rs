@@ -14,7 +14,7 @@ use crate::values::money::Money;
 use crate::values::person::{Email, Phone};
 
 /// How the lead named its referrer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// The referral link (code and click id) carried into the website form.
@@ -205,6 +205,9 @@ pub struct Referral {
     #[serde(default)]
     pub candidates: Vec<Person>,
     pub source: Source,
+    /// Where the link that brought the lead was shared, when a click is behind it.
+    #[serde(default)]
+    pub channel: Option<crate::model::click::Channel>,
     pub status: Status,
     #[serde(default)]
     pub flags: Vec<Flag>,
@@ -239,6 +242,7 @@ impl Referral {
             referrer: None,
             candidates: Vec::new(),
             source,
+            channel: None,
             status: Status::Pending,
             flags: Vec::new(),
             named: None,

@@ -125,6 +125,10 @@ pub struct Reward {
     pub description: String,
     /// Which of the referrer's closed referrals this pays for.
     pub ordinal: u32,
+    /// The program tier it was paid at (where the tier starts); `None` for an override or a
+    /// friend's reward.
+    #[serde(default)]
+    pub tier: Option<u32>,
     pub status: RewardStatus,
     pub created_at: DateTime<Utc>,
     pub issued_at: Option<DateTime<Utc>>,

@@ -17,6 +17,7 @@ mod outbox;
 mod participants;
 mod program;
 mod referrals;
+mod reports;
 mod rewards;
 
 pub use businesses::Businesses;
@@ -26,6 +27,7 @@ pub use outbox::{MessageFilter, Outbox, Recipient, Recipients};
 pub use participants::{Clicks, Participants};
 pub use program::{Finish, ProgramStore, SendOutcome, SendResult};
 pub use referrals::Referrals;
+pub use reports::Reports;
 pub use rewards::{GiftCards, ManualGiftCards, Rewards};
 
 /// The outcome of a conditional write.

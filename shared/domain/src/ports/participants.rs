@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use crate::model::click::Click;
 use crate::model::participant::{Participant, ParticipantSort, Referrer};
+use crate::model::report::Tally;
 use crate::model::reward::RewardOverride;
 use crate::values::code::ReferralCode;
 use crate::values::ids::{BusinessId, CustomerId};
@@ -37,6 +38,7 @@ pub trait Participants: Send + Sync {
 
 #[async_trait]
 pub trait Clicks: Send + Sync {
-    /// Stores the click and moves the participant's counters, atomically.
-    async fn record(&self, click: &Click) -> anyhow::Result<()>;
+    /// Stores the click and moves the participant's counters and the business's figures
+    /// (`tally`), atomically. `Refused` when it met a simultaneous write (nothing changed).
+    async fn record(&self, click: &Click, tally: &Tally) -> anyhow::Result<Written>;
 }

@@ -36,11 +36,16 @@ pub struct Finish {
     pub published: Vec<String>,
     /// New events (made while sending) the bus did not take: kept for the scheduler.
     pub pending: Vec<DomainEvent>,
+    /// Report figures the sends move (invitations that went out).
+    pub tally: crate::model::report::Tally,
 }
 
 impl Finish {
     pub fn is_empty(&self) -> bool {
-        self.outcomes.is_empty() && self.published.is_empty() && self.pending.is_empty()
+        self.outcomes.is_empty()
+            && self.published.is_empty()
+            && self.pending.is_empty()
+            && self.tally.is_empty()
     }
 }
 
@@ -54,6 +59,8 @@ pub trait ProgramStore: Send + Sync {
         business: &BusinessId,
         plan: &Plan,
     ) -> anyhow::Result<Result<(), Refusal>>;
-    /// Records send outcomes and the outbox's publication state, together.
+    /// Records send outcomes, the outbox's publication state and the figures the sends move,
+    /// together. Texts are recorded once: a finish whose texts were recorded already (a retry
+    /// of one that landed) changes nothing.
     async fn finish(&self, business: &BusinessId, finish: &Finish) -> anyhow::Result<()>;
 }

@@ -2,5 +2,8 @@
 //! suspicious, what a referrer earns, and whether a text may go.
 
 pub mod attribution;
+pub mod figures;
+pub mod findings;
 pub mod reward_terms;
 pub mod sending;
+pub mod summary;

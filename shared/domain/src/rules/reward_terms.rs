@@ -12,6 +12,8 @@ pub struct Terms {
     pub percent: Option<u8>,
     pub description: String,
     pub overridden: bool,
+    /// The program tier paid: where it starts (`from_referral`); `None` for an override.
+    pub tier: Option<u32>,
 }
 
 pub fn terms(settings: &Settings, ordinal: u32, own: Option<&RewardOverride>) -> Terms {
@@ -22,6 +24,7 @@ pub fn terms(settings: &Settings, ordinal: u32, own: Option<&RewardOverride>) ->
             percent: own.percent,
             description: own.description.clone(),
             overridden: true,
+            tier: None,
         };
     }
     let program = &settings.reward;
@@ -37,6 +40,7 @@ pub fn terms(settings: &Settings, ordinal: u32, own: Option<&RewardOverride>) ->
         percent: tier.and_then(|t| t.percent),
         description: program.description.clone(),
         overridden: false,
+        tier: tier.map(|t| t.from_referral),
     }
 }
 

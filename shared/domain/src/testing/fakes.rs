@@ -29,6 +29,12 @@ impl ManualClock {
         self.paused.lock().map(|p| *p).unwrap_or_default()
     }
 
+    pub fn set(&self, at: DateTime<Utc>) {
+        if let Ok(mut now) = self.now.lock() {
+            *now = at;
+        }
+    }
+
     pub fn advance(&self, by: Duration) {
         if let Ok(mut now) = self.now.lock() {
             *now += by;

@@ -4,6 +4,7 @@
 pub mod messages;
 pub mod participants;
 pub mod referrals;
+pub mod reports;
 pub mod rewards;
 pub mod settings;
 
@@ -51,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/messages", get(messages::list))
         .merge(referrals::routes())
         .merge(rewards::routes())
+        .merge(reports::routes())
 }
 
 /// The business an admin key belongs to; 401 without a valid key.

@@ -2,6 +2,7 @@
 //! the schemas of domain values the OpenAPI document describes.
 
 pub mod contract;
+pub mod csv;
 pub mod params;
 pub mod schema;
 pub mod settings;

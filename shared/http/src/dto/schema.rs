@@ -5,12 +5,15 @@
 
 use serde::Serialize;
 use utoipa::ToSchema;
-use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, Type};
+use utoipa::openapi::schema::{
+    ArrayBuilder, KnownFormat, Object, ObjectBuilder, SchemaFormat, Type,
+};
 use vouch_domain::app::{DEFAULT_PAGE, MAX_PAGE, SEARCH_CHARS};
 use vouch_domain::model::click::Channel;
 use vouch_domain::model::message::{Purpose, Reason, Status as MessageStatus};
 use vouch_domain::model::participant::ParticipantSort;
 use vouch_domain::model::referral::{Flag, Source, Status as ReferralStatus};
+use vouch_domain::model::report::PeriodKind;
 use vouch_domain::model::reward::{Recipient, RewardStatus};
 use vouch_domain::model::settings::{Approval, QualifyingStatus, RewardType};
 use vouch_domain::values::ids::ULID_PATTERN;
@@ -166,6 +169,66 @@ pub fn page_size() -> Object {
         .maximum(Some(MAX_PAGE))
         .default(Some(DEFAULT_PAGE.into()))
         .description(Some("How many items a page holds"))
+        .build()
+}
+
+/// A report's channel: where the link was shared, or `none` (no click behind it).
+pub fn report_channel() -> Object {
+    let mut names: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
+    names.push("none");
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names))
+        .description(Some(
+            "Where the link was shared; `none`: no click behind it",
+        ))
+        .build()
+}
+
+/// A leaderboard's period.
+pub fn period() -> Object {
+    one_of(
+        &PeriodKind::ALL,
+        "`all` time, this `year` or this `month`, in the business's time zone",
+    )
+}
+
+/// A local day.
+pub fn date() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+        .description(Some("A day, `YYYY-MM-DD`, in the business's time zone"))
+        .build()
+}
+
+/// A calendar month.
+pub fn month() -> Object {
+    text(
+        Some("^[0-9]{4}-(0[1-9]|1[0-2])$"),
+        None,
+        None,
+        "A month, `YYYY-MM`",
+    )
+}
+
+/// How a report is returned.
+pub fn report_format() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["json", "csv"]))
+        .description(Some("`json` (default) or `csv`"))
+        .build()
+}
+
+/// How many leaderboard rows.
+pub fn board_size() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .maximum(Some(vouch_domain::app::MAX_BOARD))
+        .default(Some(vouch_domain::app::DEFAULT_BOARD.into()))
+        .description(Some("How many rows"))
         .build()
 }
 

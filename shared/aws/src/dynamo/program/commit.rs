@@ -4,7 +4,9 @@ use vouch_domain::decide::{Plan, Refusal};
 use vouch_domain::values::ids::BusinessId;
 
 use crate::dynamo::tx::Tx;
-use crate::dynamo::{DynamoStore, contacts, leads, outbox, participants, referrals, rewards};
+use crate::dynamo::{
+    DynamoStore, contacts, leads, outbox, participants, referrals, reports, rewards,
+};
 
 /// Commits `plan`. The order of the items is the order a cancellation is explained in: the
 /// first item whose condition failed names the refusal.
@@ -25,5 +27,7 @@ pub(super) async fn commit(
     participants::commit_stats(&mut tx, business, plan)?;
     referrals::commit_search(&mut tx, business, plan)?;
     rewards::commit(&mut tx, business, plan)?;
+    reports::commit_tally(&mut tx, business, &plan.tally)?;
+    reports::commit_board(&mut tx, business, &plan.board)?;
     tx.send(store).await
 }

@@ -5,7 +5,7 @@ use vouch_domain::ports::Finish;
 use vouch_domain::values::ids::BusinessId;
 
 use crate::dynamo::tx::Tx;
-use crate::dynamo::{DynamoStore, outbox, recipients};
+use crate::dynamo::{DynamoStore, outbox, recipients, reports};
 
 pub(super) async fn finish(
     store: &DynamoStore,
@@ -16,7 +16,10 @@ pub(super) async fn finish(
     outbox::commit_sent(&mut tx, business, &finish.outcomes)?;
     recipients::commit_texted(&mut tx, business, &finish.outcomes)?;
     outbox::commit_published(&mut tx, &finish.published, &finish.pending)?;
-    tx.send(store)
-        .await?
-        .map_err(|refusal| anyhow::anyhow!("finishing was refused: {refusal:?}"))
+    reports::commit_tally(&mut tx, business, &finish.tally)?;
+    if let Err(refusal) = tx.send(store).await? {
+        // A text no longer pending: this finish (or one like it) was recorded already.
+        tracing::info!(business_id = %business, ?refusal, "sends were recorded already");
+    }
+    Ok(())
 }

@@ -803,10 +803,11 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
 
     /// Whatever the order and repetition of the friend's job events, the referral qualifies
-    /// once, and only when a qualifying status is among them.
+    /// once, and only when a qualifying status is among them — also when a later status (the
+    /// job marked complete after it was invoiced) was processed first.
     #[test]
     fn qualification_happens_once_whatever_the_order(
-        picks in proptest::collection::vec((0usize..4, any::<bool>()), 1..10)
+        picks in proptest::collection::vec((0usize..5, any::<bool>()), 1..10)
     ) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
@@ -817,11 +818,12 @@ proptest! {
                 (JobStatus::Completed, "2026-11-24T15:00:00Z", None),
                 (JobStatus::Invoiced, "2026-11-24T16:00:00Z", Some(42000)),
                 (JobStatus::Paid, "2026-11-24T17:00:00Z", None),
+                (JobStatus::Completed, "2026-11-24T18:00:00Z", None),
             ];
             let mut qualifying = false;
             for (i, (pick, repeat)) in picks.iter().enumerate() {
                 let (status, at, total) = statuses[*pick];
-                qualifying |= *pick >= 2;
+                qualifying |= *pick == 2 || *pick == 3;
                 let id = format!("job-{pick}");
                 w.deliver(&id, job("job_9", "cus_9", status, at, total)).await.unwrap();
                 if *repeat {

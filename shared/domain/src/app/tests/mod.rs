@@ -14,6 +14,10 @@ mod leads;
 
 // ----
 
+mod reports;
+
+// ----
+
 mod rewards;
 
 // ----

@@ -859,6 +859,37 @@ proptest! {
                 let expected = match reward.ordinal { 0..=2 => 2500, 3..=4 => 5000, _ => 10000 };
                 prop_assert_eq!(reward.cents(), expected);
             }
+            // The report figures kept along the way are what the referrals, as they ended,
+            // count for; the leaderboard's times are the closed referrals.
+            let zone = w.vouch.business(&w.business).await.unwrap().unwrap().settings.time_zone;
+            let mut expected = crate::model::report::Tally::default();
+            for referral in w.referrals() {
+                expected.merge(&crate::rules::figures::of_referral(&referral, zone), 1);
+            }
+            let from_referrals = |f: &crate::model::report::Figure| !matches!(
+                f,
+                crate::model::report::Figure::Leads(..)
+                    | crate::model::report::Figure::Clicks(_)
+                    | crate::model::report::Figure::Enrolled
+                    | crate::model::report::Figure::Invited
+            );
+            let mut kept = crate::model::report::Tally::default();
+            let today = w.now().date_naive();
+            let days = crate::ports::Reports::days(
+                w.store.as_ref(), &w.business, today - Duration::days(2), today + Duration::days(2),
+            ).await.unwrap();
+            for day in days {
+                for (figure, n) in day.counts.iter().filter(|(f, _)| from_referrals(f)) {
+                    kept.add(day.day, figure.clone(), *n);
+                }
+            }
+            prop_assert_eq!(kept, expected);
+            prop_assert_eq!(stats.qualified_times.len() as u64, stats.closed);
+            let board = w.vouch.leaderboard(&w.business, None, None).await.unwrap();
+            prop_assert_eq!(
+                board.items.first().map_or(0, |r| u64::from(r.row.qualified)),
+                stats.closed
+            );
             Ok(())
         })?;
     }

@@ -20,6 +20,7 @@ use crate::model::lead::{CounterKey, LeadKey};
 use crate::model::message::{Message, Purpose};
 use crate::model::participant::{Participant, ParticipantSort, Referrer};
 use crate::model::referral::Referral;
+use crate::model::report::Tally;
 use crate::model::reward::{LedgerEntry, Reward};
 use crate::model::search::{SearchEntry, SearchKey, SearchQuery};
 use crate::model::settings::Settings;
@@ -34,6 +35,7 @@ use crate::values::secrets::KeyHash;
 
 mod lists;
 mod program;
+mod reports;
 
 #[derive(Default)]
 struct State {
@@ -65,6 +67,12 @@ struct State {
     discount_codes: HashSet<String>,
     reward_due: BTreeMap<(BusinessId, String), Reward>,
     issue_due: BTreeMap<(BusinessId, String), crate::decide::IssueDue>,
+    days: BTreeMap<(BusinessId, chrono::NaiveDate), BTreeMap<crate::model::report::Figure, i64>>,
+    /// Leaderboard rows by business, period key and customer.
+    board: BTreeMap<(BusinessId, String, CustomerId), crate::model::report::BoardRow>,
+    reports:
+        BTreeMap<(BusinessId, crate::model::report::Month), crate::model::report::MonthlyReport>,
+    report_due: BTreeMap<BusinessId, (crate::model::report::Month, DateTime<Utc>)>,
 }
 
 /// How the fake orders search entries: like the table, names and numbers apart, by key then id.
@@ -290,22 +298,25 @@ impl Participants for InMemoryStore {
 
 #[async_trait]
 impl Clicks for InMemoryStore {
-    async fn record(&self, click: &Click) -> anyhow::Result<()> {
+    async fn record(&self, click: &Click, tally: &Tally) -> anyhow::Result<Written> {
         self.with(|s| {
             // A click id already stored was counted when it was.
             if s.clicks.contains_key(&click.id) {
-                return;
+                return Written::Refused;
             }
             let key = (click.business_id.clone(), click.customer_id.clone());
-            if let Some(participant) = s.participants.get_mut(&key) {
-                participant.stats.clicks += 1;
-                *participant
-                    .stats
-                    .clicks_by_channel
-                    .entry(click.channel)
-                    .or_default() += 1;
-                s.clicks.insert(click.id, click.clone());
-            }
+            let Some(participant) = s.participants.get_mut(&key) else {
+                return Written::Refused;
+            };
+            participant.stats.clicks += 1;
+            *participant
+                .stats
+                .clicks_by_channel
+                .entry(click.channel)
+                .or_default() += 1;
+            s.clicks.insert(click.id, click.clone());
+            s.tally(&click.business_id, tally);
+            Written::Applied
         })
     }
 }

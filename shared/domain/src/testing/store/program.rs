@@ -373,6 +373,9 @@ impl ProgramStore for InMemoryStore {
                     p.stats.closed = p.stats.closed.saturating_add_signed(delta.closed);
                     p.stats.rewards_earned_cents += delta.earned_cents;
                     p.stats.rewards_pending_cents += delta.pending_cents;
+                    if let Some(times) = &delta.qualified_times {
+                        p.stats.qualified_times = times.clone();
+                    }
                     if let Some(bump) = &delta.year {
                         p.stats.rewarded_in_year = bump.count();
                         p.stats.rewarded_year = Some(bump.year);
@@ -403,6 +406,8 @@ impl ProgramStore for InMemoryStore {
             for id in &plan.issue_done {
                 s.issue_due.remove(&b(id));
             }
+            s.tally(business, &plan.tally);
+            s.move_board(business, &plan.board);
             if let Some(update) = &plan.search {
                 for key in &update.remove {
                     s.search
@@ -421,6 +426,17 @@ impl ProgramStore for InMemoryStore {
 
     async fn finish(&self, business: &BusinessId, finish: &Finish) -> anyhow::Result<()> {
         self.with(|s| {
+            // Texts are recorded once: a finish about a text no longer pending (a retry of
+            // one that landed) changes nothing.
+            let recorded = finish.outcomes.iter().any(|o| {
+                s.messages
+                    .get(&o.message_id)
+                    .is_none_or(|m| !m.status.is_pending())
+            });
+            if recorded {
+                return;
+            }
+            s.tally(business, &finish.tally);
             for outcome in &finish.outcomes {
                 if let Some(message) = s.messages.get_mut(&outcome.message_id)
                     && message.status.is_pending()

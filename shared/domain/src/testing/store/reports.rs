@@ -1,0 +1,188 @@
+//! The in-memory store's reports: daily figures, leaderboard rows, kept reports and their queue.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::model::events::DomainEvent;
+use crate::model::report::{BoardMove, BoardRow, DayCounts, Month, MonthlyReport, Period, Tally};
+use crate::ports::{Reports, Written};
+use crate::values::ids::{BusinessId, CustomerId};
+use crate::values::person::PersonName;
+
+use super::{InMemoryStore, State};
+
+impl State {
+    pub(super) fn tally(&mut self, business: &BusinessId, tally: &Tally) {
+        for (day, figure, delta) in tally.iter() {
+            *self
+                .days
+                .entry((business.clone(), day))
+                .or_default()
+                .entry(figure.clone())
+                .or_default() += delta;
+        }
+    }
+
+    pub(super) fn move_board(&mut self, business: &BusinessId, moves: &[BoardMove]) {
+        for change in moves {
+            let key = (
+                business.clone(),
+                change.period.key(),
+                change.customer_id.clone(),
+            );
+            let row = self.board.entry(key).or_insert_with(|| BoardRow {
+                customer_id: change.customer_id.clone(),
+                first_name: change.first_name.clone(),
+                last_name: change.last_name.clone(),
+                qualified: 0,
+                reached_at: DateTime::UNIX_EPOCH,
+                rewards_earned_cents: 0,
+                qualified_all_time: 0,
+            });
+            row.first_name = change.first_name.clone();
+            row.last_name = change.last_name.clone();
+            row.qualified_all_time = change.qualified_all_time;
+            row.rewards_earned_cents += change.earned_cents;
+            if let Some((count, reached_at)) = change.qualified {
+                row.qualified = count;
+                row.reached_at = reached_at;
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Reports for InMemoryStore {
+    async fn days(
+        &self,
+        business: &BusinessId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> anyhow::Result<Vec<DayCounts>> {
+        self.with(|s| {
+            s.days
+                .range((business.clone(), from)..=(business.clone(), to))
+                .map(|((_, day), counts)| DayCounts {
+                    day: *day,
+                    counts: counts.clone(),
+                })
+                .collect()
+        })
+    }
+
+    async fn board(
+        &self,
+        business: &BusinessId,
+        period: Period,
+        limit: u32,
+    ) -> anyhow::Result<Vec<BoardRow>> {
+        let key = period.key();
+        self.with(|s| {
+            let mut rows: Vec<BoardRow> = s
+                .board
+                .iter()
+                .filter(|((b, p, _), row)| b == business && *p == key && row.qualified > 0)
+                .map(|(_, row)| row.clone())
+                .collect();
+            rows.sort_by(|a, b| {
+                b.qualified
+                    .cmp(&a.qualified)
+                    .then(a.reached_at.cmp(&b.reached_at))
+                    .then(a.customer_id.cmp(&b.customer_id))
+            });
+            rows.truncate(limit as usize);
+            rows
+        })
+    }
+
+    async fn names(
+        &self,
+        business: &BusinessId,
+        customers: &[CustomerId],
+    ) -> anyhow::Result<Vec<(CustomerId, PersonName, Option<PersonName>)>> {
+        self.with(|s| {
+            customers
+                .iter()
+                .filter_map(|c| s.participants.get(&(business.clone(), c.clone())))
+                .map(|p| {
+                    (
+                        p.customer_id.clone(),
+                        p.first_name.clone(),
+                        p.last_name.clone(),
+                    )
+                })
+                .collect()
+        })
+    }
+
+    async fn save_report(
+        &self,
+        business: &BusinessId,
+        report: &MonthlyReport,
+        event: &DomainEvent,
+        next_due: DateTime<Utc>,
+    ) -> anyhow::Result<Written> {
+        self.with(|s| {
+            let key = (business.clone(), report.month);
+            if s.reports.contains_key(&key) {
+                return Written::Refused;
+            }
+            s.reports.insert(key, report.clone());
+            s.outbox.insert(event.event_id.clone(), event.clone());
+            s.report_due
+                .insert(business.clone(), (report.month.next(), next_due));
+            Written::Applied
+        })
+    }
+
+    async fn schedule_report(
+        &self,
+        business: &BusinessId,
+        month: Month,
+        due: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        self.with(|s| {
+            s.report_due.entry(business.clone()).or_insert((month, due));
+        })
+    }
+
+    async fn report(
+        &self,
+        business: &BusinessId,
+        month: Month,
+    ) -> anyhow::Result<Option<MonthlyReport>> {
+        self.with(|s| s.reports.get(&(business.clone(), month)).cloned())
+    }
+
+    async fn report_months(&self, business: &BusinessId, limit: u32) -> anyhow::Result<Vec<Month>> {
+        self.with(|s| {
+            s.reports
+                .keys()
+                .filter(|(b, _)| b == business)
+                .map(|(_, m)| *m)
+                .rev()
+                .take(limit as usize)
+                .collect()
+        })
+    }
+
+    async fn due_reports(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<(BusinessId, Month)>> {
+        self.with(|s| {
+            let mut due: Vec<_> = s
+                .report_due
+                .iter()
+                .filter(|(_, (_, at))| *at <= now)
+                .map(|(b, (m, at))| (*at, b.clone(), *m))
+                .collect();
+            due.sort();
+            due.into_iter()
+                .take(limit as usize)
+                .map(|(_, b, m)| (b, m))
+                .collect()
+        })
+    }
+}
