@@ -12,6 +12,7 @@ mod click_path;
 mod contract;
 mod handlers;
 mod leads;
+mod reports;
 mod rewards;
 mod store;
 mod stored_shapes;

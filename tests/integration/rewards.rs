@@ -10,7 +10,7 @@ use crate::webhooks::deliver;
 const MARIA_PHONE: &str = "+15125550140";
 
 /// Maria becomes a participant through the software's webhooks (a happy customer).
-async fn happy_maria(app: &TestApp, secret: &str) {
+pub(crate) async fn happy_maria(app: &TestApp, secret: &str) {
     let steps = [
         (
             "m1",
@@ -34,7 +34,7 @@ async fn happy_maria(app: &TestApp, secret: &str) {
     }
 }
 
-async fn code_of(app: &TestApp, key: &str, customer: &str) -> String {
+pub(crate) async fn code_of(app: &TestApp, key: &str, customer: &str) -> String {
     let detail = app
         .call(
             Method::GET,
@@ -49,7 +49,7 @@ async fn code_of(app: &TestApp, key: &str, customer: &str) -> String {
 
 /// Friend `n` arrives through the form with Maria's code, the software sends them, and their
 /// job is invoiced.
-async fn friend_closes(app: &TestApp, secret: &str, code: &str, n: u32) {
+pub(crate) async fn friend_closes(app: &TestApp, secret: &str, code: &str, n: u32) {
     let phone = format!("+1512555{:04}", 300 + n);
     let reply = app
         .call(
@@ -79,7 +79,7 @@ async fn friend_closes(app: &TestApp, secret: &str, code: &str, n: u32) {
     }
 }
 
-async fn rewards(app: &TestApp, key: &str, query: &str) -> Vec<Value> {
+pub(crate) async fn rewards(app: &TestApp, key: &str, query: &str) -> Vec<Value> {
     let reply = app
         .call(
             Method::GET,
