@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use chrono::{Datelike, Utc};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::harness::{Reply, TestApp, send, spawn_app};
 use crate::rewards::{code_of, friend_closes, happy_maria};
