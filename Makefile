@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY_TOOLS := $(VENV)/.installed
 
-.PHONY: dev demo test lint unit api-fuzz check-template check-deploy bench fmt clean lambda-bootstraps
+.PHONY: dev demo test lint unit api-fuzz pages check-template check-deploy bench fmt clean lambda-bootstraps
 
 ## Python tools (emulator, template linters, cargo-lambda, zig) in a project-local venv.
 $(PY_TOOLS): requirements-dev.txt
@@ -20,7 +20,7 @@ demo: $(PY_TOOLS)
 	$(VENV)/bin/python scripts/demo.py
 
 ## Everything CI checks, on an emulator this target starts and stops.
-test: $(PY_TOOLS) lint check-template unit api-fuzz
+test: $(PY_TOOLS) lint check-template unit api-fuzz pages
 
 lint:
 	cargo fmt --all -- --check
@@ -36,6 +36,11 @@ unit: $(PY_TOOLS)
 api-fuzz: $(PY_TOOLS)
 	scripts/api-fuzz.sh
 
+## The public pages in headless Chromium at phone and desktop widths; screenshots in
+## target/screenshots/ (scripts/pages.sh installs Debian's chromium when missing).
+pages: $(PY_TOOLS)
+	scripts/pages.sh
+
 check-template: $(PY_TOOLS)
 	$(VENV)/bin/cfn-lint infra/template.yaml
 	$(VENV)/bin/sam validate --lint --template-file infra/template.yaml --region us-east-1
@@ -44,9 +49,10 @@ check-template: $(PY_TOOLS)
 check-deploy: $(PY_TOOLS)
 	scripts/check-deploy.sh
 
-## Throughput of the click path against a bare handler, written to BENCHMARKS.md.
-bench:
-	cargo run --release --quiet -p vouch-bench
+## The click path against a bare handler, and reports at 100 and 10,000 participants (in
+## process, and their DynamoDB requests on an emulator), written to BENCHMARKS.md.
+bench: $(PY_TOOLS)
+	scripts/with-emulator.sh cargo run --release --quiet -p vouch-bench
 
 fmt:
 	cargo fmt --all

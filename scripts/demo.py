@@ -15,6 +15,7 @@ Reads the keys `make dev` wrote to .local/dev-session.json. Exits non-zero if an
 """
 
 import json
+import os
 import random
 import sys
 import time
@@ -25,7 +26,7 @@ from datetime import datetime, timezone
 
 from standardwebhooks.webhooks import Webhook
 
-SESSION = ".local/dev-session.json"
+SESSION = os.environ.get("VOUCH_SESSION_FILE", ".local/dev-session.json")
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

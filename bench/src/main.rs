@@ -16,6 +16,8 @@ use tower::ServiceExt;
 use vouch_domain::testing::World;
 use vouch_http::{AppState, Web, routers};
 
+mod reports;
+
 const PERSON: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1";
 const BOT: &str = "facebookexternalhit/1.1";
 
@@ -111,6 +113,7 @@ async fn main() -> anyhow::Result<()> {
             100.0 * rate / bare_rate
         )?;
     }
+    report_section(&mut out).await?;
     writeln!(
         out,
         "\nNot yet measured here: cold start and peak RSS per Lambda binary, and the cost model; DynamoDB requests per operation are asserted by the test suite instead (see README)."
@@ -118,4 +121,109 @@ async fn main() -> anyhow::Result<()> {
     std::fs::write("BENCHMARKS.md", &out).context("writing BENCHMARKS.md")?;
     print!("{out}");
     Ok(())
+}
+
+/// Reports at 100 and at 10,000 participants: in process over the fakes (latency, and its
+/// ratio to the same call at 100), and DynamoDB requests on the emulator when there is one.
+async fn report_section(out: &mut String) -> anyhow::Result<()> {
+    let calls: u32 = std::env::var("VOUCH_BENCH_REPORT_CALLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2_000);
+    let mut rows = Vec::new();
+    for size in reports::SIZES {
+        let world = World::new().await;
+        let store: std::sync::Arc<dyn vouch_domain::ports::ProgramStore> = world.store.clone();
+        reports::seed(store, &world.business, size, world.now(), 1).await?;
+        rows.push(reports::latencies(&world.vouch, &world.business, calls).await?);
+    }
+    writeln!(out, "\n## Reports, in process\n")?;
+    writeln!(
+        out,
+        "Each report over the in-memory ports with 100 and with 10,000 participants (each with closed referrals and leaderboard rows; {} of them referred this month). Target: the same cost at both sizes (ratio 1.0). Best of three runs of {calls} calls.\n",
+        reports::ACTIVE
+    )?;
+    writeln!(
+        out,
+        "| operation | µs at 100 | µs at 10,000 | 10,000 ÷ 100 |"
+    )?;
+    writeln!(out, "|---|---:|---:|---:|")?;
+    for (i, name) in reports::OPERATIONS.iter().enumerate() {
+        let (small, large) = (rows[0][i], rows[1][i]);
+        writeln!(
+            out,
+            "| {name} | {small:.1} | {large:.1} | {:.2} |",
+            large / small
+        )?;
+    }
+    let Ok(endpoint) = std::env::var("VOUCH_TEST_ENDPOINT") else {
+        writeln!(
+            out,
+            "\nDynamoDB requests per report: run under `scripts/with-emulator.sh` (as `make bench` does) to count them."
+        )?;
+        return Ok(());
+    };
+    let mut counts = Vec::new();
+    for size in reports::SIZES {
+        counts.push(emulator_counts(&endpoint, size).await?);
+    }
+    writeln!(out, "\n## Reports, DynamoDB requests on the emulator\n")?;
+    writeln!(
+        out,
+        "The same seeding through the DynamoDB adapter on `moto_server`; requests of one warm call (the business's settings cached), by operation. Target: the same at both sizes.\n"
+    )?;
+    writeln!(out, "| operation | at 100 | at 10,000 |")?;
+    writeln!(out, "|---|---|---|")?;
+    let show = |c: &std::collections::BTreeMap<String, u64>| {
+        c.iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (i, name) in reports::OPERATIONS.iter().enumerate() {
+        writeln!(
+            out,
+            "| {name} | {} | {} |",
+            show(&counts[0][i]),
+            show(&counts[1][i])
+        )?;
+    }
+    anyhow::ensure!(
+        counts[0] == counts[1],
+        "a report's requests grew with participants: {counts:?}"
+    );
+    Ok(())
+}
+
+/// A fresh table on the emulator with `size` participants; the requests of each report.
+async fn emulator_counts(
+    endpoint: &str,
+    size: usize,
+) -> anyhow::Result<Vec<std::collections::BTreeMap<String, u64>>> {
+    let config = vouch_aws::Config {
+        table: format!("bench-{}", ulid::Ulid::new()),
+        aws_endpoint: Some(endpoint.to_owned()),
+        operator_key: Some("op_bench_operator_key_0000".into()),
+        ip_hash_key: b"bench".to_vec(),
+        fallback_url: None,
+        public_base_url: None,
+        event_bus: "vouch".into(),
+        sms_origination_number: None,
+        sms_sender_id: None,
+        housecallpro_signature_header: None,
+    };
+    let app = vouch_aws::wiring::application(&config).await;
+    vouch_aws::table::create(app.store.dynamodb(), &config.table).await?;
+    let operator = app
+        .vouch
+        .authorise_operator(config.operator_key.as_deref())?;
+    let business = vouch_domain::values::ids::BusinessId::parse("bench")?;
+    let settings = vouch_domain::testing::acme_settings();
+    app.vouch
+        .create_business(&operator, business.clone(), settings)
+        .await?;
+    let store: std::sync::Arc<dyn vouch_domain::ports::ProgramStore> =
+        std::sync::Arc::new(app.store.clone());
+    reports::seed(store, &business, size, app.vouch.now(), 1).await?;
+    reports::requests(&app.vouch, &business, &app.dynamodb_requests).await
 }

@@ -68,8 +68,10 @@ struct State {
     reward_due: BTreeMap<(BusinessId, String), Reward>,
     issue_due: BTreeMap<(BusinessId, String), crate::decide::IssueDue>,
     days: BTreeMap<(BusinessId, chrono::NaiveDate), BTreeMap<crate::model::report::Figure, i64>>,
-    /// Leaderboard rows by business, period key and customer.
+    /// Leaderboard rows by business, period key and customer, and their ranking (as the
+    /// index keeps it: rows with a qualified referral only).
     board: BTreeMap<(BusinessId, String, CustomerId), crate::model::report::BoardRow>,
+    ranking: std::collections::BTreeSet<reports::Rank>,
     reports:
         BTreeMap<(BusinessId, crate::model::report::Month), crate::model::report::MonthlyReport>,
     report_due: BTreeMap<BusinessId, (crate::model::report::Month, DateTime<Utc>)>,

@@ -30,7 +30,10 @@ impl State {
                 change.period.key(),
                 change.customer_id.clone(),
             );
-            let row = self.board.entry(key).or_insert_with(|| BoardRow {
+            if let Some(old) = self.board.get(&key) {
+                self.ranking.remove(&rank(business, &key.1, old));
+            }
+            let row = self.board.entry(key.clone()).or_insert_with(|| BoardRow {
                 customer_id: change.customer_id.clone(),
                 first_name: change.first_name.clone(),
                 last_name: change.last_name.clone(),
@@ -47,8 +50,31 @@ impl State {
                 row.qualified = count;
                 row.reached_at = reached_at;
             }
+            if row.qualified > 0 {
+                let ranked = rank(business, &key.1, row);
+                self.ranking.insert(ranked);
+            }
         }
     }
+}
+
+/// Where a row ranks: business and period, most qualified first, then who reached it first.
+pub(super) type Rank = (
+    BusinessId,
+    String,
+    std::cmp::Reverse<u32>,
+    DateTime<Utc>,
+    CustomerId,
+);
+
+fn rank(business: &BusinessId, period: &str, row: &BoardRow) -> Rank {
+    (
+        business.clone(),
+        period.to_owned(),
+        std::cmp::Reverse(row.qualified),
+        row.reached_at,
+        row.customer_id.clone(),
+    )
 }
 
 #[async_trait]
@@ -77,21 +103,26 @@ impl Reports for InMemoryStore {
         limit: u32,
     ) -> anyhow::Result<Vec<BoardRow>> {
         let key = period.key();
+        // The lowest customer id: every id is printable ASCII from `!`.
+        let lowest = CustomerId::parse("!")?;
         self.with(|s| {
-            let mut rows: Vec<BoardRow> = s
-                .board
-                .iter()
-                .filter(|((b, p, _), row)| b == business && *p == key && row.qualified > 0)
-                .map(|(_, row)| row.clone())
-                .collect();
-            rows.sort_by(|a, b| {
-                b.qualified
-                    .cmp(&a.qualified)
-                    .then(a.reached_at.cmp(&b.reached_at))
-                    .then(a.customer_id.cmp(&b.customer_id))
-            });
-            rows.truncate(limit as usize);
-            rows
+            let start = (
+                business.clone(),
+                key.clone(),
+                std::cmp::Reverse(u32::MAX),
+                DateTime::<Utc>::MIN_UTC,
+                lowest,
+            );
+            s.ranking
+                .range(start..)
+                .take_while(|(b, p, ..)| b == business && *p == key)
+                .take(limit as usize)
+                .filter_map(|(_, _, _, _, customer)| {
+                    s.board
+                        .get(&(business.clone(), key.clone(), customer.clone()))
+                        .cloned()
+                })
+                .collect()
         })
     }
 
