@@ -33,16 +33,18 @@ use vouch_domain::model::reward::{
 };
 use vouch_domain::model::search::{SearchEntry, SearchKey, SearchQuery};
 use vouch_domain::model::settings::RewardType;
+use vouch_domain::model::staff::{Invite, Role as StaffRole, Session, StaffMember};
 use vouch_domain::ports::{
     Businesses, Clicks, Finish, MessageFilter, Outbox, Page, Participants, Position, ProgramStore,
     Rate, RateKey, RateLimits, Recipient, Recipients, Referrals, Reports, Rewards, SendOutcome,
-    SendResult, Written,
+    SendResult, Staff, Written,
 };
 use vouch_domain::rules::sending::SendGuard;
 use vouch_domain::testing::InMemoryStore;
 use vouch_domain::values::code::{ALPHABET, ReferralCode};
-use vouch_domain::values::ids::{BusinessId, ClickId, CustomerId};
+use vouch_domain::values::ids::{BusinessId, ClickId, CustomerId, StaffId};
 use vouch_domain::values::money::Money;
+use vouch_domain::values::password::Password;
 use vouch_domain::values::person::{Country, Email, PersonName, Phone};
 use vouch_domain::values::secrets::{IpHasher, KeyHash, WebhookSecret};
 use vouch_domain::values::{WebOrigin, WebUrl};
@@ -61,6 +63,7 @@ trait Store:
     + Referrals
     + Rewards
     + Reports
+    + Staff
 {
 }
 
@@ -75,6 +78,7 @@ impl<T> Store for T where
         + Referrals
         + Rewards
         + Reports
+        + Staff
 {
 }
 
@@ -172,6 +176,10 @@ contracts!(
     leaderboard_rows_rank_by_count_then_who_reached_it_first,
     participants_names_are_read_by_id,
     a_months_report_is_kept_once_and_the_next_is_queued,
+    staff_are_added_once_per_email_and_listed_by_business,
+    an_invite_is_spent_once_and_leads_to_its_member,
+    a_removed_member_loses_sign_in_invite_and_sessions,
+    sessions_are_read_with_their_member_touched_and_closed,
 );
 
 // ------------------------------------------------------------------ fixtures
@@ -1982,6 +1990,18 @@ async fn rate_limits_count_hits_in_fixed_windows(store: &impl Store) {
     );
     assert_eq!(store.hit(&b, 60, 2, at(45)).await.unwrap(), Rate::Allowed);
     assert_eq!(store.hit(&a, 60, 2, at(60)).await.unwrap(), Rate::Allowed);
+    assert_eq!(store.hits(&a, 60, at(61)).await.unwrap(), 1);
+    assert_eq!(store.hits(&b, 60, at(50)).await.unwrap(), 1);
+    let account = RateKey::SignInAccount(KeyHash::of("olivia@example.com"));
+    assert_eq!(store.hits(&account, 900, at(0)).await.unwrap(), 0);
+    store.hit(&account, 900, 5, at(0)).await.unwrap();
+    let address = RateKey::SignInAddress(hasher.hash("192.0.2.1".parse().unwrap()));
+    assert_eq!(store.hits(&account, 900, at(10)).await.unwrap(), 1);
+    assert_eq!(
+        store.hits(&address, 900, at(10)).await.unwrap(),
+        0,
+        "its own count"
+    );
 }
 
 // ------------------------------------------------------------------ referrals
@@ -2695,5 +2715,179 @@ async fn a_months_report_is_kept_once_and_the_next_is_queued(store: &impl Store)
     assert_eq!(
         store.report_months(&biz("acme"), 1).await.unwrap(),
         vec![march.next()]
+    );
+}
+
+// ------------------------------------------------------------------ staff
+
+fn member(business: &str, email_address: &str, invite: Option<&str>) -> StaffMember {
+    StaffMember {
+        id: StaffId::generate(),
+        business_id: biz(business),
+        email: email(email_address),
+        name: name("Olivia"),
+        role: StaffRole::Owner,
+        created_at: t0(),
+        added_by: "admin key".into(),
+        password: None,
+        invite: invite.map(|token| Invite {
+            token: KeyHash::of(token),
+            expires_at: t0() + Duration::hours(72),
+        }),
+    }
+}
+
+async fn staff_are_added_once_per_email_and_listed_by_business(store: &impl Store) {
+    let olivia = member("acme", "olivia@example.com", Some("t1"));
+    let sam = member("acme", "sam@example.com", None);
+    let other = member("other-biz", "olivia@example.com", None);
+    assert_eq!(store.add_staff(&olivia).await.unwrap(), Written::Applied);
+    assert_eq!(store.add_staff(&sam).await.unwrap(), Written::Applied);
+    assert_eq!(
+        store.add_staff(&other).await.unwrap(),
+        Written::Refused,
+        "an email signs in to one business"
+    );
+    let listed = store.staff(&biz("acme")).await.unwrap();
+    assert_eq!(listed, vec![olivia.clone(), sam.clone()]);
+    assert!(store.staff(&biz("other-biz")).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .staff_by_email(&email("olivia@example.com"))
+            .await
+            .unwrap(),
+        Some(olivia.clone())
+    );
+    assert_eq!(
+        store.staff_member(&biz("acme"), sam.id).await.unwrap(),
+        Some(sam)
+    );
+    assert_eq!(
+        store
+            .staff_member(&biz("other-biz"), olivia.id)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn an_invite_is_spent_once_and_leads_to_its_member(store: &impl Store) {
+    let olivia = member("acme", "olivia@example.com", Some("t1"));
+    store.add_staff(&olivia).await.unwrap();
+    assert_eq!(
+        store.invited(&KeyHash::of("t1")).await.unwrap(),
+        Some(olivia.clone())
+    );
+    assert_eq!(store.invited(&KeyHash::of("t2")).await.unwrap(), None);
+    let mut accepted = olivia.clone();
+    accepted.password = Some(
+        Password::parse("a long enough password")
+            .unwrap()
+            .hash()
+            .unwrap(),
+    );
+    accepted.invite = None;
+    assert_eq!(
+        store
+            .accept_invite(&accepted, &KeyHash::of("t2"))
+            .await
+            .unwrap(),
+        Written::Refused,
+        "not their invite"
+    );
+    assert_eq!(
+        store
+            .accept_invite(&accepted, &KeyHash::of("t1"))
+            .await
+            .unwrap(),
+        Written::Applied
+    );
+    assert_eq!(
+        store
+            .accept_invite(&accepted, &KeyHash::of("t1"))
+            .await
+            .unwrap(),
+        Written::Refused,
+        "spent"
+    );
+    assert_eq!(store.invited(&KeyHash::of("t1")).await.unwrap(), None);
+    let stored = store
+        .staff_member(&biz("acme"), olivia.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.invite.is_none());
+    assert!(stored.password.unwrap().verify("a long enough password"));
+}
+
+fn session_of(member: &StaffMember, token: &str, seen_at: DateTime<Utc>) -> Session {
+    Session {
+        token: KeyHash::of(token),
+        business_id: member.business_id.clone(),
+        staff_id: member.id,
+        csrf: format!("csrf-{token}"),
+        created_at: t0(),
+        seen_at,
+    }
+}
+
+async fn a_removed_member_loses_sign_in_invite_and_sessions(store: &impl Store) {
+    let sam = member("acme", "sam@example.com", Some("t9"));
+    store.add_staff(&sam).await.unwrap();
+    let session = session_of(&sam, "s1", t0());
+    store.open_session(&session).await.unwrap();
+    store.remove_staff(&sam).await.unwrap();
+    assert_eq!(store.staff(&biz("acme")).await.unwrap(), vec![]);
+    assert_eq!(store.staff_by_email(&sam.email).await.unwrap(), None);
+    assert_eq!(store.invited(&KeyHash::of("t9")).await.unwrap(), None);
+    assert_eq!(
+        store
+            .session(&biz("acme"), sam.id, &KeyHash::of("s1"))
+            .await
+            .unwrap(),
+        Some((session, None)),
+        "the session has no member any more"
+    );
+    let again = member("acme", "sam@example.com", None);
+    assert_eq!(store.add_staff(&again).await.unwrap(), Written::Applied);
+}
+
+async fn sessions_are_read_with_their_member_touched_and_closed(store: &impl Store) {
+    let olivia = member("acme", "olivia@example.com", None);
+    store.add_staff(&olivia).await.unwrap();
+    let session = session_of(&olivia, "s1", t0());
+    store.open_session(&session).await.unwrap();
+    let token = KeyHash::of("s1");
+    assert_eq!(
+        store
+            .session(&biz("acme"), olivia.id, &token)
+            .await
+            .unwrap(),
+        Some((session.clone(), Some(olivia.clone())))
+    );
+    store.touch_session(&token, minutes(30)).await.unwrap();
+    let (touched, _) = store
+        .session(&biz("acme"), olivia.id, &token)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(touched.seen_at, minutes(30));
+    assert_eq!(touched.created_at, t0());
+    store.close_session(&token).await.unwrap();
+    assert_eq!(
+        store
+            .session(&biz("acme"), olivia.id, &token)
+            .await
+            .unwrap(),
+        None
+    );
+    store.touch_session(&token, minutes(40)).await.unwrap();
+    assert_eq!(
+        store
+            .session(&biz("acme"), olivia.id, &token)
+            .await
+            .unwrap(),
+        None,
+        "touching a closed session does not open it"
     );
 }

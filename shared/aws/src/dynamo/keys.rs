@@ -36,6 +36,10 @@
 //! | leaderboard row | `BIZ#{b}` | `BOARD#{period}#{customer}` | `BIZ#{b}#BOARD#{period}` / `{rank key}#{reached_at}#{customer}` while it has a qualified referral |
 //! | monthly report | `BIZ#{b}` | `REPORT#{yyyy-mm}` | |
 //! | next report due | `BIZ#{b}` | `#REPORTDUE` | `OUTBOX#REPORTS` / `{due_at}#{b}` |
+//! | staff member | `BIZ#{b}` | `STAFF#{id}` | |
+//! | sign-in (email → member) | `SIGNIN#{email}` | `#SIGNIN` | |
+//! | invite link (TTL) | `INVITE#{sha256}` | `#INVITE` | |
+//! | session (TTL) | `SESSION#{sha256}` | `#SESSION` | |
 //!
 //! Times in keys are RFC 3339 in UTC with milliseconds, so that they sort as text.
 
@@ -49,7 +53,7 @@ use vouch_domain::model::reward::RewardStatus;
 use vouch_domain::model::search::{SearchKey, SearchQuery};
 use vouch_domain::ports::RateKey;
 use vouch_domain::values::code::ReferralCode;
-use vouch_domain::values::ids::{BusinessId, ClickId, CustomerId};
+use vouch_domain::values::ids::{BusinessId, ClickId, CustomerId, StaffId};
 use vouch_domain::values::person::{Email, Phone};
 use vouch_domain::values::secrets::KeyHash;
 
@@ -140,6 +144,8 @@ pub(crate) fn click(id: ClickId) -> Key {
 pub(crate) fn rate(key: &RateKey, start: i64) -> Key {
     let pk = match key {
         RateKey::UnknownCode(ip) => format!("RATE#unknown-code#{}#{start}", ip.as_str()),
+        RateKey::SignInAddress(ip) => format!("RATE#sign-in-ip#{}#{start}", ip.as_str()),
+        RateKey::SignInAccount(email) => format!("RATE#sign-in#{}#{start}", email.as_str()),
     };
     (pk, "#RATE".to_owned())
 }
@@ -400,4 +406,27 @@ pub(crate) const DUE_REPORTS: &str = "OUTBOX#REPORTS";
 
 pub(crate) fn due_report_sk(due: DateTime<Utc>, business: &BusinessId) -> String {
     timed(due, business.as_str())
+}
+
+// ------------------------------------------------------------------ staff
+
+pub(crate) fn staff(business: &BusinessId, id: StaffId) -> Key {
+    (business_pk(business), format!("{STAFF_PREFIX}{id}"))
+}
+
+pub(crate) const STAFF_PREFIX: &str = "STAFF#";
+
+/// A sign-in: the email that signs in, unique across the deployment.
+pub(crate) fn sign_in(email: &Email) -> Key {
+    (format!("SIGNIN#{}", email.as_str()), "#SIGNIN".to_owned())
+}
+
+/// An unused invite link, by the hash of its token.
+pub(crate) fn invite(token: &KeyHash) -> Key {
+    (format!("INVITE#{}", token.as_str()), "#INVITE".to_owned())
+}
+
+/// A session, by the hash of its cookie.
+pub(crate) fn session(token: &KeyHash) -> Key {
+    (format!("SESSION#{}", token.as_str()), "#SESSION".to_owned())
 }

@@ -48,4 +48,30 @@ impl RateLimits for DynamoStore {
             Rate::Allowed
         })
     }
+
+    async fn hits(
+        &self,
+        key: &RateKey,
+        window_secs: u64,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<u32> {
+        let (start, _) = window(now, window_secs);
+        let output = self
+            .dynamodb()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(primary_key(keys::rate(key, start))))
+            .consistent_read(true)
+            .send()
+            .await
+            .context("GetItem (rate limit)")?;
+        Ok(output
+            .item
+            .and_then(|item| {
+                item.get("hits")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse().ok())
+            })
+            .unwrap_or(0))
+    }
 }

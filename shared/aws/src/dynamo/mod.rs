@@ -17,6 +17,7 @@ mod recipients;
 mod referrals;
 mod reports;
 mod rewards;
+mod staff;
 pub mod table;
 mod tx;
 

@@ -13,6 +13,7 @@
 //! | `webhooks` | signed deliveries from field-service software |
 //! | `texts` | inbound keywords, HELP, the outbox list |
 //! | `sweep` | the scheduler: due texts, unpublished events, held and missed rewards |
+//! | `staff` | staff members, invite links, sign-in and sessions |
 //! | `run` | deciding a command, committing it, then sending and publishing |
 
 mod businesses;
@@ -23,6 +24,7 @@ mod referrals;
 mod reports;
 mod rewards;
 mod run;
+mod staff;
 mod sweep;
 mod texts;
 mod webhooks;
@@ -40,6 +42,10 @@ pub use referrals::{Review, SEARCH_CHARS};
 pub use reports::{Board, DEFAULT_BOARD, MAX_BOARD, MAX_RANGE_DAYS, Ranked, report_due};
 pub use rewards::{AWAIT_GRACE, Issued, Qualified};
 pub use run::{CONTENTION_BUDGET, Ran};
+pub use staff::{
+    Invited, SIGN_IN_FAILURES_PER_ACCOUNT, SIGN_IN_FAILURES_PER_ADDRESS, SIGN_IN_WINDOW_SECS,
+    SignedIn,
+};
 pub use sweep::Sweep;
 pub use texts::InboundText;
 pub use webhooks::Receipt;
@@ -53,6 +59,7 @@ use crate::model::business::Business;
 use crate::ports::{
     Businesses, Clicks, Clock, EventPublisher, FixedClock, GiftCards, ManualGiftCards, Outbox,
     Participants, ProgramStore, RateLimits, Recipients, Referrals, Reports, Rewards, SmsSender,
+    Staff,
 };
 use crate::values::error::{Error, Result};
 use crate::values::ids::BusinessId;
@@ -94,6 +101,7 @@ pub struct Ports {
     pub referrals: Arc<dyn Referrals>,
     pub rewards: Arc<dyn Rewards>,
     pub reports: Arc<dyn Reports>,
+    pub staff: Arc<dyn Staff>,
     pub gift_cards: Arc<dyn GiftCards>,
     pub sms: Arc<dyn SmsSender>,
     pub events: Arc<dyn EventPublisher>,
@@ -118,6 +126,7 @@ impl Ports {
             + Referrals
             + Rewards
             + Reports
+            + Staff
             + 'static,
     {
         Self {
@@ -130,7 +139,8 @@ impl Ports {
             rates: store.clone(),
             referrals: store.clone(),
             rewards: store.clone(),
-            reports: store,
+            reports: store.clone(),
+            staff: store,
             gift_cards: Arc::new(ManualGiftCards),
             sms,
             events,

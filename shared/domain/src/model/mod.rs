@@ -14,3 +14,4 @@ pub mod report;
 pub mod reward;
 pub mod search;
 pub mod settings;
+pub mod staff;

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::values::secrets::IpHash;
+use crate::values::secrets::{IpHash, KeyHash};
 
 /// The answer of a rate limit: allowed, or when to come back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +17,10 @@ pub enum Rate {
 pub enum RateKey {
     /// Unknown referral codes tried from one (hashed) address.
     UnknownCode(IpHash),
+    /// Failed sign-ins from one (hashed) address.
+    SignInAddress(IpHash),
+    /// Failed sign-ins to one account (the hash of its email).
+    SignInAccount(KeyHash),
 }
 
 #[async_trait]
@@ -30,6 +34,14 @@ pub trait RateLimits: Send + Sync {
         limit: u32,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Rate>;
+
+    /// The hits of `key` so far in the window of `window_secs` containing `now`.
+    async fn hits(
+        &self,
+        key: &RateKey,
+        window_secs: u64,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<u32>;
 }
 
 /// The window `now` falls in: its start (epoch seconds) and the seconds left in it.

@@ -19,6 +19,7 @@ mod program;
 mod referrals;
 mod reports;
 mod rewards;
+mod staff;
 
 pub use businesses::Businesses;
 pub use limits::{Rate, RateKey, RateLimits, window};
@@ -29,6 +30,7 @@ pub use program::{Finish, ProgramStore, SendOutcome, SendResult};
 pub use referrals::Referrals;
 pub use reports::Reports;
 pub use rewards::{GiftCards, ManualGiftCards, Rewards};
+pub use staff::Staff;
 
 /// The outcome of a conditional write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

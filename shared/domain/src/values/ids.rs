@@ -89,6 +89,27 @@ impl ClickId {
     }
 }
 
+/// A staff member of a business (a ULID).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct StaffId(Ulid);
+
+impl StaffId {
+    /// The lowest and highest ids, bounds of a range over every id.
+    pub const MIN: Self = Self(Ulid(0));
+    pub const MAX: Self = Self(Ulid(u128::MAX));
+
+    pub fn generate() -> Self {
+        Self(Ulid::new())
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        Ulid::from_string(raw)
+            .map(Self)
+            .map_err(|_| ParseError::new("must be a ULID"))
+    }
+}
+
 macro_rules! string_newtype_impls {
     ($($ty:ty),*) => {$(
         impl fmt::Display for $ty {
@@ -119,7 +140,7 @@ macro_rules! string_newtype_impls {
     )*};
 }
 
-string_newtype_impls!(BusinessId, CustomerId, ClickId);
+string_newtype_impls!(BusinessId, CustomerId, ClickId, StaffId);
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@ pub mod code;
 pub mod error;
 pub mod ids;
 pub mod money;
+pub mod password;
 pub mod person;
 pub mod secrets;
 pub mod signature;

@@ -48,6 +48,12 @@ impl fmt::Debug for AdminKey {
     }
 }
 
+/// A random token of 256 bits (URL-safe): invite links, session ids, CSRF tokens. Only its
+/// [`KeyHash`] is stored where the token itself is a credential.
+pub fn random_token() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+}
+
 /// SHA-256 of a high-entropy key, hex. Keys are 256 random bits, so a fast hash is enough: there
 /// is nothing to brute-force.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -23,3 +23,7 @@ mod rewards;
 // ----
 
 mod services;
+
+// ----
+
+mod staff;

@@ -36,6 +36,7 @@ use crate::values::secrets::KeyHash;
 mod lists;
 mod program;
 mod reports;
+mod staff;
 
 #[derive(Default)]
 struct State {
@@ -75,6 +76,11 @@ struct State {
     reports:
         BTreeMap<(BusinessId, crate::model::report::Month), crate::model::report::MonthlyReport>,
     report_due: BTreeMap<BusinessId, (crate::model::report::Month, DateTime<Utc>)>,
+    staff: BTreeMap<(BusinessId, crate::values::ids::StaffId), crate::model::staff::StaffMember>,
+    /// Sign-ins by email, invites and sessions by their token's hash.
+    sign_ins: HashMap<crate::values::person::Email, (BusinessId, crate::values::ids::StaffId)>,
+    invites: HashMap<KeyHash, (BusinessId, crate::values::ids::StaffId)>,
+    sessions: HashMap<KeyHash, crate::model::staff::Session>,
 }
 
 /// How the fake orders search entries: like the table, names and numbers apart, by key then id.
@@ -344,5 +350,15 @@ impl RateLimits for InMemoryStore {
                 Rate::Allowed
             }
         })
+    }
+
+    async fn hits(
+        &self,
+        key: &RateKey,
+        window_secs: u64,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<u32> {
+        let (start, _) = window(now, window_secs);
+        self.with(|s| s.rates.get(&(key.clone(), start)).copied().unwrap_or(0))
     }
 }
