@@ -13,7 +13,7 @@ $(PY_TOOLS): requirements-dev.txt
 
 ## Everything on http://127.0.0.1:$${VOUCH_PORT:-3000} against a local emulator; Ctrl-C stops it all.
 dev: $(PY_TOOLS)
-	VOUCH_MOTO_SERVER=$(VENV)/bin/moto_server cargo run --quiet -p vouch-local
+	VOUCH_MOTO_SERVER=scripts/moto-server cargo run --quiet -p vouch-local
 
 ## The whole referral loop, driven against a running `make dev` (start it in another terminal).
 demo: $(PY_TOOLS)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The public pages in a real headless Chromium (Debian's chromium and chromium-driver, installed
+# The public pages and the staff dashboard in a real headless Chromium (Debian's chromium and chromium-driver, installed
 # here when missing) against a local Vouch of their own; screenshots in target/screenshots/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,4 +12,4 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
     || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 fi
 export SE_AVOID_STATS=true
-exec scripts/with-local.sh .venv/bin/python scripts/pages/check.py
+exec scripts/with-local.sh bash -c '.venv/bin/python scripts/pages/check.py && .venv/bin/python scripts/pages/dashboard.py'

@@ -2,7 +2,7 @@
 # Runs a command with a fresh moto_server on a free loopback port, exported to it as
 # VOUCH_TEST_ENDPOINT; the emulator is stopped however the command ends.
 set -euo pipefail
-moto="${VOUCH_MOTO_SERVER:-.venv/bin/moto_server}"
+moto="${VOUCH_MOTO_SERVER:-scripts/moto-server}"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 log=$(mktemp -t moto.XXXXXX.log)
 "$moto" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &

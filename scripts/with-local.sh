@@ -12,7 +12,7 @@ export VOUCH_BASE_URL="http://127.0.0.1:$port"
 
 cargo build --quiet -p vouch-local
 VOUCH_PORT="$port" VOUCH_OPERATOR_KEY="op_local_$RANDOM$RANDOM" \
-  VOUCH_MOTO_SERVER="${VOUCH_MOTO_SERVER:-.venv/bin/moto_server}" RUST_LOG=warn \
+  VOUCH_MOTO_SERVER="${VOUCH_MOTO_SERVER:-scripts/moto-server}" RUST_LOG=warn \
   target/debug/vouch-local >"$work/server.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT

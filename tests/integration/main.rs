@@ -10,6 +10,7 @@ mod admin_api;
 mod architecture;
 mod click_path;
 mod contract;
+mod dashboard;
 mod handlers;
 mod leads;
 mod reports;

@@ -13,6 +13,7 @@
 
 pub mod admin;
 pub mod common;
+pub mod dashboard;
 pub mod dto;
 pub mod error;
 pub mod events;

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::admin::{self, messages, participants, referrals, reports, rewards, settings};
+use crate::admin::{self, messages, participants, referrals, reports, rewards, settings, staff};
 use crate::dto::schema;
 use crate::public::{leaderboard, leads, links};
 use crate::{common, error, webhooks};
@@ -27,6 +27,7 @@ use crate::{common, error, webhooks};
         rewards::list, rewards::update, rewards::set_override,
         reports::summary, reports::months, reports::monthly, reports::leaderboard,
         leaderboard::json, leaderboard::page,
+        staff::list, staff::add, staff::remove,
     ),
     components(schemas(
         error::ErrorBody, error::ErrorDetail, common::Health, links::ReferralCardView,
@@ -47,6 +48,7 @@ use crate::{common, error, webhooks};
         reports::MonthlyReportView, reports::ReportMonthsView, reports::ReportMonthView,
         reports::LeaderboardView, reports::LeaderView,
         leaderboard::PublicLeaderboardView, leaderboard::PublicLeaderView,
+        staff::StaffView, staff::StaffPage, staff::InvitedView, staff::StaffRequest,
     )),
     modifiers(&Security, &Errors),
 )]

@@ -49,6 +49,37 @@ pub fn html(status: StatusCode, body: String, cache: &'static str) -> Response {
     response
 }
 
+/// The dashboard's policy: its stylesheet (and, later, scripts) served from here, nothing
+/// inline, no frames, forms posting here.
+pub const DASHBOARD_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+     frame-ancestors 'none'";
+
+/// A dashboard page: never cached, never framed, nothing inline.
+pub fn dashboard_html(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(DASHBOARD_POLICY),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// A page that could not be rendered (never expected: templates are checked when compiled).
 pub fn render(template: &impl askama::Template) -> Result<String, crate::error::ApiError> {
     template.render().map_err(|err| {

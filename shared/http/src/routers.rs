@@ -5,7 +5,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use crate::state::AppState;
-use crate::{admin, common, local, openapi, public, webhooks};
+use crate::{admin, common, dashboard, local, openapi, public, webhooks};
 
 /// link-click: `/r/{code}`, its QR code, the referral card and the public leaderboard.
 pub fn link_click(state: AppState) -> Router {
@@ -22,9 +22,9 @@ pub fn job_webhook(state: AppState) -> Router {
     common::finish(webhooks::routes()).with_state(state)
 }
 
-/// admin-api: the operator and staff API, and the OpenAPI document.
+/// admin-api: the operator and staff API, the staff dashboard, and the OpenAPI document.
 pub fn admin_api(state: AppState) -> Router {
-    common::finish(admin::routes().merge(document())).with_state(state)
+    common::finish(admin::routes().merge(dashboard::routes()).merge(document())).with_state(state)
 }
 
 fn document() -> Router<AppState> {
@@ -40,6 +40,7 @@ pub fn local(state: AppState, extra: Router<AppState>) -> Router {
         .merge(public::leads::routes(&state))
         .merge(webhooks::routes())
         .merge(admin::routes())
+        .merge(dashboard::routes())
         .merge(document())
         .merge(local::routes());
     common::finish(routes).with_state(state)

@@ -61,12 +61,12 @@ pub fn free_port() -> anyhow::Result<u16> {
 }
 
 impl Emulator {
-    /// Starts `moto_server` (from `VOUCH_MOTO_SERVER`, else `.venv/bin/moto_server`) on a free
+    /// Starts the emulator (from `VOUCH_MOTO_SERVER`, else `scripts/moto-server`: `moto_server` one request at a time) on a free
     /// loopback port and waits until it answers.
     pub async fn start() -> anyhow::Result<Self> {
         let binary = std::env::var_os("VOUCH_MOTO_SERVER")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(".venv/bin/moto_server"));
+            .unwrap_or_else(|| PathBuf::from("scripts/moto-server"));
         if !binary.exists() {
             bail!(
                 "{} not found: run `make dev`, which installs it into .venv",

@@ -92,6 +92,21 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("seeding a demo participant")?;
 
+    // The demo owner, signed in through the same invite a real owner uses.
+    let owner_email = "owner@demo-plumbing.example";
+    let owner_password = format!(
+        "demo-{}",
+        &vouch_domain::values::secrets::random_token()[..16]
+    );
+    let invited = vouch
+        .add_staff(&business, "make dev", owner_email, "Olivia Owens", "owner")
+        .await
+        .context("inviting the demo owner")?;
+    vouch
+        .accept_invite(&invited.token, &owner_password)
+        .await
+        .context("setting the demo owner's password")?;
+
     let web = Web::new(
         config.fallback_url.as_deref(),
         config.public_base_url.clone(),
@@ -100,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
     let key = &created.admin_api_key;
     println!(
         "\nVouch is running on {base} (emulator {emulator})\n\
+         \n  dashboard        {base}/admin  (sign in as {owner_email} / {owner_password})\
          \n  operator key     {operator_key}{note}\
          \n  demo business    {business}\
          \n  admin API key    {key}\
@@ -139,6 +155,7 @@ async fn main() -> anyhow::Result<()> {
         "base_url": base, "business_id": business, "admin_api_key": key,
         "webhook_secret": created.webhook_secret, "operator_key": operator_key,
         "emulator": emulator.endpoint, "referrer_code": maria.code.to_string(),
+        "owner_email": owner_email, "owner_password": owner_password,
     });
     // VOUCH_SESSION_FILE lets a second instance (the API fuzz) keep its own.
     let session_file = std::path::PathBuf::from(

@@ -106,6 +106,19 @@ impl Vouch {
         self.summary_of(&business, from, to).await
     }
 
+    /// The summary of the last `months` months up to this one (local time), by month: what
+    /// the dashboard's home compares and charts.
+    pub async fn recent_months(&self, business_id: &BusinessId, months: u32) -> Result<Summary> {
+        let business = self.existing_business(business_id).await?;
+        let this = Month::of(local_day(business.settings.time_zone, self.now()));
+        let mut first = this;
+        for _ in 1..months.clamp(1, 12) {
+            first = first.previous();
+        }
+        self.summary_of(&business, first.first_day(), this.last_day())
+            .await
+    }
+
     async fn summary_of(
         &self,
         business: &Business,

@@ -7,6 +7,7 @@ pub mod referrals;
 pub mod reports;
 pub mod rewards;
 pub mod settings;
+pub mod staff;
 
 pub use messages::{MessagePage, MessageView};
 pub use participants::{ParticipantDetail, ParticipantPage, ParticipantRow, ParticipantSummary};
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .merge(referrals::routes())
         .merge(rewards::routes())
         .merge(reports::routes())
+        .merge(staff::routes())
 }
 
 /// The business an admin key belongs to; 401 without a valid key.

@@ -358,6 +358,20 @@ fn housecall_pro() -> Value {
 }
 
 /// The request bodies, by path and method.
+/// A staff member to invite.
+fn staff_member() -> Value {
+    use vouch_domain::model::staff::Role;
+    json!({
+        "type": "object",
+        "required": ["email", "name", "role"],
+        "properties": {
+            "email": {"type": "string", "format": "email", "maxLength": 254},
+            "name": person_name(),
+            "role": {"type": "string", "enum": Role::ALL},
+        },
+    })
+}
+
 pub(crate) fn bodies() -> Vec<(&'static str, &'static str, Value)> {
     vec![
         ("/api/operator/businesses", "post", new_business()),
@@ -375,6 +389,7 @@ pub(crate) fn bodies() -> Vec<(&'static str, &'static str, Value)> {
             approve(),
         ),
         ("/api/admin/rewards/{reward_id}", "patch", reward_update()),
+        ("/api/admin/staff", "post", staff_member()),
         ("/api/leads", "post", lead()),
         ("/webhooks/{business_id}", "post", delivery()),
         (

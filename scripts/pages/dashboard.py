@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""The staff dashboard in a real headless Chromium, as the office uses it.
+
+Run by `scripts/pages.sh` (in `make test`) after the public pages, against the same local Vouch
+(`make dev`'s server with its demo owner). Signs in through the login form (a wrong password
+first), opens every page at 390 px and 1280 px, invites a staff member whose name is a
+`<script>` through the staff page, accepts the invite in a second browser through the invite
+form (a mismatched password first), checks that staff cannot reach owner pages, that a forged
+CSRF token is refused and changes nothing, that removing the member ends their session at once,
+and that the audit names who added them. Screenshots go to target/screenshots/dashboard-*.png.
+"""
+
+import json
+import os
+import sys
+
+from selenium.webdriver.common.by import By
+
+sys.path.insert(0, os.path.dirname(__file__))
+from check import DESKTOP, PHONE, SHOTS, browser, call, clean_console, fail, fits  # noqa: E402
+
+HOSTILE = "Sam <script>window.pwned=1</script>"
+
+
+def shot(driver, name):
+    driver.save_screenshot(str(SHOTS / f"dashboard-{name}.png"))
+
+
+def heading(driver):
+    return driver.find_element(By.TAG_NAME, "h1").text
+
+
+def fill(driver, fields):
+    for name, value in fields.items():
+        element = driver.find_element(By.NAME, name)
+        if element.tag_name == "select":
+            element.find_element(By.CSS_SELECTOR, f"option[value='{value}']").click()
+        else:
+            element.clear()
+            element.send_keys(value)
+
+
+def submit(driver, form_css="main form"):
+    driver.find_element(By.CSS_SELECTOR, f"{form_css} button[type=submit]").click()
+
+
+def expected_errors(driver):
+    """Drops the console's note of an error status the test asked for (a refused form)."""
+    driver.get_log("browser")
+
+
+def check_page(driver, name, width):
+    fits(driver, name, width)
+    clean_console(driver, name)
+    if driver.execute_script("return window.pwned === 1"):
+        fail(f"{name}: a name ran as a script")
+
+
+def main():
+    session = json.load(open(os.environ["VOUCH_SESSION_FILE"]))
+    base, key = session["base_url"], session["admin_api_key"]
+    email, password = session["owner_email"], session["owner_password"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    owner = browser(PHONE)
+    sam = browser(PHONE)
+    try:
+        # Signed out, the dashboard is the sign-in page.
+        owner.get(f"{base}/admin")
+        if not owner.current_url.endswith("/admin/login") or heading(owner) != "Sign in":
+            fail(f"signed out, /admin showed {owner.current_url}")
+        check_page(owner, "login", PHONE[0])
+        shot(owner, "login-phone")
+        fill(owner, {"email": email, "password": "not the password"})
+        submit(owner)
+        alert = owner.find_element(By.CSS_SELECTOR, ".alert").text
+        if "don't match" not in alert:
+            fail(f"a wrong password said {alert!r}")
+        expected_errors(owner)
+        shot(owner, "login-error-phone")
+        fill(owner, {"email": email, "password": password})
+        submit(owner)
+        if not owner.current_url.endswith("/admin"):
+            fail(f"signing in led to {owner.current_url}")
+        cards = owner.find_elements(By.CSS_SELECTOR, ".cards .stat")
+        if len(cards) != 6 or not owner.find_elements(By.CSS_SELECTOR, ".chart svg rect"):
+            fail("the home page's figures or chart")
+        check_page(owner, "home", PHONE[0])
+        shot(owner, "home-phone")
+
+        # Invite a member whose name is markup: it shows as text and never runs.
+        owner.get(f"{base}/admin/staff")
+        check_page(owner, "staff", PHONE[0])
+        fill(owner, {"name": HOSTILE, "email": "sam@localhost", "role": "staff"})
+        submit(owner, "form[action='/admin/staff']")
+        reasons = [e.text for e in owner.find_elements(By.CSS_SELECTOR, ".field-error")]
+        if not any(r.startswith("Email") for r in reasons):
+            fail(f"an invalid email's reason was not shown: {reasons}")
+        expected_errors(owner)
+        shot(owner, "staff-error-phone")
+        fill(owner, {"name": HOSTILE, "email": "sam@example.com", "role": "staff"})
+        submit(owner, "form[action='/admin/staff']")
+        invite_url = owner.find_element(By.CSS_SELECTOR, "input.copy").get_attribute("value")
+        if "/admin/invite/" not in invite_url:
+            fail(f"no invite link: {invite_url!r}")
+        if HOSTILE not in owner.find_element(By.CSS_SELECTOR, ".rows").text:
+            fail("the hostile name is not shown as text")
+        check_page(owner, "staff (invited)", PHONE[0])
+        shot(owner, "staff-phone")
+        members = call("GET", f"{base}/api/admin/staff", key=key)["items"]
+        added = [m for m in members if m["email"] == "sam@example.com"]
+        if not added or added[0]["added_by"] != "Olivia Owens (owner)":
+            fail(f"the audit of the invite: {members}")
+
+        # Sam sets a password through the invite link, in a browser of their own.
+        sam.get(invite_url)
+        shot(sam, "invite-phone")
+        check_page(sam, "invite", PHONE[0])
+        fill(sam, {"password": "sam's long password", "confirm": "something else entirely"})
+        submit(sam)
+        if "doesn't match" not in sam.find_element(By.CSS_SELECTOR, ".field-error").text:
+            fail("a mismatched confirmation was not explained")
+        expected_errors(sam)
+        fill(sam, {"password": "sam's long password", "confirm": "sam's long password"})
+        submit(sam)
+        if not sam.current_url.endswith("/admin"):
+            fail(f"accepting the invite led to {sam.current_url}")
+        if sam.find_elements(By.LINK_TEXT, "Staff"):
+            fail("staff see the owners' Staff section")
+        sam.get(f"{base}/admin/staff")
+        if heading(sam) != "Owners only":
+            fail(f"staff reached the staff page: {heading(sam)}")
+        expected_errors(sam)
+        sam.get(invite_url)
+        if "can't be used" not in heading(sam):
+            fail("an invite link worked twice")
+        expected_errors(sam)
+
+        # A forged CSRF token is refused and changes nothing.
+        owner.get(f"{base}/admin/staff")
+        owner.execute_script(
+            "document.querySelector(\"form[action$='/remove'] input[name=csrf]\").value = 'forged'")
+        submit(owner, "form[action$='/remove']")
+        if heading(owner) != "This form has expired":
+            fail(f"a forged token was not refused: {heading(owner)}")
+        shot(owner, "forged-csrf-phone")
+        expected_errors(owner)
+        if not [m for m in call("GET", f"{base}/api/admin/staff", key=key)["items"]
+                if m["email"] == "sam@example.com"]:
+            fail("a forged form removed someone")
+
+        # Removing Sam ends their session at once.
+        sam.get(f"{base}/admin")
+        if not sam.current_url.endswith("/admin"):
+            fail("Sam was not signed in")
+        owner.get(f"{base}/admin/staff")
+        submit(owner, "form[action$='/remove']")
+        if HOSTILE in owner.find_element(By.TAG_NAME, "main").text:
+            fail("Sam is still listed")
+        sam.get(f"{base}/admin")
+        if not sam.current_url.endswith("/admin/login"):
+            fail(f"a removed member's session lives on: {sam.current_url}")
+
+        # Signing out ends the owner's session.
+        owner.get(f"{base}/admin")
+        submit(owner, "form[action='/admin/logout']")
+        owner.get(f"{base}/admin")
+        if not owner.current_url.endswith("/admin/login"):
+            fail("signing out did not end the session")
+    finally:
+        owner.quit()
+        sam.quit()
+
+    desktop = browser(DESKTOP)
+    try:
+        desktop.get(f"{base}/admin/login")
+        fill(desktop, {"email": email, "password": password})
+        submit(desktop)
+        check_page(desktop, "home (desktop)", DESKTOP[0])
+        shot(desktop, "home-desktop")
+        desktop.get(f"{base}/admin/staff")
+        check_page(desktop, "staff (desktop)", DESKTOP[0])
+        shot(desktop, "staff-desktop")
+    finally:
+        desktop.quit()
+    print(f"dashboard: ok; screenshots in {SHOTS}/dashboard-*.png")
+
+
+if __name__ == "__main__":
+    main()
