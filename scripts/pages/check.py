@@ -18,6 +18,7 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 SHOTS = Path("target/screenshots")
 PHONE = (390, 844)
@@ -90,6 +91,9 @@ def main():
         phone.save_screenshot(str(SHOTS / "leaderboard-phone.png"))
         # The tabs switch the period and say which is shown.
         phone.find_element(By.LINK_TEXT, "This month").click()
+        WebDriverWait(phone, 10).until(
+            lambda d: "period=month" in d.current_url
+            and d.execute_script("return document.readyState") == "complete")
         current = phone.find_element(By.CSS_SELECTOR, "nav a[aria-current]").text
         if current != "This month" or "period=month" not in phone.current_url:
             fail(f"the month tab: {current} at {phone.current_url}")

@@ -15,6 +15,8 @@ import os
 import sys
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as expected
+from selenium.webdriver.support.ui import WebDriverWait
 
 sys.path.insert(0, os.path.dirname(__file__))
 from check import DESKTOP, PHONE, SHOTS, browser, call, clean_console, fail, fits  # noqa: E402
@@ -41,7 +43,12 @@ def fill(driver, fields):
 
 
 def submit(driver, form_css="main form"):
+    """Submits a form and waits for the page it leads to."""
+    old = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, f"{form_css} button[type=submit]").click()
+    WebDriverWait(driver, 10).until(expected.staleness_of(old))
+    WebDriverWait(driver, 10).until(
+        lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def expected_errors(driver):

@@ -2749,7 +2749,9 @@ async fn staff_are_added_once_per_email_and_listed_by_business(store: &impl Stor
         "an email signs in to one business"
     );
     let listed = store.staff(&biz("acme")).await.unwrap();
-    assert_eq!(listed, vec![olivia.clone(), sam.clone()]);
+    let mut expected = vec![olivia.clone(), sam.clone()];
+    expected.sort_by_key(|m| m.id);
+    assert_eq!(listed, expected, "by id: the order they were added in");
     assert!(store.staff(&biz("other-biz")).await.unwrap().is_empty());
     assert_eq!(
         store

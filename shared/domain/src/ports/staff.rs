@@ -14,7 +14,7 @@ use super::Written;
 pub trait Staff: Send + Sync {
     /// Adds a member (with their invite), unless their email already has a sign-in anywhere.
     async fn add_staff(&self, member: &StaffMember) -> anyhow::Result<Written>;
-    /// A business's members, in the order they were added.
+    /// A business's members by id (a ULID: the order they were added, to the millisecond).
     async fn staff(&self, business: &BusinessId) -> anyhow::Result<Vec<StaffMember>>;
     async fn staff_member(
         &self,
