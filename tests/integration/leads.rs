@@ -368,6 +368,9 @@ async fn staff_review_attribute_and_delete_referrals_and_find_customers() {
     let approved = approve(json!({"referrer_customer_id": "cus_2"})).await;
     assert_eq!(approved.status, StatusCode::OK, "{}", approved.text());
     assert_eq!(approved.json()["status"], "pending");
+    let history = approved.json()["history"].as_array().unwrap().clone();
+    assert_eq!(history.last().unwrap()["by"], "admin key", "{history:?}");
+    assert!(history[0].get("by").is_none(), "{history:?}");
     assert_eq!(
         approve(json!({"referrer_customer_id": "cus_2"}))
             .await

@@ -312,7 +312,7 @@ async fn staff_approve_and_redeem_along_the_state_machine() {
     assert!(
         audit
             .iter()
-            .any(|c| c["by"] == "staff" && c["note"] == "checked the invoice")
+            .any(|c| c["by"] == "admin key" && c["note"] == "checked the invoice")
     );
     assert_eq!(patch("approved").await.status, StatusCode::CONFLICT);
     let unknown = app

@@ -65,6 +65,9 @@ use crate::values::error::{Error, Result};
 use crate::values::ids::BusinessId;
 use crate::values::secrets::IpHasher;
 
+/// How staff actions through the admin API key are audited.
+pub const ADMIN_KEY_ACTOR: &str = "admin key";
+
 /// How long a business's settings are reused before being read again.
 pub const SETTINGS_CACHE_TTL: Duration = Duration::seconds(60);
 /// Page sizes of admin lists.
@@ -163,6 +166,8 @@ pub struct Vouch {
     pub(crate) ports: Ports,
     pub(crate) config: ServiceConfig,
     cache: Arc<BusinessCache>,
+    /// Who staff actions are recorded as: the admin key, or the signed-in person.
+    pub(crate) acting: Arc<str>,
 }
 
 impl Vouch {
@@ -171,6 +176,7 @@ impl Vouch {
             ports,
             config,
             cache: Arc::new(BusinessCache::default()),
+            acting: Arc::from(ADMIN_KEY_ACTOR),
         }
     }
 
@@ -190,6 +196,16 @@ impl Vouch {
             ports,
             config: self.config.clone(),
             cache: self.cache.clone(),
+            acting: self.acting.clone(),
+        }
+    }
+
+    /// This application acting for a signed-in person: the staff actions it takes are audited
+    /// with `label` ("Olivia (owner)") instead of the admin key.
+    pub fn acting_as(&self, label: &str) -> Vouch {
+        Vouch {
+            acting: Arc::from(label),
+            ..self.clone()
         }
     }
 

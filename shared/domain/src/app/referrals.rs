@@ -70,6 +70,7 @@ impl Vouch {
         let command = Command::Staff {
             customer_id,
             action,
+            by: self.acting.to_string(),
         };
         match self.run(&business, &command, None, "").await? {
             Ran::Done { contact, .. } => Ok(contact.and_then(|c| c.referral)),

@@ -142,6 +142,7 @@ impl Vouch {
                 reward_id: reward.reward_id.clone(),
                 to,
                 note,
+                by: self.acting.to_string(),
             },
             referrer: (reward.recipient == crate::model::reward::Recipient::Referrer)
                 .then(|| reward.customer_id.clone()),

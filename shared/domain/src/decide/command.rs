@@ -107,6 +107,8 @@ pub enum Command {
     Staff {
         customer_id: CustomerId,
         action: StaffAction,
+        /// Who acted, for the referral's history: "Olivia (owner)", "admin key".
+        by: String,
     },
     /// A reward of the referral of the lead `customer_id` (the issuer, the scheduler, staff).
     Reward {

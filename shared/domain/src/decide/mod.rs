@@ -81,7 +81,25 @@ pub fn decide(
                 ctx,
             );
         }
-        Command::Staff { action, .. } => staff(&mut plan, &mut contact, action, snapshot, ctx)?,
+        Command::Staff { action, by, .. } => {
+            let before = contact
+                .referral
+                .as_ref()
+                .map(|r| (r.referral_id.clone(), r.history.len()));
+            staff(&mut plan, &mut contact, action, snapshot, ctx)?;
+            // The decisions this action made carry who made them.
+            let made_here = |referral: &mut crate::model::referral::Referral| {
+                let known = match &before {
+                    Some((id, len)) if *id == referral.referral_id => *len,
+                    _ => 0,
+                };
+                for decision in referral.history.iter_mut().skip(known) {
+                    decision.by.get_or_insert_with(|| by.clone());
+                }
+            };
+            plan.referrals.iter_mut().for_each(made_here);
+            contact.referral.as_mut().map(made_here);
+        }
         Command::Reward { action, .. } => {
             reward::act(&mut plan, &mut contact, action, snapshot, ctx)?;
         }

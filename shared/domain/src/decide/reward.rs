@@ -33,6 +33,8 @@ pub enum RewardAction {
         reward_id: String,
         to: RewardStatus,
         note: Option<String>,
+        /// Who moved it, for the audit: "Olivia (owner)", "admin key".
+        by: String,
     },
 }
 
@@ -392,6 +394,7 @@ fn act_on(
             reward_id,
             to,
             note,
+            by,
         } => {
             let referee = referral
                 .referee_reward
@@ -419,7 +422,7 @@ fn act_on(
             }
             if referee {
                 if let Some(mut reward) = referral.referee_reward.take() {
-                    move_reward(plan, &mut reward, *to, "staff", note.clone(), ctx);
+                    move_reward(plan, &mut reward, *to, by, note.clone(), ctx);
                     referral.referee_reward = Some(reward);
                 }
             } else if *to == RewardStatus::Issued {
@@ -429,12 +432,12 @@ fn act_on(
                     referral,
                     &parties,
                     referee_given,
-                    "staff",
+                    by,
                     note.clone(),
                     ctx,
                 );
             } else if let Some(mut reward) = referral.reward.take() {
-                move_reward(plan, &mut reward, *to, "staff", note.clone(), ctx);
+                move_reward(plan, &mut reward, *to, by, note.clone(), ctx);
                 referral.reward = Some(reward);
                 if *to == RewardStatus::Approved {
                     try_issue(plan, referral, &parties, referee_given, ctx);

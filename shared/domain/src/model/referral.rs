@@ -192,6 +192,9 @@ pub struct Decision {
     pub at: DateTime<Utc>,
     pub status: Status,
     pub reason: String,
+    /// Who decided, when a person did: "Olivia (owner)", or "admin key" for the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 /// A referral and everything decided about it.
@@ -266,6 +269,7 @@ impl Referral {
             at,
             status,
             reason: reason.to_owned(),
+            by: None,
         });
     }
 

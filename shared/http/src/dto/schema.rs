@@ -248,6 +248,8 @@ pub struct DecisionSchema {
     #[schema(schema_with = referral_status)]
     pub status: String,
     pub reason: String,
+    /// Who decided, when a person did: "Olivia (owner)", or "admin key" for the API.
+    pub by: Option<String>,
 }
 
 /// One change in a reward's audit.

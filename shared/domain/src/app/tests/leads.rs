@@ -444,6 +444,7 @@ async fn a_mention_waits_for_staff_with_candidates_and_approval_attributes_it() 
     assert!(matches!(missing, Err(Error::Validation(_))), "{missing:?}");
     let approved = w
         .vouch
+        .acting_as("Olivia (owner)")
         .review_referral(
             &w.business,
             &referral.referral_id,
@@ -455,6 +456,10 @@ async fn a_mention_waits_for_staff_with_candidates_and_approval_attributes_it() 
         .unwrap()
         .unwrap();
     assert_eq!(approved.status, Status::Pending);
+    // The history names who approved it; what the program decided before names nobody.
+    let by: Vec<_> = approved.history.iter().map(|d| d.by.as_deref()).collect();
+    assert_eq!(by.last(), Some(&Some("Olivia (owner)")), "{by:?}");
+    assert_eq!(by.first(), Some(&None), "{by:?}");
     assert_eq!(
         approved.referrer_id().map(CustomerId::as_str),
         Some("cus_1")

@@ -231,6 +231,7 @@ async fn manual_approval_waits_for_staff_and_the_state_machine_is_enforced() {
     );
     let approved = w
         .vouch
+        .acting_as("Sam (staff)")
         .move_reward(
             &w.business,
             &reward.reward_id,
@@ -246,7 +247,7 @@ async fn manual_approval_waits_for_staff_and_the_state_machine_is_enforced() {
         approved
             .audit
             .iter()
-            .any(|c| c.by == "staff" && c.note.as_deref() == Some("ok by Sam"))
+            .any(|c| c.by == "Sam (staff)" && c.note.as_deref() == Some("ok by Sam"))
     );
     let redeemed = w
         .vouch
