@@ -15,13 +15,14 @@ import os
 import sys
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as expected
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
 
 sys.path.insert(0, os.path.dirname(__file__))
 from check import DESKTOP, PHONE, SHOTS, browser, call, clean_console, fail, fits  # noqa: E402
 
 HOSTILE = "Sam <script>window.pwned=1</script>"
+LEAD = "Dana <script>window.pwned=1</script>"
 
 
 def shot(driver, name):
@@ -42,13 +43,19 @@ def fill(driver, fields):
             element.send_keys(value)
 
 
+def navigates(driver, act):
+    """Does `act` (a click that submits a form) and waits for the page it leads to."""
+    driver.execute_script("window.__before = true")
+    act()
+    WebDriverWait(driver, 10, ignored_exceptions=[WebDriverException]).until(
+        lambda d: d.execute_script(
+            "return window.__before === undefined && document.readyState === 'complete'"))
+
+
 def submit(driver, form_css="main form"):
     """Submits a form and waits for the page it leads to."""
-    old = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.CSS_SELECTOR, f"{form_css} button[type=submit]").click()
-    WebDriverWait(driver, 10).until(expected.staleness_of(old))
-    WebDriverWait(driver, 10).until(
-        lambda d: d.execute_script("return document.readyState") == "complete")
+    button = driver.find_element(By.CSS_SELECTOR, f"{form_css} button[type=submit]")
+    navigates(driver, button.click)
 
 
 def expected_errors(driver):
@@ -94,6 +101,48 @@ def main():
             fail("the home page's figures or chart")
         check_page(owner, "home", PHONE[0])
         shot(owner, "home-phone")
+
+        # A held mention from the website form, by a lead whose name is markup: approving it
+        # through the review page picks the referrer, and the history names who approved.
+        lead = call("POST", f"{base}/api/leads", {
+            "business_id": session["business_id"], "name": LEAD, "phone": "512-555-0166",
+            "referred_by": "Maria Garcia"})
+        owner.get(f"{base}/admin/review")
+        check_page(owner, "review", PHONE[0])
+        if LEAD not in owner.find_element(By.TAG_NAME, "main").text:
+            fail("the held lead's name is not shown as text")
+        shot(owner, "review-phone")
+        card = [c for c in owner.find_elements(By.CSS_SELECTOR, ".rows > li") if LEAD in c.text][0]
+        card.find_element(By.CSS_SELECTOR, "input[type=radio]").click()
+        navigates(owner, card.find_element(By.XPATH, ".//button[text()='Approve']").click)
+        if LEAD in owner.find_element(By.TAG_NAME, "main").text:
+            fail("the approved referral is still waiting")
+        check_page(owner, "review (after)", PHONE[0])
+        referrals = call("GET", f"{base}/api/admin/referrals?status=pending", key=key)["items"]
+        approved = [r for r in referrals if r["lead"]["customer_id"] == lead["customer_id"]] \
+            if "customer_id" in lead else [r for r in referrals if r["lead"]["name"] == LEAD]
+        if not approved or approved[0]["history"][-1].get("by") != "Olivia Owens (owner)" \
+                or approved[0]["referrer"]["name"] != "Maria Garcia":
+            fail(f"the approval through the page: {approved}")
+
+        # An issued reward marked redeemed, with a note, through the rewards page.
+        owner.get(f"{base}/admin/rewards?status=issued")
+        check_page(owner, "rewards", PHONE[0])
+        shot(owner, "rewards-phone")
+        first = owner.find_element(By.CSS_SELECTOR, ".rows > li form")
+        reward_id = first.get_attribute("action").rsplit("/", 1)[1]
+        first.find_element(By.NAME, "note").send_keys("Used on the spring tune-up")
+        navigates(owner, first.find_element(By.CSS_SELECTOR, "button[value=redeemed]").click)
+        redeemed = [r for r in call("GET", f"{base}/api/admin/rewards?status=redeemed", key=key)["items"]
+                    if r["reward_id"] == reward_id]
+        if not redeemed or not any(c["by"] == "Olivia Owens (owner)"
+                                   and c["note"] == "Used on the spring tune-up"
+                                   for c in redeemed[0]["audit"]):
+            fail(f"the reward marked redeemed through the page: {redeemed}")
+        owner.get(f"{base}/admin/rewards?status=redeemed")
+        if "Olivia Owens (owner)" not in owner.find_element(By.TAG_NAME, "main").get_attribute("textContent"):
+            fail("the reward's history does not name who redeemed it")
+        check_page(owner, "rewards (redeemed)", PHONE[0])
 
         # Invite a member whose name is markup: it shows as text and never runs.
         owner.get(f"{base}/admin/staff")
@@ -185,9 +234,10 @@ def main():
         submit(desktop)
         check_page(desktop, "home (desktop)", DESKTOP[0])
         shot(desktop, "home-desktop")
-        desktop.get(f"{base}/admin/staff")
-        check_page(desktop, "staff (desktop)", DESKTOP[0])
-        shot(desktop, "staff-desktop")
+        for page in ["staff", "review", "rewards"]:
+            desktop.get(f"{base}/admin/{page}")
+            check_page(desktop, f"{page} (desktop)", DESKTOP[0])
+            shot(desktop, f"{page}-desktop")
     finally:
         desktop.quit()
     print(f"dashboard: ok; screenshots in {SHOTS}/dashboard-*.png")

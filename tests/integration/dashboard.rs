@@ -418,3 +418,129 @@ async fn failed_sign_ins_are_limited_and_a_foreign_form_is_refused() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn the_review_and_rewards_pages_by_role_with_decisions_named() {
+    let app = spawn_app().await;
+    let (key, _) = app.create_business("acme").await;
+    let (other_key, _) = app.create_business("other-biz").await;
+    app.enrol(&key, "cus_maria", "Maria", "Garcia").await;
+    let (_, staff) = member(&app, &key, "sam@example.com", "Sam", "staff").await;
+    let (_, stranger) = member(&app, &other_key, "otto@example.com", "Otto", "owner").await;
+    let lead = app
+        .call(
+            Method::POST,
+            "/api/leads",
+            None,
+            Some(
+                json!({"business_id": "acme", "name": "Dana <script>alert(1)</script>",
+                        "phone": "512-555-0188", "referred_by": "Maria"}),
+            ),
+        )
+        .await;
+    assert_eq!(lead.status, StatusCode::CREATED, "{}", lead.text());
+    let held = app
+        .call(
+            Method::GET,
+            "/api/admin/referrals?status=needs_review",
+            Some(&key),
+            None,
+        )
+        .await
+        .json();
+    let id = held["items"][0]["referral_id"].as_str().unwrap().to_owned();
+
+    for path in [
+        "/admin/review",
+        "/admin/rewards",
+        "/admin/rewards?status=all",
+    ] {
+        assert_eq!(
+            get_page(&app, path, None).await.status,
+            StatusCode::SEE_OTHER,
+            "{path}"
+        );
+        assert_eq!(
+            get_page(&app, path, Some(&staff)).await.status,
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    let page = get_page(&app, "/admin/review", Some(&staff)).await.text();
+    assert!(
+        page.contains("Dana &#60;script&#62;") || page.contains("Dana &lt;script&gt;"),
+        "{page}"
+    );
+    assert!(!page.contains("<script>alert"), "escaped");
+    // Another business sees none of it and cannot decide it.
+    let theirs = get_page(&app, "/admin/review", Some(&stranger))
+        .await
+        .text();
+    assert!(!theirs.contains("Dana"));
+    let approve = format!("/admin/review/{id}/approve");
+    let with = |who: &Browser| {
+        vec![
+            ("csrf", who.csrf.clone()),
+            ("referrer_customer_id", "cus_maria".to_owned()),
+        ]
+    };
+    let fields = with(&stranger);
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        post_form(&app, &approve, Some(&stranger), &fields)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // Signed out or with a forged token: nothing changes.
+    assert_eq!(
+        post_form(&app, &approve, None, &fields).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let forged = [("csrf", "forged"), ("referrer_customer_id", "cus_maria")];
+    assert_eq!(
+        post_form(&app, &approve, Some(&staff), &forged)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let still = app
+        .call(
+            Method::GET,
+            "/api/admin/referrals?status=needs_review",
+            Some(&key),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(still["items"].as_array().unwrap().len(), 1);
+    // Staff approve it, naming the referrer; the history names them.
+    let fields = with(&staff);
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let reply = post_form(&app, &approve, Some(&staff), &fields).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+    let pending = app
+        .call(
+            Method::GET,
+            "/api/admin/referrals?status=pending",
+            Some(&key),
+            None,
+        )
+        .await
+        .json();
+    let decided = &pending["items"][0];
+    assert_eq!(decided["referrer"]["customer_id"], "cus_maria");
+    assert_eq!(
+        decided["history"].as_array().unwrap().last().unwrap()["by"],
+        "Sam (staff)"
+    );
+    // A reward move the state machine forbids, or for another business's id, changes nothing.
+    let unknown = format!("/admin/rewards/{}", ulid::Ulid::new());
+    let fields = [("csrf", staff.csrf.as_str()), ("status", "redeemed")];
+    assert_eq!(
+        post_form(&app, &unknown, Some(&staff), &fields)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}

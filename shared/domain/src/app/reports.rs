@@ -16,7 +16,7 @@ use crate::ports::{Finish, Written};
 use crate::rules::findings::{self, Evidence, HELD_DAYS};
 use crate::rules::summary::summarize;
 use crate::values::error::{Error, FieldErrors, Result};
-use crate::values::ids::BusinessId;
+use crate::values::ids::{BusinessId, CustomerId};
 use crate::values::person::{display_name, full_name};
 use crate::values::time::{TimeZone, local_day};
 
@@ -149,6 +149,27 @@ impl Vouch {
             }
         }
         Ok(())
+    }
+
+    /// Participants' full names by id (at most 100 at once, one request); ids that are not
+    /// participants are left out.
+    pub async fn participant_names(
+        &self,
+        business: &BusinessId,
+        ids: &[CustomerId],
+    ) -> Result<std::collections::HashMap<CustomerId, String>> {
+        let mut unique: Vec<CustomerId> = ids.to_vec();
+        unique.sort();
+        unique.dedup();
+        unique.truncate(100);
+        if unique.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        let names = self.ports.reports.names(business, &unique).await?;
+        Ok(names
+            .into_iter()
+            .map(|(id, first, last)| (id, full_name(&first, last.as_ref())))
+            .collect())
     }
 
     /// `GET /api/admin/leaderboard?period&limit`.

@@ -103,7 +103,8 @@ impl Recipient {
 pub struct RewardChange {
     pub at: DateTime<Utc>,
     pub status: RewardStatus,
-    /// Who or what moved it: `rules`, `scheduler`, `staff`.
+    /// Who or what moved it: `rules`, `scheduler`, the person who did ("Olivia (owner)") or
+    /// `admin key`.
     pub by: String,
     pub note: Option<String>,
 }

@@ -4,6 +4,8 @@
 //! carries the session's CSRF token, and a missing or wrong one is a 403 that changes nothing.
 
 pub mod home;
+pub mod review;
+pub mod rewards;
 pub mod sign_in;
 pub mod staff;
 
@@ -40,6 +42,11 @@ pub fn routes() -> Router<AppState> {
             "/admin/invite/{token}",
             get(sign_in::invite_form).post(sign_in::accept_invite),
         )
+        .route("/admin/review", get(review::page))
+        .route("/admin/review/{id}/approve", post(review::approve))
+        .route("/admin/review/{id}/reject", post(review::reject))
+        .route("/admin/rewards", get(rewards::page))
+        .route("/admin/rewards/{id}", post(rewards::update))
         .route("/admin/staff", get(staff::page).post(staff::add))
         .route("/admin/staff/{id}/remove", post(staff::remove))
         .route("/admin/assets/admin.css", get(stylesheet))
