@@ -144,6 +144,14 @@ def main():
             fail("the reward's history does not name who redeemed it")
         check_page(owner, "rewards (redeemed)", PHONE[0])
 
+        # The texts the demo sent, with their segments.
+        owner.get(f"{base}/admin/texts")
+        texts = owner.find_elements(By.CSS_SELECTOR, ".rows .sms")
+        if not texts or "segment" not in owner.find_element(By.CSS_SELECTOR, ".rows").text:
+            fail("the texts page lists no texts")
+        check_page(owner, "texts", PHONE[0])
+        shot(owner, "texts-phone")
+
         # Invite a member whose name is markup: it shows as text and never runs.
         owner.get(f"{base}/admin/staff")
         check_page(owner, "staff", PHONE[0])
@@ -234,7 +242,7 @@ def main():
         submit(desktop)
         check_page(desktop, "home (desktop)", DESKTOP[0])
         shot(desktop, "home-desktop")
-        for page in ["staff", "review", "rewards"]:
+        for page in ["staff", "review", "rewards", "texts"]:
             desktop.get(f"{base}/admin/{page}")
             check_page(desktop, f"{page} (desktop)", DESKTOP[0])
             shot(desktop, f"{page}-desktop")

@@ -454,6 +454,8 @@ async fn the_review_and_rewards_pages_by_role_with_decisions_named() {
         "/admin/review",
         "/admin/rewards",
         "/admin/rewards?status=all",
+        "/admin/texts",
+        "/admin/texts?status=suppressed&cursor=not-a-cursor",
     ] {
         assert_eq!(
             get_page(&app, path, None).await.status,

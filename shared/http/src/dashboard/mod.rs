@@ -8,6 +8,7 @@ pub mod review;
 pub mod rewards;
 pub mod sign_in;
 pub mod staff;
+pub mod texts;
 
 use std::collections::HashMap;
 
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/review/{id}/reject", post(review::reject))
         .route("/admin/rewards", get(rewards::page))
         .route("/admin/rewards/{id}", post(rewards::update))
+        .route("/admin/texts", get(texts::page))
         .route("/admin/staff", get(staff::page).post(staff::add))
         .route("/admin/staff/{id}/remove", post(staff::remove))
         .route("/admin/assets/admin.css", get(stylesheet))
