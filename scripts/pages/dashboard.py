@@ -144,6 +144,36 @@ def main():
             fail("the reward's history does not name who redeemed it")
         check_page(owner, "rewards (redeemed)", PHONE[0])
 
+        # Participants: search, a participant's page with the QR, their own reward, and a
+        # customer enrolled by hand (a bad phone first: its reason shows beside the field).
+        owner.get(f"{base}/admin/participants")
+        check_page(owner, "participants", PHONE[0])
+        shot(owner, "participants-phone")
+        fill(owner, {"q": "Maria"})
+        submit(owner, "form.search")
+        owner.find_element(By.LINK_TEXT, "Open").click()
+        WebDriverWait(owner, 10).until(lambda d: "/admin/participants/" in d.current_url)
+        qr = owner.find_element(By.CSS_SELECTOR, ".share img")
+        if not owner.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", qr):
+            fail("the participant's QR code did not load")
+        fill(owner, {"type": "service_credit", "amount": "40", "description": "Loyal customer credit"})
+        submit(owner, "form[action$='/reward']")
+        if "$40 Loyal customer credit" not in owner.find_element(By.TAG_NAME, "main").text:
+            fail("the participant's own reward was not saved")
+        check_page(owner, "participant", PHONE[0])
+        shot(owner, "participant-phone")
+        owner.get(f"{base}/admin/participants")
+        fill(owner, {"id": "walk-in-7", "first_name": "Lee", "phone": "12"})
+        submit(owner, "section form[action='/admin/participants']")
+        reasons = [e.text for e in owner.find_elements(By.CSS_SELECTOR, ".field-error")]
+        if not any(r.startswith("Phone") for r in reasons):
+            fail(f"a bad phone's reason was not shown: {reasons}")
+        expected_errors(owner)
+        fill(owner, {"phone": "512-555-0177"})
+        submit(owner, "section form[action='/admin/participants']")
+        if heading(owner) != "Lee":
+            fail(f"manual enrolment led to {heading(owner)}")
+
         # The texts the demo sent, with their segments.
         owner.get(f"{base}/admin/texts")
         texts = owner.find_elements(By.CSS_SELECTOR, ".rows .sms")
@@ -242,7 +272,7 @@ def main():
         submit(desktop)
         check_page(desktop, "home (desktop)", DESKTOP[0])
         shot(desktop, "home-desktop")
-        for page in ["staff", "review", "rewards", "texts"]:
+        for page in ["staff", "participants", "review", "rewards", "texts"]:
             desktop.get(f"{base}/admin/{page}")
             check_page(desktop, f"{page} (desktop)", DESKTOP[0])
             shot(desktop, f"{page}-desktop")

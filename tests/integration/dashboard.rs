@@ -456,6 +456,10 @@ async fn the_review_and_rewards_pages_by_role_with_decisions_named() {
         "/admin/rewards?status=all",
         "/admin/texts",
         "/admin/texts?status=suppressed&cursor=not-a-cursor",
+        "/admin/participants",
+        "/admin/participants?sort=closed&cursor=bogus",
+        "/admin/participants?q=Maria",
+        "/admin/participants/cus_maria",
     ] {
         assert_eq!(
             get_page(&app, path, None).await.status,
@@ -475,6 +479,26 @@ async fn the_review_and_rewards_pages_by_role_with_decisions_named() {
     );
     assert!(!page.contains("<script>alert"), "escaped");
     // Another business sees none of it and cannot decide it.
+    let theirs = get_page(&app, "/admin/participants/cus_maria", Some(&stranger)).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    let own = [
+        ("csrf", stranger.csrf.as_str()),
+        ("type", "service_credit"),
+        ("amount", "40"),
+        ("description", "x"),
+    ];
+    let reply = post_form(
+        &app,
+        "/admin/participants/cus_maria/reward",
+        Some(&stranger),
+        &own,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let listed = get_page(&app, "/admin/participants?q=Maria", Some(&stranger))
+        .await
+        .text();
+    assert!(!listed.contains("cus_maria"));
     let theirs = get_page(&app, "/admin/review", Some(&stranger))
         .await
         .text();

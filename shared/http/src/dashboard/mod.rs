@@ -4,6 +4,7 @@
 //! carries the session's CSRF token, and a missing or wrong one is a 403 that changes nothing.
 
 pub mod home;
+pub mod participants;
 pub mod review;
 pub mod rewards;
 pub mod sign_in;
@@ -42,6 +43,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/invite/{token}",
             get(sign_in::invite_form).post(sign_in::accept_invite),
+        )
+        .route(
+            "/admin/participants",
+            get(participants::list).post(participants::enrol),
+        )
+        .route(
+            "/admin/participants/{customer_id}",
+            get(participants::detail),
+        )
+        .route(
+            "/admin/participants/{customer_id}/reward",
+            post(participants::set_reward),
         )
         .route("/admin/review", get(review::page))
         .route("/admin/review/{id}/approve", post(review::approve))

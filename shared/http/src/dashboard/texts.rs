@@ -106,9 +106,7 @@ pub async fn page(
         status: Status::ALL.into_iter().find(|s| s.as_str() == current),
     };
     // A cursor this list did not issue starts from the newest.
-    let cursor = query
-        .cursor
-        .filter(|c| ulid::Ulid::from_string(c).is_ok());
+    let cursor = query.cursor.filter(|c| ulid::Ulid::from_string(c).is_ok());
     let listed = state
         .vouch
         .messages(&actor.business_id, filter, Some(50), cursor.as_deref())
