@@ -174,6 +174,23 @@ def main():
         if heading(owner) != "Lee":
             fail(f"manual enrolment led to {heading(owner)}")
 
+        # The leaderboard and the reports (a refused range shows each date's reason).
+        owner.get(f"{base}/admin/leaderboard")
+        if not owner.find_elements(By.CSS_SELECTOR, "ol.rows li"):
+            fail("the leaderboard page is empty after the demo")
+        check_page(owner, "leaderboard", PHONE[0])
+        shot(owner, "leaderboard-phone")
+        owner.get(f"{base}/admin/reports")
+        if not owner.find_elements(By.CSS_SELECTOR, ".chart svg rect") or \
+                not owner.find_elements(By.LINK_TEXT, "Download CSV"):
+            fail("the reports page's chart or CSV link")
+        check_page(owner, "reports", PHONE[0])
+        shot(owner, "reports-phone")
+        owner.get(f"{base}/admin/reports?from=2026-05-01&to=2026-04-01")
+        if not owner.find_elements(By.ID, "from-error"):
+            fail("a refused range did not say why beside the date")
+        expected_errors(owner)
+
         # The texts the demo sent, with their segments.
         owner.get(f"{base}/admin/texts")
         texts = owner.find_elements(By.CSS_SELECTOR, ".rows .sms")
@@ -272,7 +289,7 @@ def main():
         submit(desktop)
         check_page(desktop, "home (desktop)", DESKTOP[0])
         shot(desktop, "home-desktop")
-        for page in ["staff", "participants", "review", "rewards", "texts"]:
+        for page in ["staff", "participants", "review", "rewards", "leaderboard", "reports", "texts"]:
             desktop.get(f"{base}/admin/{page}")
             check_page(desktop, f"{page} (desktop)", DESKTOP[0])
             shot(desktop, f"{page}-desktop")

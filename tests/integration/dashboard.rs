@@ -460,6 +460,10 @@ async fn the_review_and_rewards_pages_by_role_with_decisions_named() {
         "/admin/participants?sort=closed&cursor=bogus",
         "/admin/participants?q=Maria",
         "/admin/participants/cus_maria",
+        "/admin/leaderboard",
+        "/admin/leaderboard?period=month",
+        "/admin/reports",
+        "/admin/reports.csv",
     ] {
         assert_eq!(
             get_page(&app, path, None).await.status,
@@ -478,6 +482,22 @@ async fn the_review_and_rewards_pages_by_role_with_decisions_named() {
         "{page}"
     );
     assert!(!page.contains("<script>alert"), "escaped");
+    let csv = get_page(
+        &app,
+        "/admin/reports.csv?from=2026-01-01&to=2026-01-31",
+        Some(&staff),
+    )
+    .await;
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert!(csv.text().starts_with("section,"), "{}", csv.text());
+    let refused = get_page(
+        &app,
+        "/admin/reports?from=2026-02-01&to=2026-01-01",
+        Some(&staff),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().contains("id=\"from-error\""));
     // Another business sees none of it and cannot decide it.
     let theirs = get_page(&app, "/admin/participants/cus_maria", Some(&stranger)).await;
     assert_eq!(theirs.status, StatusCode::NOT_FOUND);

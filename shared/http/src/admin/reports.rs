@@ -422,7 +422,7 @@ pub async fn leaderboard(
     Ok(Json(board.into()))
 }
 
-fn csv_response(name: &str, body: &str) -> Response {
+pub(crate) fn csv_response(name: &str, body: &str) -> Response {
     let mut response = body.to_owned().into_response();
     let headers = response.headers_mut();
     headers.insert(

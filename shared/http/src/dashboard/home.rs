@@ -162,7 +162,7 @@ fn trend(now: i64, before: i64) -> &'static str {
 
 /// Leads and qualified referrals per month as paired bars, scaled to the busiest month. The
 /// labels are the table under it (HTML), so the drawing needs no fonts.
-fn chart(rows: &[MonthRow]) -> String {
+pub(crate) fn chart(rows: &[MonthRow]) -> String {
     let mut svg = String::new();
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = SVGBackend::with_string(&mut svg, (600, 220)).into_drawing_area();

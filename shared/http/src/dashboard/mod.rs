@@ -5,6 +5,7 @@
 
 pub mod home;
 pub mod participants;
+pub mod reports;
 pub mod review;
 pub mod rewards;
 pub mod sign_in;
@@ -62,6 +63,9 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/rewards", get(rewards::page))
         .route("/admin/rewards/{id}", post(rewards::update))
         .route("/admin/texts", get(texts::page))
+        .route("/admin/leaderboard", get(reports::leaderboard))
+        .route("/admin/reports", get(reports::reports))
+        .route("/admin/reports.csv", get(reports::reports_csv))
         .route("/admin/staff", get(staff::page).post(staff::add))
         .route("/admin/staff/{id}/remove", post(staff::remove))
         .route("/admin/assets/admin.css", get(stylesheet))
