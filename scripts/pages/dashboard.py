@@ -174,6 +174,18 @@ def main():
         if heading(owner) != "Lee":
             fail(f"manual enrolment led to {heading(owner)}")
 
+        # Manual attribution: a website lead who named nobody, credited to Maria by hand.
+        call("POST", f"{base}/api/leads", {
+            "business_id": session["business_id"], "name": "Pat Quinn", "phone": "512-555-0199"})
+        owner.get(f"{base}/admin/attribute?lead_q=Pat&referrer_q=Maria")
+        check_page(owner, "attribute", PHONE[0])
+        owner.find_element(By.CSS_SELECTOR, "input[name=lead_customer_id]").click()
+        owner.find_element(By.CSS_SELECTOR, "input[name=referrer_customer_id]").click()
+        shot(owner, "attribute-phone")
+        submit(owner, "main form[method=post]")
+        if heading(owner) != "Maria Garcia" or "Pat Quinn" not in owner.find_element(By.TAG_NAME, "main").text:
+            fail(f"manual attribution led to {heading(owner)}")
+
         # The leaderboard and the reports (a refused range shows each date's reason).
         owner.get(f"{base}/admin/leaderboard")
         if not owner.find_elements(By.CSS_SELECTOR, "ol.rows li"):
@@ -289,7 +301,8 @@ def main():
         submit(desktop)
         check_page(desktop, "home (desktop)", DESKTOP[0])
         shot(desktop, "home-desktop")
-        for page in ["staff", "participants", "review", "rewards", "leaderboard", "reports", "texts"]:
+        for page in ["staff", "participants", "review", "attribute", "rewards", "leaderboard",
+                     "reports", "texts"]:
             desktop.get(f"{base}/admin/{page}")
             check_page(desktop, f"{page} (desktop)", DESKTOP[0])
             shot(desktop, f"{page}-desktop")

@@ -464,6 +464,8 @@ async fn the_review_and_rewards_pages_by_role_with_decisions_named() {
         "/admin/leaderboard?period=month",
         "/admin/reports",
         "/admin/reports.csv",
+        "/admin/attribute",
+        "/admin/attribute?lead_q=D&referrer_q=Maria",
     ] {
         assert_eq!(
             get_page(&app, path, None).await.status,
@@ -580,6 +582,72 @@ async fn the_review_and_rewards_pages_by_role_with_decisions_named() {
         decided["history"].as_array().unwrap().last().unwrap()["by"],
         "Sam (staff)"
     );
+    // A website lead who named nobody, attributed by hand from customer search.
+    let pat = app
+        .call(
+            Method::POST,
+            "/api/leads",
+            None,
+            Some(json!({"business_id": "acme", "name": "Pat Quinn", "phone": "512-555-0199"})),
+        )
+        .await;
+    assert_eq!(pat.status, StatusCode::CREATED, "{}", pat.text());
+    let found = get_page(
+        &app,
+        "/admin/attribute?lead_q=Pat&referrer_q=Maria",
+        Some(&staff),
+    )
+    .await
+    .text();
+    let needle = "name=\"lead_customer_id\" value=\"";
+    let at = found.find(needle).unwrap() + needle.len();
+    let pat_id = found[at..].split('"').next().unwrap().to_owned();
+    assert!(found.contains("value=\"cus_maria\""), "{found}");
+    let credit = [
+        ("csrf", staff.csrf.as_str()),
+        ("lead_customer_id", pat_id.as_str()),
+        ("referrer_customer_id", "cus_maria"),
+    ];
+    let reply = post_form(
+        &app,
+        "/admin/attribute",
+        Some(&stranger),
+        &[
+            ("csrf", stranger.csrf.as_str()),
+            ("lead_customer_id", pat_id.as_str()),
+            ("referrer_customer_id", "cus_maria"),
+        ],
+    )
+    .await;
+    assert_ne!(
+        reply.status,
+        StatusCode::SEE_OTHER,
+        "another business cannot attribute ours"
+    );
+    let reply = post_form(&app, "/admin/attribute", Some(&staff), &credit).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+    assert_eq!(
+        reply.header("location"),
+        Some("/admin/participants/cus_maria")
+    );
+    let again = post_form(&app, "/admin/attribute", Some(&staff), &credit).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let referrals = app
+        .call(Method::GET, "/api/admin/referrals", Some(&key), None)
+        .await
+        .json();
+    let manual = referrals["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["source"] == "manual")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        manual["history"].as_array().unwrap().last().unwrap()["by"],
+        "Sam (staff)"
+    );
+
     // A reward move the state machine forbids, or for another business's id, changes nothing.
     let unknown = format!("/admin/rewards/{}", ulid::Ulid::new());
     let fields = [("csrf", staff.csrf.as_str()), ("status", "redeemed")];

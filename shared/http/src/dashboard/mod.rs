@@ -3,6 +3,7 @@
 //! secret (HttpOnly, SameSite=Lax, Secure outside loopback); every form that changes anything
 //! carries the session's CSRF token, and a missing or wrong one is a 403 that changes nothing.
 
+pub mod attribute;
 pub mod home;
 pub mod participants;
 pub mod reports;
@@ -56,6 +57,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/participants/{customer_id}/reward",
             post(participants::set_reward),
+        )
+        .route(
+            "/admin/attribute",
+            get(attribute::page).post(attribute::attribute),
         )
         .route("/admin/review", get(review::page))
         .route("/admin/review/{id}/approve", post(review::approve))
