@@ -203,6 +203,26 @@ def main():
             fail("a refused range did not say why beside the date")
         expected_errors(owner)
 
+        # Settings: refused values show their reasons beside the fields and change nothing;
+        # a good change is saved.
+        owner.get(f"{base}/admin/settings")
+        check_page(owner, "settings", PHONE[0])
+        shot(owner, "settings-phone")
+        fill(owner, {"tier1_from": "1", "tier1_amount": "abc", "hold_days": "two"})
+        submit(owner, "form[action='/admin/settings']")
+        reasons = " ".join(e.text for e in owner.find_elements(By.CSS_SELECTOR, ".field-error"))
+        if "Hold before issuing must be a whole number" not in reasons or "Tier 2: amount" not in reasons:
+            fail(f"refused settings did not say why beside the fields: {reasons!r}")
+        expected_errors(owner)
+        shot(owner, "settings-errors-phone")
+        owner.get(f"{base}/admin/settings")
+        fill(owner, {"hold_days": "2"})
+        submit(owner, "form[action='/admin/settings']")
+        if "Saved" not in owner.find_element(By.TAG_NAME, "main").text:
+            fail("a good settings change was not saved")
+        if call("GET", f"{base}/api/admin/settings", key=key)["hold_days"] != 2:
+            fail("the saved hold is not in the settings")
+
         # The texts the demo sent, with their segments.
         owner.get(f"{base}/admin/texts")
         texts = owner.find_elements(By.CSS_SELECTOR, ".rows .sms")
@@ -250,6 +270,10 @@ def main():
             fail(f"accepting the invite led to {sam.current_url}")
         if sam.find_elements(By.LINK_TEXT, "Staff"):
             fail("staff see the owners' Staff section")
+        sam.get(f"{base}/admin/settings")
+        if heading(sam) != "Owners only":
+            fail(f"staff reached the settings: {heading(sam)}")
+        expected_errors(sam)
         sam.get(f"{base}/admin/staff")
         if heading(sam) != "Owners only":
             fail(f"staff reached the staff page: {heading(sam)}")
@@ -301,8 +325,8 @@ def main():
         submit(desktop)
         check_page(desktop, "home (desktop)", DESKTOP[0])
         shot(desktop, "home-desktop")
-        for page in ["staff", "participants", "review", "attribute", "rewards", "leaderboard",
-                     "reports", "texts"]:
+        for page in ["staff", "settings", "participants", "review", "attribute", "rewards",
+                     "leaderboard", "reports", "texts"]:
             desktop.get(f"{base}/admin/{page}")
             check_page(desktop, f"{page} (desktop)", DESKTOP[0])
             shot(desktop, f"{page}-desktop")

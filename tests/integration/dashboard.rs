@@ -212,6 +212,72 @@ async fn every_dashboard_route_as_signed_out_staff_owner_and_another_business() 
         StatusCode::FORBIDDEN
     );
 
+    // Settings are the owners'.
+    assert_eq!(
+        get_page(&app, "/admin/settings", Some(&staff)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let change = [("csrf", staff.csrf.as_str()), ("hold_days", "9")];
+    assert_eq!(
+        post_form(&app, "/admin/settings", Some(&staff), &change)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let form = get_page(&app, "/admin/settings", Some(&owner)).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let bad = [
+        ("csrf", owner.csrf.as_str()),
+        ("name", "Acme"),
+        ("landing_url", "not a url"),
+        ("satisfaction_threshold", "4"),
+        ("qualifying_status", "invoiced"),
+        ("reward_type", "service_credit"),
+        ("reward_description", "Credit"),
+        ("tier0_from", "1"),
+        ("tier0_amount", "25"),
+        ("approval", "auto"),
+        ("hold_days", "1"),
+        ("vip_after", "3"),
+        ("quiet_start", "21:00"),
+        ("quiet_end", "08:00"),
+        ("daily_cap_per_number", "3"),
+        ("daily_cap_per_business", "500"),
+        ("leads_per_ip_per_hour", "10"),
+        ("leads_per_code_per_day", "20"),
+        ("review_over", "5"),
+        (
+            "template_invitation",
+            "Hi {first_name}, refer a friend: {link}",
+        ),
+        ("template_acknowledgment", "Thanks {first_name}!"),
+        ("template_progress", "Your friend's job is {status}."),
+        ("template_reward", "You earned {reward}."),
+        ("template_thank_you", "Thank you, {first_name}."),
+        ("template_reengagement", "Hi {first_name}, remember {link}"),
+    ];
+    let refused = post_form(&app, "/admin/settings", Some(&owner), &bad).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text().contains("id=\"landing_url-error\""),
+        "{}",
+        refused.text()
+    );
+    let settings = app
+        .call(Method::GET, "/api/admin/settings", Some(&key), None)
+        .await
+        .json();
+    assert_eq!(settings["hold_days"], 0, "nothing saved");
+    let mut good = bad.to_vec();
+    good[2] = ("landing_url", "https://acme.example/refer");
+    let saved = post_form(&app, "/admin/settings", Some(&owner), &good).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    let settings = app
+        .call(Method::GET, "/api/admin/settings", Some(&key), None)
+        .await
+        .json();
+    assert_eq!(settings["hold_days"], 1);
+
     // Another business's owner sees their own staff only and cannot remove ours.
     let theirs = get_page(&app, "/admin/staff", Some(&stranger)).await;
     assert_eq!(theirs.status, StatusCode::OK);

@@ -9,6 +9,7 @@ pub mod participants;
 pub mod reports;
 pub mod review;
 pub mod rewards;
+pub mod settings;
 pub mod sign_in;
 pub mod staff;
 pub mod texts;
@@ -71,6 +72,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/leaderboard", get(reports::leaderboard))
         .route("/admin/reports", get(reports::reports))
         .route("/admin/reports.csv", get(reports::reports_csv))
+        .route("/admin/settings", get(settings::page).post(settings::save))
         .route("/admin/staff", get(staff::page).post(staff::add))
         .route("/admin/staff/{id}/remove", post(staff::remove))
         .route("/admin/assets/admin.css", get(stylesheet))

@@ -397,7 +397,7 @@ pub async fn detail(
 }
 
 /// Dollars as typed ("25", "25.50", "$1,200") in cents.
-fn cents(raw: &str) -> Option<i64> {
+pub(crate) fn cents(raw: &str) -> Option<i64> {
     let cleaned: String = raw
         .chars()
         .filter(|c| !matches!(c, '$' | ',' | ' '))

@@ -1,0 +1,503 @@
+//! Settings (owners): the program, its reward tiers, approval and hold, caps, texts and their
+//! templates (with each one's segment count as a text would go out), quiet hours, the public
+//! leaderboard and the lead limits. A refused save shows each field's reason beside it and
+//! changes nothing.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{Map, Value, json};
+use vouch_domain::Error;
+use vouch_domain::model::message::{Encoding, encoding_and_segments, render as fill};
+use vouch_domain::model::settings::Settings;
+use vouch_domain::model::staff::Actor;
+
+use super::{Posted, Shell, Staffer, problem, unless_owner};
+use crate::dto::settings::complete;
+use crate::pages::{dashboard_html, render};
+use crate::state::AppState;
+
+/// Tier rows shown: the program's, plus empty ones to add to, up to this many.
+const TIER_ROWS: usize = 5;
+const TEMPLATES: [(&str, &str); 6] = [
+    ("invitation", "Invitation (after a happy job)"),
+    ("acknowledgment", "Thank-you when a friend reaches out"),
+    ("progress", "Progress (friend's job on its way or done)"),
+    ("reward", "Reward earned"),
+    ("thank_you", "Thank-you with the reward"),
+    ("reengagement", "Re-engagement"),
+];
+
+pub struct TierRow {
+    pub index: usize,
+    pub from: String,
+    pub amount: String,
+    pub percent: String,
+}
+
+pub struct TemplateField {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub text: String,
+    /// "1 segment · 132 characters as sent (GSM-7)".
+    pub count: String,
+}
+
+/// The form's values as shown (as typed, after a refused save).
+pub struct Values {
+    pub fields: BTreeMap<String, String>,
+    pub checked: BTreeMap<String, bool>,
+    pub tiers: Vec<TierRow>,
+    pub templates: Vec<TemplateField>,
+}
+
+impl Values {
+    pub fn get(&self, name: &str) -> &str {
+        self.fields.get(name).map_or("", String::as_str)
+    }
+
+    pub fn on(&self, name: &str) -> bool {
+        self.checked.get(name).copied().unwrap_or(false)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/settings.html")]
+struct SettingsPage {
+    shell: Shell,
+    saved: bool,
+    values: Values,
+    errors: BTreeMap<String, String>,
+    time_zone: String,
+}
+
+impl SettingsPage {
+    fn err(&self, path: &str) -> Option<&String> {
+        self.errors.get(path)
+    }
+
+    /// A tier row's reasons: (what, why).
+    fn tier_errors(&self, index: &usize) -> Vec<(&'static str, &String)> {
+        [
+            ("from referral", "from_referral"),
+            ("amount", "amount_cents"),
+            ("percent", "percent"),
+        ]
+        .into_iter()
+        .filter_map(|(label, part)| {
+            self.errors
+                .get(&format!("reward.tiers[{index}].{part}"))
+                .map(|reason| (label, reason))
+        })
+        .collect()
+    }
+
+    fn template_error(&self, key: &str) -> Option<&String> {
+        self.errors.get(&format!("sms.templates.{key}"))
+    }
+}
+
+fn dollars(cents: i64) -> String {
+    if cents % 100 == 0 {
+        (cents / 100).to_string()
+    } else {
+        format!("{}.{:02}", cents / 100, cents % 100)
+    }
+}
+
+/// How a template goes out: filled with typical values, its segments and characters.
+fn count(template: &str, business_name: &str) -> String {
+    let vars = BTreeMap::from([
+        ("first_name", "Maria".to_owned()),
+        ("friend_first_name", "Dana".to_owned()),
+        ("business_name", business_name.to_owned()),
+        ("link", "https://go.example.com/r/ABCD2345".to_owned()),
+        ("code", "ABCD2345".to_owned()),
+        ("reward", "$25 account credit".to_owned()),
+        ("status", "complete".to_owned()),
+    ]);
+    let text = fill(template, &vars);
+    let (encoding, segments) = encoding_and_segments(&text);
+    let plural = if segments == 1 { "" } else { "s" };
+    let encoding = match encoding {
+        Encoding::Gsm7 => "GSM-7",
+        Encoding::Ucs2 => "Unicode: 70 characters a segment",
+    };
+    format!(
+        "{segments} segment{plural} · about {} characters as sent ({encoding})",
+        text.chars().count()
+    )
+}
+
+fn values_of(settings: &Settings) -> Values {
+    let mut fields = BTreeMap::new();
+    let mut put = |k: &str, v: String| {
+        fields.insert(k.to_owned(), v);
+    };
+    let as_text = |v: Value| v.as_str().map(str::to_owned).unwrap_or_default();
+    put("name", settings.name.clone());
+    put("landing_url", settings.landing_url.to_string());
+    put(
+        "satisfaction_threshold",
+        settings.satisfaction_threshold.to_string(),
+    );
+    put(
+        "qualifying_status",
+        as_text(json!(settings.qualifying_status)),
+    );
+    put(
+        "minimum_invoice",
+        dollars(settings.minimum_invoice_cents.cents()),
+    );
+    put("reward_type", as_text(json!(settings.reward.kind)));
+    put("reward_description", settings.reward.description.clone());
+    put("approval", as_text(json!(settings.approval)));
+    put("hold_days", settings.hold_days.to_string());
+    put(
+        "max_rewards_per_year",
+        settings
+            .max_rewards_per_year
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+    );
+    put("vip_after", settings.vip_after.to_string());
+    put("quiet_start", as_text(json!(settings.sms.quiet_start)));
+    put("quiet_end", as_text(json!(settings.sms.quiet_end)));
+    put(
+        "daily_cap_per_number",
+        settings.sms.daily_cap_per_number.to_string(),
+    );
+    put(
+        "daily_cap_per_business",
+        settings.sms.daily_cap_per_business.to_string(),
+    );
+    let limits = &settings.limits;
+    put(
+        "leads_per_ip_per_hour",
+        limits.leads_per_ip_per_hour.to_string(),
+    );
+    put(
+        "leads_per_code_per_day",
+        limits.leads_per_code_per_day.to_string(),
+    );
+    put(
+        "review_over",
+        limits.review_when_leads_per_code_per_day_over.to_string(),
+    );
+    let checked = BTreeMap::from([
+        ("sms_enabled".to_owned(), settings.sms.enabled),
+        (
+            "send_acknowledgment".to_owned(),
+            settings.sms.send_acknowledgment,
+        ),
+        ("send_progress".to_owned(), settings.sms.send_progress),
+        ("public_leaderboard".to_owned(), settings.public_leaderboard),
+    ]);
+    let mut tiers: Vec<TierRow> = settings
+        .reward
+        .tiers
+        .iter()
+        .enumerate()
+        .map(|(index, tier)| TierRow {
+            index,
+            from: tier.from_referral.to_string(),
+            amount: tier
+                .amount_cents
+                .map(|m| dollars(m.cents()))
+                .unwrap_or_default(),
+            percent: tier.percent.map(|p| p.to_string()).unwrap_or_default(),
+        })
+        .collect();
+    while tiers.len() < TIER_ROWS {
+        tiers.push(TierRow {
+            index: tiers.len(),
+            from: String::new(),
+            amount: String::new(),
+            percent: String::new(),
+        });
+    }
+    let templates = serde_json::to_value(&settings.sms.templates).unwrap_or(Value::Null);
+    let templates = TEMPLATES
+        .iter()
+        .map(|(key, label)| {
+            let text = templates[*key].as_str().unwrap_or_default().to_owned();
+            TemplateField {
+                key,
+                label,
+                count: count(&text, &settings.name),
+                text,
+            }
+        })
+        .collect();
+    Values {
+        fields,
+        checked,
+        tiers,
+        templates,
+    }
+}
+
+async fn render_page(
+    actor: &Actor,
+    values: Values,
+    errors: BTreeMap<String, String>,
+    saved: bool,
+    time_zone: String,
+) -> Response {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = SettingsPage {
+        shell: Shell::of(actor, "settings"),
+        saved,
+        values,
+        errors,
+        time_zone,
+    };
+    match render(&page) {
+        Ok(body) => dashboard_html(status, body),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// `GET /admin/settings` (`?saved` after a save).
+pub async fn page(
+    State(state): State<AppState>,
+    Staffer(actor): Staffer,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    if let Some(refused) = unless_owner(&actor) {
+        return refused;
+    }
+    let settings = match state.vouch.settings(&actor.business_id).await {
+        Ok(settings) => settings,
+        Err(err) => return problem(err),
+    };
+    let saved = query.is_some_and(|q| q.split('&').any(|p| p == "saved"));
+    let zone = json!(settings.time_zone)
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    render_page(&actor, values_of(&settings), BTreeMap::new(), saved, zone).await
+}
+
+/// The posted form as a settings document; what cannot be read as a number is a reason under
+/// its field's path instead.
+fn whole(
+    posted: &Posted,
+    name: &str,
+    path: &str,
+    optional: bool,
+    errors: &mut BTreeMap<String, String>,
+) -> Value {
+    let raw = posted.field(name).trim();
+    if raw.is_empty() && optional {
+        return Value::Null;
+    }
+    match raw.parse::<u64>() {
+        Ok(n) => json!(n),
+        Err(_) => {
+            errors.insert(path.to_owned(), "must be a whole number".into());
+            Value::Null
+        }
+    }
+}
+
+/// Dollars as typed, in cents; blank is `null`.
+fn cents(posted: &Posted, name: &str, path: &str, errors: &mut BTreeMap<String, String>) -> Value {
+    let raw = posted.field(name).trim();
+    if raw.is_empty() {
+        return Value::Null;
+    }
+    match super::participants::cents(raw) {
+        Some(c) => json!(c),
+        None => {
+            errors.insert(
+                path.to_owned(),
+                "must be an amount in dollars, like 25 or 25.50".into(),
+            );
+            Value::Null
+        }
+    }
+}
+
+fn tiers(posted: &Posted, errors: &mut BTreeMap<String, String>) -> Vec<Value> {
+    let mut tiers = Vec::new();
+    for i in 0..TIER_ROWS {
+        if posted.field(&format!("tier{i}_from")).trim().is_empty() {
+            continue;
+        }
+        let n = tiers.len();
+        let path = |field: &str| format!("reward.tiers[{n}].{field}");
+        let mut tier = Map::new();
+        let from = whole(
+            posted,
+            &format!("tier{i}_from"),
+            &path("from_referral"),
+            false,
+            errors,
+        );
+        tier.insert("from_referral".into(), from);
+        let amount = cents(
+            posted,
+            &format!("tier{i}_amount"),
+            &path("amount_cents"),
+            errors,
+        );
+        if !amount.is_null() {
+            tier.insert("amount_cents".into(), amount);
+        }
+        let percent = whole(
+            posted,
+            &format!("tier{i}_percent"),
+            &path("percent"),
+            true,
+            errors,
+        );
+        if !percent.is_null() {
+            tier.insert("percent".into(), percent);
+        }
+        tiers.push(Value::Object(tier));
+    }
+    tiers
+}
+
+/// The posted form as a settings document; what cannot be read as a number is a reason under
+/// its field's path instead.
+fn document(posted: &Posted, errors: &mut BTreeMap<String, String>) -> Value {
+    let text = |name: &str| posted.field(name).trim().to_owned();
+    let mut number = |name: &str, path: &str| whole(posted, name, path, false, errors);
+    let satisfaction = number("satisfaction_threshold", "satisfaction_threshold");
+    let hold_days = number("hold_days", "hold_days");
+    let vip_after = number("vip_after", "vip_after");
+    let cap_number = number("daily_cap_per_number", "sms.daily_cap_per_number");
+    let cap_business = number("daily_cap_per_business", "sms.daily_cap_per_business");
+    let per_ip = number("leads_per_ip_per_hour", "limits.leads_per_ip_per_hour");
+    let per_code = number("leads_per_code_per_day", "limits.leads_per_code_per_day");
+    let review_over = number(
+        "review_over",
+        "limits.review_when_leads_per_code_per_day_over",
+    );
+    let max_rewards = whole(
+        posted,
+        "max_rewards_per_year",
+        "max_rewards_per_year",
+        true,
+        errors,
+    );
+    let minimum = cents(posted, "minimum_invoice", "minimum_invoice_cents", errors);
+    let tiers = tiers(posted, errors);
+    let mut templates = Map::new();
+    for (key, _) in TEMPLATES {
+        templates.insert(key.into(), json!(posted.field(&format!("template_{key}"))));
+    }
+    let on = |name: &str| posted.field(name) == "on";
+    json!({
+        "name": text("name"),
+        "landing_url": text("landing_url"),
+        "satisfaction_threshold": satisfaction,
+        "qualifying_status": text("qualifying_status"),
+        "minimum_invoice_cents": if minimum.is_null() { json!(0) } else { minimum },
+        "reward": {"type": text("reward_type"), "description": text("reward_description"), "tiers": tiers},
+        "approval": text("approval"),
+        "hold_days": hold_days,
+        "max_rewards_per_year": max_rewards,
+        "vip_after": vip_after,
+        "sms": {
+            "enabled": on("sms_enabled"),
+            "quiet_start": text("quiet_start"),
+            "quiet_end": text("quiet_end"),
+            "daily_cap_per_number": cap_number,
+            "daily_cap_per_business": cap_business,
+            "send_acknowledgment": on("send_acknowledgment"),
+            "send_progress": on("send_progress"),
+            "templates": templates,
+        },
+        "public_leaderboard": on("public_leaderboard"),
+        "limits": {
+            "leads_per_ip_per_hour": per_ip,
+            "leads_per_code_per_day": per_code,
+            "review_when_leads_per_code_per_day_over": review_over,
+        },
+    })
+}
+
+/// The form as typed, to show again beside the reasons.
+fn values_typed(posted: &Posted, business_name: &str) -> Values {
+    let mut fields = BTreeMap::new();
+    for (name, value) in &posted.fields {
+        if name != "csrf" {
+            fields.insert(name.clone(), value.clone());
+        }
+    }
+    let checked = [
+        "sms_enabled",
+        "send_acknowledgment",
+        "send_progress",
+        "public_leaderboard",
+    ]
+    .into_iter()
+    .map(|k| (k.to_owned(), posted.field(k) == "on"))
+    .collect();
+    let tiers = (0..TIER_ROWS)
+        .map(|index| TierRow {
+            index,
+            from: posted.field(&format!("tier{index}_from")).to_owned(),
+            amount: posted.field(&format!("tier{index}_amount")).to_owned(),
+            percent: posted.field(&format!("tier{index}_percent")).to_owned(),
+        })
+        .collect();
+    let templates = TEMPLATES
+        .iter()
+        .map(|(key, label)| {
+            let text = posted.field(&format!("template_{key}")).to_owned();
+            TemplateField {
+                key,
+                label,
+                count: count(&text, business_name),
+                text,
+            }
+        })
+        .collect();
+    Values {
+        fields,
+        checked,
+        tiers,
+        templates,
+    }
+}
+
+/// `POST /admin/settings`.
+pub async fn save(State(state): State<AppState>, posted: Posted) -> Response {
+    if let Some(refused) = unless_owner(&posted.actor) {
+        return refused;
+    }
+    let current = match state.vouch.settings(&posted.actor.business_id).await {
+        Ok(settings) => settings,
+        Err(err) => return problem(err),
+    };
+    let mut errors = BTreeMap::new();
+    let doc = document(&posted, &mut errors);
+    let zone = json!(current.time_zone)
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if errors.is_empty() {
+        match state
+            .vouch
+            .replace_settings(&posted.actor.business_id, |now| complete(&doc, Some(now)))
+            .await
+        {
+            Ok(_) => return Redirect::to("/admin/settings?saved").into_response(),
+            Err(Error::Validation(found)) => errors = found,
+            Err(err) => return problem(err),
+        }
+    }
+    let values = values_typed(&posted, &current.name);
+    render_page(&posted.actor, values, errors, false, zone).await
+}
