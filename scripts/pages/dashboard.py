@@ -216,6 +216,11 @@ def main():
         expected_errors(owner)
         shot(owner, "settings-errors-phone")
         owner.get(f"{base}/admin/settings")
+        # The segment count follows the typing (the page's one script asks the server).
+        fill(owner, {"template_invitation": "Hi {first_name}! " + "x" * 170 + " {link}"})
+        WebDriverWait(owner, 10).until(
+            lambda d: d.find_element(By.ID, "count-invitation").text.startswith("2 segments"))
+        owner.get(f"{base}/admin/settings")
         fill(owner, {"hold_days": "2"})
         submit(owner, "form[action='/admin/settings']")
         if "Saved" not in owner.find_element(By.TAG_NAME, "main").text:

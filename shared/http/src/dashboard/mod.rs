@@ -37,6 +37,8 @@ pub const COOKIE: &str = "vouch_session";
 const FORM_LIMIT: usize = 16 * 1024;
 /// The dashboard's stylesheet, served from `/admin/assets/admin.css`.
 pub const STYLESHEET: &str = include_str!("../../templates/admin/admin.css");
+/// The dashboard's one script (an enhancement), served from `/admin/assets/dashboard.js`.
+pub const SCRIPT: &str = include_str!("../../assets/dashboard.js");
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -75,7 +77,9 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/settings", get(settings::page).post(settings::save))
         .route("/admin/staff", get(staff::page).post(staff::add))
         .route("/admin/staff/{id}/remove", post(staff::remove))
+        .route("/admin/settings/segments", get(settings::segments))
         .route("/admin/assets/admin.css", get(stylesheet))
+        .route("/admin/assets/dashboard.js", get(script))
 }
 
 async fn stylesheet() -> Response {
@@ -86,6 +90,18 @@ async fn stylesheet() -> Response {
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         STYLESHEET,
+    )
+        .into_response()
+}
+
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        SCRIPT,
     )
         .into_response()
 }

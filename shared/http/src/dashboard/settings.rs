@@ -472,6 +472,41 @@ fn values_typed(posted: &Posted, business_name: &str) -> Values {
     }
 }
 
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct SegmentsQuery {
+    pub text: Option<String>,
+}
+
+/// `GET /admin/settings/segments?text=`: a template's count as it would go out (plain text),
+/// for the settings page's script.
+pub async fn segments(
+    State(state): State<AppState>,
+    Staffer(actor): Staffer,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let text = query
+        .and_then(|q| serde_urlencoded::from_str::<SegmentsQuery>(&q).ok())
+        .and_then(|q| q.text)
+        .unwrap_or_default();
+    let text: String = text.chars().take(2000).collect();
+    let name = match state.vouch.business(&actor.business_id).await {
+        Ok(Some(business)) => business.settings.name.clone(),
+        Ok(None) => return problem(Error::NotFound("business")),
+        Err(err) => return problem(err),
+    };
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        count(&text, &name),
+    )
+        .into_response()
+}
+
 /// `POST /admin/settings`.
 pub async fn save(State(state): State<AppState>, posted: Posted) -> Response {
     if let Some(refused) = unless_owner(&posted.actor) {
