@@ -2,7 +2,7 @@
 //! reports the scheduler keeps, and the leaderboard.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -354,7 +354,10 @@ pub async fn summary(
         .await?;
     if csv {
         let name = format!("vouch-summary-{}-{}.csv", summary.from, summary.to);
-        return Ok(csv_response(&name, &crate::dto::csv::summary(&summary)?));
+        return Ok(crate::dto::csv::response(
+            &name,
+            &crate::dto::csv::summary(&summary)?,
+        ));
     }
     Ok(Json(SummaryView::from(summary)).into_response())
 }
@@ -400,7 +403,10 @@ pub async fn monthly(
     let report = state.vouch.monthly_report(&business, &month).await?;
     if csv {
         let name = format!("vouch-report-{}.csv", report.month);
-        return Ok(csv_response(&name, &crate::dto::csv::monthly(&report)?));
+        return Ok(crate::dto::csv::response(
+            &name,
+            &crate::dto::csv::monthly(&report)?,
+        ));
     }
     Ok(Json(MonthlyReportView::from(report)).into_response())
 }
@@ -420,18 +426,4 @@ pub async fn leaderboard(
         .leaderboard(&business, query.period.as_deref(), query.limit)
         .await?;
     Ok(Json(board.into()))
-}
-
-pub(crate) fn csv_response(name: &str, body: &str) -> Response {
-    let mut response = body.to_owned().into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }

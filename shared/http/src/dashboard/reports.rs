@@ -14,7 +14,6 @@ use vouch_domain::model::staff::Actor;
 use vouch_domain::values::money::{Currency, Money};
 
 use super::{Shell, Staffer, home, problem};
-use crate::admin::reports::csv_response;
 use crate::pages::{dashboard_html, render};
 use crate::state::AppState;
 
@@ -331,7 +330,7 @@ pub async fn reports_csv(
         .await
     {
         Ok(summary) => match crate::dto::csv::summary(&summary) {
-            Ok(body) => csv_response(
+            Ok(body) => crate::dto::csv::response(
                 &format!("vouch-summary-{}-to-{}.csv", summary.from, summary.to),
                 &body,
             ),

@@ -156,3 +156,23 @@ pub fn monthly(report: &MonthlyReport) -> Result<String, ApiError> {
     }
     write(&rows)
 }
+
+/// A CSV download named `name`, never cached.
+pub fn response(name: &str, body: &str) -> axum::response::Response {
+    let mut response = axum::response::IntoResponse::into_response(body.to_owned());
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(value) =
+        axum::http::HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+    {
+        headers.insert(axum::http::header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
