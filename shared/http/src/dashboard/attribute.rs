@@ -11,7 +11,6 @@ use vouch_domain::model::search::SearchEntry;
 use vouch_domain::model::staff::Actor;
 
 use super::{Posted, Shell, Staffer, problem};
-use crate::pages::{dashboard_html, render};
 use crate::state::AppState;
 
 pub struct Choice {
@@ -85,10 +84,7 @@ async fn render_page(
             .collect(),
         error,
     };
-    match render(&page) {
-        Ok(body) => dashboard_html(status, body),
-        Err(err) => err.into_response(),
-    }
+    super::show(&page, status)
 }
 
 /// `GET /admin/attribute?lead_q=&referrer_q=`.

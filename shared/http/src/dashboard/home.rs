@@ -9,10 +9,9 @@ use plotters::prelude::{
     BLACK, ChartBuilder, Color, IntoDrawingArea, RGBColor, Rectangle, SVGBackend, WHITE,
 };
 use vouch_domain::model::report::{Funnel, MonthRow};
-use vouch_domain::values::money::{Currency, Money};
+use vouch_domain::values::money::Currency;
 
 use super::{Shell, Staffer, problem};
-use crate::pages::{dashboard_html, render};
 use crate::state::AppState;
 
 /// Months charted on the home page.
@@ -93,10 +92,7 @@ pub async fn page(State(state): State<AppState>, Staffer(actor): Staffer) -> Res
             .collect(),
         chart: chart(rows),
     };
-    match render(&page) {
-        Ok(body) => dashboard_html(StatusCode::OK, body),
-        Err(err) => axum::response::IntoResponse::into_response(err),
-    }
+    super::show(&page, StatusCode::OK)
 }
 
 fn month_name(row: &MonthRow, long: bool) -> String {
@@ -124,9 +120,7 @@ fn month_name(row: &MonthRow, long: bool) -> String {
 }
 
 fn cards(now: &MonthRow, before: &MonthRow, currency: &Currency) -> Vec<StatCard> {
-    let money = |cents: i64| {
-        Money::from_cents(cents.max(0)).map_or_else(|_| cents.to_string(), |m| m.display(currency))
-    };
+    let money = |cents: i64| super::money(cents, currency);
     let count = |label, now: i64, before: i64| StatCard {
         label,
         now: now.to_string(),

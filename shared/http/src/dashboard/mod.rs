@@ -296,6 +296,39 @@ pub fn problem(err: Error) -> Response {
     }
 }
 
+/// A rendered dashboard page with its headers (a template that fails to render is a 503).
+pub fn show(template: &impl Template, status: StatusCode) -> Response {
+    match render(template) {
+        Ok(body) => dashboard_html(status, body),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// One tab of a page's filter (status, period).
+pub struct Tab {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// Cents in the business's currency ("$25", "$25.50").
+pub fn money(cents: i64, currency: &vouch_domain::values::money::Currency) -> String {
+    vouch_domain::values::money::Money::from_cents(cents.max(0))
+        .map_or_else(|_| cents.to_string(), |m| m.display(currency))
+}
+
+/// A reward's value as staff read it: its amount, its percent, or "Custom".
+pub fn reward_value(
+    reward: &vouch_domain::model::reward::Reward,
+    currency: &vouch_domain::values::money::Currency,
+) -> String {
+    match (reward.amount_cents, reward.percent) {
+        (Some(amount), _) => amount.display(currency),
+        (None, Some(percent)) => format!("{percent}% off"),
+        (None, None) => "Custom".into(),
+    }
+}
+
 /// Only owners manage staff and settings: the refusal page for anyone else.
 pub fn unless_owner(actor: &Actor) -> Option<Response> {
     if actor.is_owner() {

@@ -12,13 +12,12 @@ use vouch_domain::Error;
 use vouch_domain::app::EnrolRequest;
 use vouch_domain::model::contact::CustomerInput;
 use vouch_domain::model::participant::{Participant, ParticipantSort};
-use vouch_domain::model::reward::{Reward, RewardOverride};
+use vouch_domain::model::reward::RewardOverride;
 use vouch_domain::model::settings::RewardType;
 use vouch_domain::model::staff::Actor;
 use vouch_domain::values::money::{Currency, Money};
 
-use super::{Posted, Shell, Staffer, problem};
-use crate::pages::{dashboard_html, render};
+use super::{Posted, Shell, Staffer, money, problem, reward_value};
 use crate::state::AppState;
 
 pub struct Row {
@@ -68,10 +67,6 @@ pub struct ListQuery {
     pub sort: Option<String>,
     pub cursor: Option<String>,
     pub q: Option<String>,
-}
-
-fn money(cents: i64, currency: &Currency) -> String {
-    Money::from_cents(cents.max(0)).map_or_else(|_| cents.to_string(), |m| m.display(currency))
 }
 
 fn when(at: chrono::DateTime<chrono::Utc>) -> String {
@@ -158,10 +153,7 @@ async fn list_page(
         next,
         form,
     };
-    match render(&page) {
-        Ok(body) => dashboard_html(status, body),
-        Err(err) => err.into_response(),
-    }
+    super::show(&page, status)
 }
 
 fn row(p: &Participant, vip_after: u32) -> Row {
@@ -284,14 +276,6 @@ struct DetailPage {
     override_error: Option<String>,
 }
 
-fn reward_value(reward: &Reward, currency: &Currency) -> String {
-    match (reward.amount_cents, reward.percent) {
-        (Some(amount), _) => amount.display(currency),
-        (None, Some(percent)) => format!("{percent}% off"),
-        (None, None) => "Custom".into(),
-    }
-}
-
 async fn detail_page(
     state: &AppState,
     headers: &HeaderMap,
@@ -380,10 +364,7 @@ async fn detail_page(
         own_reward,
         override_error,
     };
-    match render(&page) {
-        Ok(body) => dashboard_html(status, body),
-        Err(err) => err.into_response(),
-    }
+    super::show(&page, status)
 }
 
 /// `GET /admin/participants/{customer_id}`.

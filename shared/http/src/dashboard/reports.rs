@@ -11,21 +11,13 @@ use serde::Deserialize;
 use vouch_domain::Error;
 use vouch_domain::model::report::{PeriodKind, Summary};
 use vouch_domain::model::staff::Actor;
-use vouch_domain::values::money::{Currency, Money};
+use vouch_domain::values::money::Currency;
 
-use super::{Shell, Staffer, home, problem};
-use crate::pages::{dashboard_html, render};
+use super::{Shell, Staffer, Tab, home, money, problem};
 use crate::state::AppState;
 
-fn money(cents: i64, currency: &Currency) -> String {
-    Money::from_cents(cents.max(0)).map_or_else(|_| cents.to_string(), |m| m.display(currency))
-}
-
 fn page(template: &impl Template, status: StatusCode) -> Response {
-    match render(template) {
-        Ok(body) => dashboard_html(status, body),
-        Err(err) => err.into_response(),
-    }
+    super::show(template, status)
 }
 
 async fn currency_of(state: &AppState, actor: &Actor) -> Result<(Currency, bool), Response> {
@@ -34,12 +26,6 @@ async fn currency_of(state: &AppState, actor: &Actor) -> Result<(Currency, bool)
         Ok(None) => Err(problem(Error::NotFound("business"))),
         Err(err) => Err(problem(err)),
     }
-}
-
-pub struct Tab {
-    pub key: &'static str,
-    pub label: &'static str,
-    pub current: bool,
 }
 
 pub struct BoardLine {

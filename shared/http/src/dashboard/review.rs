@@ -12,7 +12,6 @@ use vouch_domain::model::referral::{Flag, Referral};
 use vouch_domain::model::staff::Actor;
 
 use super::{Posted, Shell, Staffer, problem};
-use crate::pages::{dashboard_html, render};
 use crate::state::AppState;
 
 pub struct Candidate {
@@ -106,10 +105,7 @@ async fn render_page(state: &AppState, actor: &Actor, error: Option<String>) -> 
         items: held.iter().map(item).collect(),
         error,
     };
-    match render(&page) {
-        Ok(body) => dashboard_html(status, body),
-        Err(err) => err.into_response(),
-    }
+    super::show(&page, status)
 }
 
 /// `GET /admin/review`.

@@ -11,8 +11,7 @@ use vouch_domain::model::reward::{Recipient, Reward, RewardStatus};
 use vouch_domain::model::staff::Actor;
 use vouch_domain::values::money::Currency;
 
-use super::{Posted, Shell, Staffer, problem};
-use crate::pages::{dashboard_html, render};
+use super::{Posted, Shell, Staffer, Tab, problem};
 use crate::state::AppState;
 
 /// The tabs: `(key, label)`; `all` lists every status.
@@ -24,12 +23,6 @@ const TABS: [(&str, &str); 6] = [
     ("canceled", "Canceled"),
     ("all", "All"),
 ];
-
-pub struct Tab {
-    pub key: &'static str,
-    pub label: &'static str,
-    pub current: bool,
-}
 
 pub struct Move {
     pub to: &'static str,
@@ -85,11 +78,7 @@ fn moves(status: RewardStatus) -> Vec<Move> {
 }
 
 fn item(reward: &Reward, name: Option<&String>, currency: &Currency) -> RewardItem {
-    let value = match (reward.amount_cents, reward.percent) {
-        (Some(amount), _) => amount.display(currency),
-        (None, Some(percent)) => format!("{percent}% off"),
-        (None, None) => "Custom".into(),
-    };
+    let value = super::reward_value(reward, currency);
     let person = name
         .cloned()
         .unwrap_or_else(|| reward.customer_id.to_string());
@@ -183,10 +172,7 @@ async fn render_page(
             .collect(),
         error,
     };
-    match render(&page) {
-        Ok(body) => dashboard_html(status, body),
-        Err(err) => err.into_response(),
-    }
+    super::show(&page, status)
 }
 
 /// `GET /admin/rewards?status=`.

@@ -17,7 +17,6 @@ use vouch_domain::model::staff::Actor;
 
 use super::{Posted, Shell, Staffer, problem, unless_owner};
 use crate::dto::settings::complete;
-use crate::pages::{dashboard_html, render};
 use crate::state::AppState;
 
 /// Tier rows shown: the program's, plus empty ones to add to, up to this many.
@@ -259,10 +258,7 @@ async fn render_page(
         errors,
         time_zone,
     };
-    match render(&page) {
-        Ok(body) => dashboard_html(status, body),
-        Err(err) => err.into_response(),
-    }
+    super::show(&page, status)
 }
 
 /// `GET /admin/settings` (`?saved` after a save).

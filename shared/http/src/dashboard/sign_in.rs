@@ -10,7 +10,6 @@ use vouch_domain::app::SignedIn;
 
 use super::{Posted, form_fields, message, problem, session_cookie, session_set_cookie};
 use crate::extract::{client_ip, request_origin};
-use crate::pages::{dashboard_html, render};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -32,10 +31,7 @@ struct InvitePage {
 }
 
 fn page(status: StatusCode, template: &impl Template) -> Response {
-    match render(template) {
-        Ok(body) => dashboard_html(status, body),
-        Err(err) => err.into_response(),
-    }
+    super::show(template, status)
 }
 
 /// Whether a form post came from this site: no `Origin` (older browsers) or this origin.

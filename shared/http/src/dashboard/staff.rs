@@ -11,7 +11,6 @@ use vouch_domain::model::staff::{Actor, StaffMember};
 
 use super::{Posted, Shell, Staffer, problem, unless_owner};
 use crate::extract::request_origin;
-use crate::pages::{dashboard_html, render};
 use crate::state::AppState;
 
 pub struct MemberRow {
@@ -92,10 +91,7 @@ async fn render_page(
         invite,
         form,
     };
-    match render(&page) {
-        Ok(body) => dashboard_html(status, body),
-        Err(err) => err.into_response(),
-    }
+    super::show(&page, status)
 }
 
 /// `GET /admin/staff`.

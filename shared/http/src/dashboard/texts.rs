@@ -3,13 +3,12 @@
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use vouch_domain::model::message::{Message, Reason, Status};
 use vouch_domain::ports::MessageFilter;
 
-use super::{Shell, Staffer, problem};
-use crate::pages::{dashboard_html, render};
+use super::{Shell, Staffer, Tab, problem};
 use crate::state::AppState;
 
 const TABS: [(&str, &str); 5] = [
@@ -19,12 +18,6 @@ const TABS: [(&str, &str); 5] = [
     ("suppressed", "Not sent"),
     ("failed", "Failed"),
 ];
-
-pub struct Tab {
-    pub key: &'static str,
-    pub label: &'static str,
-    pub current: bool,
-}
 
 pub struct TextItem {
     pub purpose: &'static str,
@@ -129,8 +122,5 @@ pub async fn page(
         items: page.items.iter().map(item).collect(),
         next: page.next,
     };
-    match render(&view) {
-        Ok(body) => dashboard_html(StatusCode::OK, body),
-        Err(err) => err.into_response(),
-    }
+    super::show(&view, StatusCode::OK)
 }
