@@ -2,7 +2,8 @@
 //! process over the in-memory ports, and — when an emulator is given (`VOUCH_TEST_ENDPOINT`, as
 //! `make bench` gives one) — the DynamoDB requests each makes. Every participant is seeded as
 //! the program leaves them: enrolled, with closed referrals, leaderboard rows and the day's
-//! figures, committed as the application commits them.
+//! figures — committed as the application commits them in process, and loaded in bulk on the
+//! emulator (the same items; one transaction each would take it most of an hour at 10,000).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,8 +37,8 @@ fn zone() -> anyhow::Result<TimeZone> {
 }
 
 /// Participant `i` of the crowd as the program leaves them: enrolled, with `i % 5 + 1` closed
-/// referrals and their leaderboard rows; the first [`ACTIVE`] referred this month (the day's
-/// figures), the others earlier.
+/// referrals and their leaderboard rows; the first [`ACTIVE`] referred this month, the others
+/// over a year some months back (the day's figures, a few dozen referrers a day).
 fn member(business: &BusinessId, i: usize, now: DateTime<Utc>) -> anyhow::Result<Plan> {
     let customer = CustomerId::parse(&format!("crowd_{i:05}"))?;
     let mut code = String::new();
@@ -66,7 +67,7 @@ fn member(business: &BusinessId, i: usize, now: DateTime<Utc>) -> anyhow::Result
     let when = if active {
         now
     } else {
-        now - chrono::Duration::days(400)
+        now - chrono::Duration::days(400 + i64::try_from(i % 365)?)
     };
     let reached = when - chrono::Duration::seconds(i64::try_from(i)?);
     let board = Period::containing(zone, when)
@@ -113,40 +114,24 @@ fn member(business: &BusinessId, i: usize, now: DateTime<Utc>) -> anyhow::Result
     })
 }
 
-/// Commits `n` members of the crowd, `parallel` at a time.
+/// The first `n` members of the crowd.
+pub fn crowd(business: &BusinessId, n: usize, now: DateTime<Utc>) -> anyhow::Result<Vec<Plan>> {
+    (0..n).map(|i| member(business, i, now)).collect()
+}
+
+/// Commits the first `n` members of the crowd to `store`, one transaction each, as the
+/// application commits them.
 pub async fn seed(
     store: Arc<dyn ProgramStore>,
     business: &BusinessId,
     n: usize,
     now: DateTime<Utc>,
-    parallel: usize,
 ) -> anyhow::Result<()> {
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..n {
-        if tasks.len() >= parallel {
-            tasks.join_next().await.context("a seeding task")???;
-        }
-        let (store, business) = (store.clone(), business.clone());
-        let plan = member(&business, i, now)?;
-        tasks.spawn(async move {
-            // The emulator sometimes fails a request under load: try again.
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                match store.commit(&business, &plan).await {
-                    Ok(outcome) => {
-                        return outcome.map_err(|refusal| {
-                            anyhow::anyhow!("seeding was refused: {refusal:?}")
-                        });
-                    }
-                    Err(err) if attempt >= 5 => return Err(err),
-                    Err(_) => tokio::time::sleep(Duration::from_millis(50 * attempt)).await,
-                }
-            }
-        });
-    }
-    while let Some(done) = tasks.join_next().await {
-        done??;
+    for plan in crowd(business, n, now)? {
+        store
+            .commit(business, &plan)
+            .await?
+            .map_err(|refusal| anyhow::anyhow!("seeding was refused: {refusal:?}"))?;
     }
     Ok(())
 }

@@ -2,13 +2,19 @@
 //! the public leaderboard (JSON and page), the monthly report through the local scheduler
 //! route; and every request's DynamoDB cost, unchanged with 10,000 participants in the table.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use chrono::{Datelike, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde_json::json;
+use vouch_domain::decide::Plan;
+use vouch_domain::model::participant::{Participant, Stats};
+use vouch_domain::model::report::{BoardMove, Figure, Period, Tally};
+use vouch_domain::ports::ProgramStore;
+use vouch_domain::values::code::{ALPHABET, ReferralCode};
+use vouch_domain::values::ids::{BusinessId, CustomerId};
+use vouch_domain::values::person::PersonName;
 
 use crate::harness::{Reply, TestApp, send, spawn_app};
 use crate::rewards::{code_of, friend_closes, happy_maria};
@@ -373,95 +379,64 @@ async fn the_local_scheduler_writes_last_months_report_once_on_the_first() {
     );
 }
 
-/// Writes `items` with BatchWriteItem, 25 at a time.
-async fn seed(app: &TestApp, items: Vec<HashMap<String, AttributeValue>>) {
-    for chunk in items.chunks(25) {
-        let writes = chunk
-            .iter()
-            .map(|item| {
-                WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder()
-                            .set_item(Some(item.clone()))
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-            })
-            .collect();
-        let mut pending = HashMap::from([(app.table.clone(), writes)]);
-        while !pending.is_empty() {
-            let output = app
-                .store
-                .dynamodb()
-                .batch_write_item()
-                .set_request_items(Some(pending))
-                .send()
-                .await
-                .unwrap();
-            pending = output.unprocessed_items.unwrap_or_default();
-            pending.retain(|_, writes| !writes.is_empty());
-        }
-    }
+/// `n` participants of `business` with a closed referral each (reached long ago), on the
+/// leaderboards of all time and of this year, enrolled today by the figures; their codes start
+/// with `prefix`.
+fn crowd(business: &BusinessId, n: u32, prefix: &str) -> Vec<Plan> {
+    let long_ago = "2020-01-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+    let this_year = Utc::now().year();
+    (0..n)
+        .map(|i| {
+            let customer = CustomerId::parse(&format!("crowd_{i:05}")).unwrap();
+            let first_name = PersonName::parse("Crowd").unwrap();
+            let participant = Participant {
+                business_id: business.clone(),
+                customer_id: customer.clone(),
+                code: ReferralCode::parse(&format!("{prefix}{}", digits(i))).unwrap(),
+                first_name: first_name.clone(),
+                last_name: None,
+                phone: None,
+                enrolled_at: long_ago - chrono::Duration::seconds(i64::from(i)),
+                stats: Stats {
+                    closed: 1,
+                    ..Stats::default()
+                },
+                reward_override: None,
+            };
+            let board = [Period::All, Period::Year(this_year)]
+                .into_iter()
+                .map(|period| BoardMove {
+                    customer_id: customer.clone(),
+                    period,
+                    first_name: first_name.clone(),
+                    last_name: None,
+                    qualified: Some((1, long_ago)),
+                    earned_cents: 2500,
+                    qualified_all_time: 1,
+                })
+                .collect();
+            let mut tally = Tally::default();
+            tally.add(Utc::now().date_naive(), Figure::Enrolled, 1);
+            Plan {
+                participant: Some(participant),
+                board,
+                tally,
+                ..Plan::default()
+            }
+        })
+        .collect()
 }
 
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
-}
-
-fn n(value: u64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-/// 10,000 participants of `business`, each with a leaderboard row of all time and this year.
-fn crowd(business: &str) -> Vec<HashMap<String, AttributeValue>> {
-    let now = Utc::now();
-    let year = format!("{:04}", now.year());
-    let mut items = Vec::new();
-    for i in 0..10_000u64 {
-        let customer = format!("crowd_{i:05}");
-        let enrolled = (now - chrono::Duration::seconds(i64::try_from(i).unwrap())).to_rfc3339();
-        items.push(HashMap::from([
-            ("PK".into(), s(&format!("BIZ#{business}"))),
-            ("SK".into(), s(&format!("PART#{customer}"))),
-            ("GSI1PK".into(), s(&format!("BIZ#{business}#PARTS"))),
-            ("GSI1SK".into(), s(&format!("{enrolled}#{customer}"))),
-            ("GSI2PK".into(), s(&format!("BIZ#{business}#PARTS"))),
-            ("GSI2SK".into(), s(&format!("{:010}#{customer}", 1))),
-            ("kind".into(), s("participant")),
-            ("business_id".into(), s(business)),
-            ("customer_id".into(), s(&customer)),
-            ("code".into(), s(&format!("CRWD{i:05}"))),
-            ("first_name".into(), s("Crowd")),
-            ("enrolled_at".into(), s(&enrolled)),
-            ("closed".into(), n(1)),
-        ]));
-        for period in ["all", year.as_str()] {
-            items.push(HashMap::from([
-                ("PK".into(), s(&format!("BIZ#{business}"))),
-                ("SK".into(), s(&format!("BOARD#{period}#{customer}"))),
-                (
-                    "GSI1PK".into(),
-                    s(&format!("BIZ#{business}#BOARD#{period}")),
-                ),
-                (
-                    "GSI1SK".into(),
-                    s(&format!(
-                        "{:010}#2020-01-01T00:00:00.000Z#{customer}",
-                        u64::from(u32::MAX) - 1
-                    )),
-                ),
-                ("kind".into(), s("board")),
-                ("customer_id".into(), s(&customer)),
-                ("period".into(), s(period)),
-                ("first_name".into(), s("Crowd")),
-                ("qualified".into(), n(1)),
-                ("qualified_all_time".into(), n(1)),
-                ("rewards_earned_cents".into(), n(2500)),
-            ]));
-        }
-    }
-    items
+/// `i` in five of the codes' characters.
+fn digits(mut i: u32) -> String {
+    let base = u32::try_from(ALPHABET.len()).unwrap();
+    (0..5)
+        .map(|_| {
+            let digit = ALPHABET[usize::try_from(i % base).unwrap()];
+            i /= base;
+            char::from(digit)
+        })
+        .collect()
 }
 
 /// What each report request costs, by DynamoDB operation.
@@ -506,7 +481,11 @@ async fn a_reports_cost_is_the_same_with_ten_thousand_participants() {
         // summary one BatchGetItem for the top referrers' names.
         assert!(total <= 3, "{path}: {counts:?}");
     }
-    seed(&app, crowd("acme")).await;
+    let acme = BusinessId::parse("acme").unwrap();
+    app.store
+        .load(&acme, &crowd(&acme, 10_000, "CRW"))
+        .await
+        .unwrap();
     let many = costs(&app, &key).await;
     assert_eq!(few, many);
     // And the crowd is really there: the leaderboard now lists a hundred of them.
@@ -515,4 +494,61 @@ async fn a_reports_cost_is_the_same_with_ten_thousand_participants() {
         .json();
     assert_eq!(board["items"].as_array().unwrap().len(), 100);
     assert_eq!(board["items"][0]["customer_id"], "cus_maria");
+}
+
+#[tokio::test]
+async fn a_bulk_load_leaves_what_one_commit_each_leaves_and_takes_nothing_else() {
+    let app = spawn_app().await;
+    let (committed, _) = app.create_business("committed").await;
+    let (loaded, _) = app.create_business("loaded").await;
+    let business = BusinessId::parse("committed").unwrap();
+    for plan in crowd(&business, 30, "CMT") {
+        app.store.commit(&business, &plan).await.unwrap().unwrap();
+    }
+    let business = BusinessId::parse("loaded").unwrap();
+    app.store
+        .load(&business, &crowd(&business, 30, "XYZ"))
+        .await
+        .unwrap();
+    let day = today();
+    for path in [
+        "/api/admin/leaderboard?period=all&limit=100".to_owned(),
+        "/api/admin/leaderboard?period=year".to_owned(),
+        format!("/api/admin/reports/summary?from={day}&to={day}"),
+        "/api/admin/participants/crowd_00007".to_owned(),
+    ] {
+        let (one, other) = (
+            get(&app, &committed, &path).await,
+            get(&app, &loaded, &path).await,
+        );
+        assert_eq!(one.status, StatusCode::OK, "{path}");
+        let (mut one, mut other) = (one.json(), other.json());
+        for body in [&mut one, &mut other] {
+            if let Some(fields) = body.as_object_mut() {
+                for field in ["code", "link", "qr_url"] {
+                    fields.remove(field);
+                }
+            }
+        }
+        assert_eq!(one, other, "{path}");
+    }
+    // A plan that changes anything else is refused, and nothing of the load is written: not
+    // its figures, nor its first participant (a new one, with a new code).
+    let summary = format!("/api/admin/reports/summary?from={day}&to={day}");
+    let before = get(&app, &loaded, &summary).await.json();
+    let mut plans = crowd(&business, 2, "MRE");
+    if let Some(participant) = plans[0].participant.as_mut() {
+        participant.customer_id = CustomerId::parse("newcomer").unwrap();
+    }
+    plans[1]
+        .reward_done
+        .push("01ARZ3NDEKTSV4RRFFQ69G5FAV".into());
+    assert!(app.store.load(&business, &plans).await.is_err());
+    assert_eq!(get(&app, &loaded, &summary).await.json(), before);
+    assert_eq!(
+        get(&app, &loaded, "/api/admin/participants/newcomer")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -10,6 +10,7 @@ mod contacts;
 mod keys;
 mod leads;
 mod limits;
+mod load;
 mod outbox;
 mod participants;
 mod program;

@@ -84,7 +84,7 @@ pub(crate) struct ParticipantItem {
 }
 
 impl ParticipantItem {
-    fn from_domain(p: &Participant) -> Self {
+    pub(crate) fn from_domain(p: &Participant) -> Self {
         let by = |channel| {
             p.stats
                 .clicks_by_channel
@@ -199,7 +199,7 @@ pub(crate) struct CodeItem {
 }
 
 /// The code item claiming a participant's code across all businesses.
-fn code_item(participant: &Participant) -> anyhow::Result<Item> {
+pub(crate) fn code_item(participant: &Participant) -> anyhow::Result<Item> {
     let (pk, sk) = keys::code(&participant.code);
     Ok(to_item(CodeItem {
         pk,

@@ -117,6 +117,37 @@ pub(crate) fn commit_board(
     Ok(())
 }
 
+/// A leaderboard row new to the table, as [`commit_board`] would leave it: for a bulk load.
+pub(crate) fn board_item(business: &BusinessId, change: &BoardMove) -> anyhow::Result<Item> {
+    let period = change.period.key();
+    let (pk, sk) = keys::board(business, &period, &change.customer_id);
+    let mut item = primary_key((pk, sk));
+    item.extend([
+        ("kind".to_owned(), s("board")),
+        ("customer_id".to_owned(), s(change.customer_id.as_str())),
+        ("period".to_owned(), s(period.clone())),
+        ("first_name".to_owned(), to_attr(&change.first_name)),
+        ("last_name".to_owned(), to_attr(&change.last_name)),
+        (
+            "qualified_all_time".to_owned(),
+            n(change.qualified_all_time),
+        ),
+        ("rewards_earned_cents".to_owned(), n(change.earned_cents)),
+    ]);
+    if let Some((count, reached_at)) = change.qualified {
+        item.insert("qualified".into(), n(count));
+        item.insert("reached_at".into(), to_attr(&reached_at));
+        if count > 0 {
+            item.insert("GSI1PK".into(), s(keys::board_pk(business, &period)));
+            item.insert(
+                "GSI1SK".into(),
+                s(keys::board_sk(count, reached_at, &change.customer_id)),
+            );
+        }
+    }
+    Ok(item)
+}
+
 /// A leaderboard row as stored.
 #[derive(Deserialize)]
 struct BoardItem {

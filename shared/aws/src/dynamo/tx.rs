@@ -139,6 +139,11 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
+    /// The writes gathered, to send some other way than as one transaction (a bulk load).
+    pub(crate) fn into_items(self) -> Vec<TransactWriteItem> {
+        self.items
+    }
+
     /// Sends the transaction (nothing when it is empty). A cancellation is the refusal of the
     /// first item whose condition failed.
     pub(crate) async fn send(self, store: &DynamoStore) -> anyhow::Result<Result<(), Refusal>> {
