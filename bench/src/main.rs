@@ -156,6 +156,10 @@ async fn report_section(out: &mut String) -> anyhow::Result<()> {
             large / small
         )?;
     }
+    writeln!(
+        out,
+        "\nWhat grows here is the in-memory fake's ordered index (a B-tree walk), not a request: on DynamoDB each report is the same requests at any size (below)."
+    )?;
     let Ok(endpoint) = std::env::var("VOUCH_TEST_ENDPOINT") else {
         writeln!(
             out,
