@@ -5,7 +5,9 @@ Run by `scripts/pages.sh` (in `make test`) against a local Vouch it started: the
 gives the business referrers with closed referrals, the leaderboard is made public, and each
 page is opened at 390 px (a phone) and 1280 px. Checked: the content, no sideways scrolling on
 the phone, nothing blocked by the Content-Security-Policy (the console stays clean), names
-shown as text, the period tabs. Screenshots go to target/screenshots/ for people to look at.
+shown as text, the period tabs; and the top referrer's own page: their friends and where they
+stand, the sharing links, the copy button, the QR code. Screenshots go to target/screenshots/
+for people to look at.
 """
 
 import json
@@ -66,6 +68,63 @@ def fits(driver, page, width):
         fail(f"{page}: {scroll}px wide on a {width}px screen (sideways scrolling)")
 
 
+def whole_page(driver, width, path):
+    """A screenshot of the whole page at `width`, however long it is."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+    driver.save_screenshot(str(path))
+
+
+def referrer_page(base, key, printed):
+    """The top referrer's own page on a phone (the demo's Rosa): friends, sharing, copy, QR; a
+    forged link finds nothing. The link `make dev` printed for Maria opens too."""
+    if call("GET", printed.replace("/me/", "/api/public/me/"))["first_name"] != "Maria":
+        fail("the page link make dev printed")
+    top = call("GET", f"{base}/api/admin/participants?sort=closed&limit=1", key=key)["items"][0]
+    detail = call("GET", f"{base}/api/admin/participants/{top['customer_id']}", key=key)
+    url = detail["status_url"]
+    expected = call("GET", url.replace("/me/", "/api/public/me/"))
+    if not expected["friends"]:
+        fail("the demo left its top referrer without friends on their page")
+    phone = browser(PHONE)
+    try:
+        phone.execute_cdp_cmd("Browser.grantPermissions", {
+            "origin": base, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+        phone.get(url)
+        if phone.find_element(By.TAG_NAME, "h1").text != f"Hi {expected['first_name']}!":
+            fail("the referrer page's heading")
+        names = [row.find_element(By.CLASS_NAME, "name").text
+                 for row in phone.find_elements(By.CSS_SELECTOR, "ol.friends li")]
+        if names != [friend["name"] for friend in expected["friends"]]:
+            fail(f"friends {names} are not the page's {expected['friends']}")
+        hrefs = [a.get_attribute("href") for a in phone.find_elements(By.CSS_SELECTOR, ".share a")]
+        if [h.split(":")[0] for h in hrefs] != ["sms", "https", "mailto"] or "wa.me" not in hrefs[1]:
+            fail(f"the sharing links: {hrefs}")
+        if expected["next_reward"]["sentence"] not in phone.find_element(By.CSS_SELECTOR, ".next").text:
+            fail("the next reward's sentence")
+        fits(phone, "referrer page", PHONE[0])
+        clean_console(phone, "referrer page")
+        phone.save_screenshot(str(SHOTS / "me-phone.png"))
+        copy = phone.find_element(By.CSS_SELECTOR, "button[data-copy]")
+        if not copy.is_displayed():
+            fail("the copy button stayed hidden: its script did not run")
+        copy.click()
+        WebDriverWait(phone, 5).until(lambda d: copy.text == "Copied!")
+        phone.find_element(By.TAG_NAME, "summary").click()
+        qr = phone.find_element(By.CSS_SELECTOR, ".qr svg")
+        if not qr.is_displayed() or qr.size["width"] < 150:
+            fail("the QR code")
+        clean_console(phone, "referrer page (copied, QR shown)")
+        whole_page(phone, PHONE[0], SHOTS / "me-phone-whole.png")
+        phone.get(url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB"))
+        if "isn't available" not in phone.find_element(By.TAG_NAME, "h1").text:
+            fail("a forged page link was not refused")
+    finally:
+        phone.quit()
+    return len(expected["friends"])
+
+
 def main():
     session = json.load(open(os.environ["VOUCH_SESSION_FILE"]))
     base, business, key = session["base_url"], session["business_id"], session["admin_api_key"]
@@ -115,7 +174,9 @@ def main():
         desktop.save_screenshot(str(SHOTS / "leaderboard-desktop.png"))
     finally:
         desktop.quit()
-    print(f"pages: ok ({len(expected)} referrers shown); screenshots in {SHOTS}/")
+    friends = referrer_page(base, key, session["referrer_status_url"])
+    print(f"pages: ok ({len(expected)} referrers on the leaderboard, {friends} friends on "
+          f"the top referrer's page); screenshots in {SHOTS}/")
 
 
 if __name__ == "__main__":

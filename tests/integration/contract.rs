@@ -417,6 +417,7 @@ fn referral(id: &str, lead: &str, referrer: Option<&str>, status: ReferralStatus
         qualified_at: None,
         job_id: None,
         invoice_total_cents: None,
+        booked_at: None,
         history: Vec::new(),
         ordinal: None,
         reward: None,
@@ -1118,6 +1119,7 @@ async fn a_decision_on_a_stale_snapshot_is_refused_as_changed(store: &impl Store
     };
     let decide_on = |snapshot: &Snapshot, first: &str| {
         let overrides = Overrides::default();
+        let page_key = vouch_domain::values::secrets::PageKey::derive(b"contract");
         let ctx = Context {
             business_id: &acme.id,
             settings: &acme.settings,
@@ -1125,6 +1127,7 @@ async fn a_decision_on_a_stale_snapshot_is_refused_as_changed(store: &impl Store
             link_base: "https://go.vouch.test",
             delivery_id: None,
             overrides: &overrides,
+            page_key: &page_key,
         };
         decide(&Command::UpsertCustomer(details(first)), snapshot, &ctx).unwrap()
     };

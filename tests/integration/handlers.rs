@@ -19,7 +19,7 @@ use vouch_domain::testing::{FakeEvents, FakeSms, InMemoryStore, ManualClock};
 use vouch_domain::values::code::ReferralCode;
 use vouch_domain::values::ids::{BusinessId, CustomerId};
 use vouch_domain::values::person::PersonName;
-use vouch_domain::values::secrets::{IpHasher, KeyHash, WebhookSecret};
+use vouch_domain::values::secrets::{IpHasher, KeyHash, PageKey, WebhookSecret};
 use vouch_http::{AppState, Web, routers};
 
 struct Fake {
@@ -42,6 +42,7 @@ async fn fake() -> Fake {
         ServiceConfig {
             operator_key: Some("fixture-operator-key".into()),
             ip_hasher: IpHasher::new(b"fixture-ip-key"),
+            page_key: PageKey::derive(b"fixture-ip-key"),
         },
     );
     let id = BusinessId::parse("acme").unwrap();
@@ -226,6 +227,7 @@ async fn signed_fake() -> (Fake, Arc<FakeSms>) {
         ServiceConfig {
             operator_key: None,
             ip_hasher: IpHasher::new(b"fixture-ip-key"),
+            page_key: PageKey::derive(b"fixture-ip-key"),
         },
     );
     let doc = serde_json::json!({"name": "Acme Plumbing", "time_zone": "America/Chicago", "landing_url": "https://acme.example/refer"});

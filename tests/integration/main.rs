@@ -13,6 +13,7 @@ mod contract;
 mod dashboard;
 mod handlers;
 mod leads;
+mod me;
 mod reports;
 mod rewards;
 mod store;

@@ -486,6 +486,9 @@ async fn a_reports_cost_is_the_same_with_ten_thousand_participants() {
         .load(&acme, &crowd(&acme, 10_000, "CRW"))
         .await
         .unwrap();
+    // Loading takes about a minute, as long as settings stay cached: measure a fresh instance
+    // (each measurement is still warm, after a first call).
+    let app = app.new_instance().await;
     let many = costs(&app, &key).await;
     assert_eq!(few, many);
     // And the crowd is really there: the leaderboard now lists a hundred of them.
@@ -525,7 +528,7 @@ async fn a_bulk_load_leaves_what_one_commit_each_leaves_and_takes_nothing_else()
         let (mut one, mut other) = (one.json(), other.json());
         for body in [&mut one, &mut other] {
             if let Some(fields) = body.as_object_mut() {
-                for field in ["code", "link", "qr_url"] {
+                for field in ["code", "link", "qr_url", "status_url"] {
                     fields.remove(field);
                 }
             }

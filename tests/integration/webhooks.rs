@@ -212,7 +212,8 @@ async fn signed_webhooks_enrol_a_happy_customer_and_text_the_invitation_once() {
     assert_eq!(items[0]["purpose"], "invitation");
     assert_eq!(items[0]["status"], "sent");
     assert_eq!(items[0]["to_masked"], "•••0142");
-    assert_eq!(items[0]["segments"], 1);
+    // The link to share and the referrer's own page: two segments (README, known limits).
+    assert_eq!(items[0]["segments"], 2);
 
     let texts = texts_containing(&code).await;
     assert_eq!(texts.len(), 1, "{texts:?}");

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::clock::SystemClock;
 use vouch_domain::app::{Ports, ServiceConfig, Vouch};
-use vouch_domain::values::secrets::IpHasher;
+use vouch_domain::values::secrets::{IpHasher, PageKey};
 
 use crate::messaging::{EventBridgePublisher, SnsSms};
 use crate::{Config, DynamoStore, RequestCounter};
@@ -44,6 +44,7 @@ pub async fn application(config: &Config) -> Application {
         ServiceConfig {
             operator_key: config.operator_key.clone(),
             ip_hasher: IpHasher::new(&config.ip_hash_key),
+            page_key: PageKey::derive(&config.ip_hash_key),
         },
     );
     Application {

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::admin::{self, messages, participants, referrals, reports, rewards, settings, staff};
 use crate::dto::schema;
-use crate::public::{leaderboard, leads, links};
+use crate::public::{leaderboard, leads, links, me};
 use crate::{common, error, webhooks};
 
 #[derive(OpenApi)]
@@ -26,7 +26,7 @@ use crate::{common, error, webhooks};
         referrals::remove, referrals::customers,
         rewards::list, rewards::update, rewards::set_override,
         reports::summary, reports::months, reports::monthly, reports::leaderboard,
-        leaderboard::json, leaderboard::page,
+        leaderboard::json, leaderboard::page, me::json, me::page,
         staff::list, staff::add, staff::remove,
     ),
     components(schemas(
@@ -48,6 +48,8 @@ use crate::{common, error, webhooks};
         reports::MonthlyReportView, reports::ReportMonthsView, reports::ReportMonthView,
         reports::LeaderboardView, reports::LeaderView,
         leaderboard::PublicLeaderboardView, leaderboard::PublicLeaderView,
+        me::ReferrerPageView, me::ShareLinks, me::FriendView, me::RewardTotalsView,
+        me::NextRewardView, me::TierUpView, me::VipView,
         staff::StaffView, staff::StaffPage, staff::InvitedView, staff::StaffRequest,
     )),
     modifiers(&Security, &Errors),

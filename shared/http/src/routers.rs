@@ -7,9 +7,13 @@ use axum::{Json, Router};
 use crate::state::AppState;
 use crate::{admin, common, dashboard, local, openapi, public, webhooks};
 
-/// link-click: `/r/{code}`, its QR code, the referral card and the public leaderboard.
+/// link-click: `/r/{code}`, its QR code, the referral card, the public leaderboard and the
+/// referrers' own pages.
 pub fn link_click(state: AppState) -> Router {
-    common::finish(public::links::routes().merge(public::leaderboard::routes())).with_state(state)
+    let routes = public::links::routes()
+        .merge(public::leaderboard::routes())
+        .merge(public::me::routes());
+    common::finish(routes).with_state(state)
 }
 
 /// lead-intake: `POST /api/leads`.
@@ -37,6 +41,7 @@ pub fn local(state: AppState, extra: Router<AppState>) -> Router {
     let routes = extra
         .merge(public::links::routes())
         .merge(public::leaderboard::routes())
+        .merge(public::me::routes())
         .merge(public::leads::routes(&state))
         .merge(webhooks::routes())
         .merge(admin::routes())

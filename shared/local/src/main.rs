@@ -113,6 +113,11 @@ async fn main() -> anyhow::Result<()> {
     )?;
     let base = format!("http://127.0.0.1:{port}");
     let key = &created.admin_api_key;
+    let demo = vouch
+        .business(&business)
+        .await?
+        .context("the demo business, just created")?;
+    let status_url = vouch.status_url(&demo, &maria.customer_id, &base);
     println!(
         "\nVouch is running on {base} (emulator {emulator})\n\
          \n  dashboard        {base}/admin  (sign in as {owner_email} / {owner_password})\
@@ -121,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
          \n  admin API key    {key}\
          \n  webhook secret   {secret}\
          \n  demo referrer    Maria Garcia, code {code}\
+         \n  Maria's page     {status_url}\
          \n  API document     {base}/openapi.json\
          \n  sent texts       {emulator}/moto-api/data.json (sns.SMS)\
          \n  quiet hours      23:00-06:00 America/Chicago (texts then are deferred; the sweep sends them)\
@@ -155,6 +161,7 @@ async fn main() -> anyhow::Result<()> {
         "base_url": base, "business_id": business, "admin_api_key": key,
         "webhook_secret": created.webhook_secret, "operator_key": operator_key,
         "emulator": emulator.endpoint, "referrer_code": maria.code.to_string(),
+        "referrer_status_url": status_url,
         "owner_email": owner_email, "owner_password": owner_password,
     });
     // VOUCH_SESSION_FILE lets a second instance (the API fuzz) keep its own.

@@ -19,6 +19,7 @@
 mod businesses;
 mod leads;
 mod links;
+mod me;
 mod participants;
 mod referrals;
 mod reports;
@@ -37,6 +38,7 @@ pub use leads::{LeadForm, LeadReceipt, MAX_MESSAGE_CHARS};
 pub use links::{
     ClickOutcome, ReferralCard, UNKNOWN_CODE_WINDOW_SECS, UNKNOWN_CODES_PER_WINDOW, Visit,
 };
+pub use me::ReferrerPage;
 pub use participants::EnrolRequest;
 pub use referrals::{Review, SEARCH_CHARS};
 pub use reports::{Board, DEFAULT_BOARD, MAX_BOARD, MAX_RANGE_DAYS, Ranked, report_due};
@@ -63,7 +65,7 @@ use crate::ports::{
 };
 use crate::values::error::{Error, Result};
 use crate::values::ids::BusinessId;
-use crate::values::secrets::IpHasher;
+use crate::values::secrets::{IpHasher, PageKey};
 
 /// How staff actions through the admin API key are audited.
 pub const ADMIN_KEY_ACTOR: &str = "admin key";
@@ -158,6 +160,8 @@ pub struct ServiceConfig {
     /// Absent: operator routes refuse every key.
     pub operator_key: Option<String>,
     pub ip_hasher: IpHasher,
+    /// Signs and checks referrers' page links.
+    pub page_key: PageKey,
 }
 
 /// The application: ports, configuration and a short-lived cache of business settings.

@@ -86,6 +86,7 @@ impl Vouch {
                 link_base,
                 delivery_id: delivery,
                 overrides: &overrides,
+                page_key: &self.config.page_key,
             };
             let plan = match decide(command, &snapshot, &ctx) {
                 Ok(plan) => plan,

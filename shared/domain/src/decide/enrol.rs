@@ -68,6 +68,7 @@ pub(super) fn enrol(
             ("first_name", contact.first_name.as_str().to_owned()),
             ("business_name", ctx.settings.name.clone()),
             ("link", link),
+            ("status_link", ctx.status_link(&participant.customer_id)),
             ("code", participant.code.to_string()),
             (
                 "reward",

@@ -126,6 +126,15 @@ fn job_moved(
             contact.referral = Some(referral);
         }
     }
+    if job.status != JobStatus::Canceled
+        && let Some(referral) = contact.referral.as_mut().filter(|r| {
+            r.booked_at.is_none() && matches!(r.status, RefStatus::Pending | RefStatus::NeedsReview)
+        })
+    {
+        // For the referrer's page: the friend's job is booked.
+        referral.booked_at = Some(ctx.now);
+        plan.referrals.push(referral.clone());
+    }
     let progress = match job.status {
         JobStatus::Dispatched => Some("on its way"),
         JobStatus::Completed => Some("complete"),

@@ -18,7 +18,7 @@ mod tally;
 pub use command::{Command, LoadKeys, Named, NewLead, RateWindow, StaffAction, WebVisit};
 pub use plan::{
     Context, CounterBump, DEDUPE_DAYS, IndexEntry, IssueDue, Overrides, Plan, Refusal, Rejection,
-    SearchUpdate, Snapshot, StatsDelta, YearBump,
+    SearchUpdate, Snapshot, StatsDelta, YearBump, status_link,
 };
 pub use reward::RewardAction;
 

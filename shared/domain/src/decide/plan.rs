@@ -23,6 +23,7 @@ use crate::model::settings::Settings;
 use crate::rules::sending::SendGuard;
 use crate::values::ids::{BusinessId, CustomerId};
 use crate::values::person::{Email, Phone};
+use crate::values::secrets::PageKey;
 
 /// How long a delivery id is remembered for de-duplication (at least three days).
 pub const DEDUPE_DAYS: i64 = 7;
@@ -229,6 +230,35 @@ pub struct Context<'a> {
     pub link_base: &'a str,
     pub delivery_id: Option<&'a str>,
     pub overrides: &'a Overrides,
+    /// Signs the referrers' page links put in texts.
+    pub page_key: &'a PageKey,
+}
+
+impl Context<'_> {
+    /// A referrer's own page, for texts: `{link_base}/me/{token}`.
+    pub fn status_link(&self, customer: &CustomerId) -> String {
+        status_link(
+            self.link_base,
+            self.page_key,
+            self.business_id,
+            customer,
+            self.settings.status_link_version,
+        )
+    }
+}
+
+/// `{link_base}/me/{token}`: the page of `customer` of `business`, signed for key `version`.
+pub fn status_link(
+    link_base: &str,
+    key: &PageKey,
+    business: &BusinessId,
+    customer: &CustomerId,
+    version: u32,
+) -> String {
+    format!(
+        "{link_base}/me/{}",
+        key.token(business.as_str(), customer.as_str(), version)
+    )
 }
 
 /// Why a command cannot be decided at all.

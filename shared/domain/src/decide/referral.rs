@@ -129,6 +129,7 @@ pub(super) fn referrer_message(
         ("first_name", referrer.first_name.as_str().to_owned()),
         ("business_name", ctx.settings.name.clone()),
         ("friend_first_name", friend),
+        ("status_link", ctx.status_link(&referrer.customer_id)),
     ]);
     vars.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
     crate::rules::sending::compose(

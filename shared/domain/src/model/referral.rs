@@ -222,6 +222,9 @@ pub struct Referral {
     pub qualified_at: Option<DateTime<Utc>>,
     pub job_id: Option<String>,
     pub invoice_total_cents: Option<Money>,
+    /// When the friend first had a job booked (any job not canceled), before it qualified.
+    #[serde(default)]
+    pub booked_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub history: Vec<Decision>,
     /// Which of the referrer's closed referrals this is (set when it qualifies).
@@ -254,6 +257,7 @@ impl Referral {
             qualified_at: None,
             job_id: None,
             invoice_total_cents: None,
+            booked_at: None,
             history: Vec::new(),
             ordinal: None,
             reward: None,

@@ -105,6 +105,7 @@ pub const PLACEHOLDERS: &[&str] = &[
     "reward",
     "friend_first_name",
     "status",
+    "status_link",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,6 +155,14 @@ pub struct Settings {
     pub public_leaderboard: bool,
     pub reengage_after_days: u32,
     pub limits: Limits,
+    /// The version of the key the referrers' page links are signed for: moving it on revokes
+    /// every link sent so far (each referrer's next text carries a new one).
+    #[serde(default = "first_version")]
+    pub status_link_version: u32,
+}
+
+fn first_version() -> u32 {
+    1
 }
 
 impl Settings {
@@ -202,6 +211,7 @@ impl Settings {
                 leads_per_code_per_day: 20,
                 review_when_leads_per_code_per_day_over: 5,
             },
+            status_link_version: 1,
         }
     }
 
@@ -237,6 +247,13 @@ impl Settings {
             Some(self.reengage_after_days),
             0,
             3650,
+        );
+        in_range(
+            &mut errors,
+            "status_link_version",
+            Some(self.status_link_version),
+            1,
+            1_000_000,
         );
         check_reward(&mut errors, &self.reward);
         if let Some(referee) = &self.referee_reward {
@@ -290,10 +307,10 @@ impl Settings {
 impl Default for Templates {
     fn default() -> Self {
         Self {
-            invitation: "Thanks for choosing {business_name}, {first_name}! Refer a friend & get {reward}: {link} Reply STOP to opt out".into(),
+            invitation: "Thanks for choosing {business_name}, {first_name}! Refer a friend & get {reward}: {link} Your referrals: {status_link} Reply STOP to opt out".into(),
             acknowledgment: "{first_name}, your friend {friend_first_name} just reached out to {business_name}. Thank you for the referral!".into(),
             reward: "{first_name}, your referral closed! You've earned {reward} from {business_name}.".into(),
-            thank_you: "Thank you, {first_name}! Referrals like yours keep {business_name} going. Keep sharing: {link}".into(),
+            thank_you: "Thank you, {first_name}! Referrals like yours keep {business_name} going. Keep sharing: {link} See your rewards: {status_link}".into(),
             reengagement: "Hi {first_name}, {business_name} still rewards referrals: {reward} for every friend who books. Your link: {link}".into(),
             progress: "{first_name}, an update from {business_name}: your friend {friend_first_name}'s job is {status}.".into(),
         }
@@ -460,6 +477,34 @@ pub fn check_template(text: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The default invitation, filled as it is sent for a typical business: it carries two links
+    /// (the one to share and the referrer's own page, whose signed token alone is some 60
+    /// characters), so it takes two GSM-7 segments, not one.
+    #[test]
+    fn the_default_invitation_is_two_segments_with_both_links() {
+        let key = crate::values::secrets::PageKey::derive(b"deployment secret");
+        let token = key.token("acme-plumbing", "cus_8f3a2b71", 1);
+        let vars = std::collections::BTreeMap::from([
+            ("business_name", "Acme Plumbing".to_owned()),
+            ("first_name", "Maria".to_owned()),
+            ("reward", "$25 account credit".to_owned()),
+            ("link", "https://go.acmeplumbing.com/r/ABCD2345".to_owned()),
+            (
+                "status_link",
+                format!("https://go.acmeplumbing.com/me/{token}"),
+            ),
+        ]);
+        let body = crate::model::message::render(&Templates::default().invitation, &vars);
+        assert_eq!(
+            crate::model::message::encoding_and_segments(&body),
+            (crate::model::message::Encoding::Gsm7, 2),
+            "{body}"
+        );
+        // Without the page link it would fit one.
+        let without = body.replace(&format!(" Your referrals: {}", vars["status_link"]), "");
+        assert_eq!(crate::model::message::segments(&without), 1, "{without}");
+    }
 
     #[test]
     fn templates_only_use_known_placeholders() {

@@ -4,6 +4,7 @@
 pub mod attribution;
 pub mod figures;
 pub mod findings;
+pub mod referrer_page;
 pub mod reward_terms;
 pub mod sending;
 pub mod summary;

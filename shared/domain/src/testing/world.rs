@@ -23,7 +23,7 @@ use crate::values::error::Result;
 use crate::values::ids::{BusinessId, CustomerId};
 use crate::values::money::Money;
 use crate::values::person::{Country, Email, PersonName, Phone};
-use crate::values::secrets::{IpHasher, WebhookSecret};
+use crate::values::secrets::{IpHasher, PageKey, WebhookSecret};
 use crate::values::{TimeZone as Zone, WebOrigin, WebUrl};
 
 /// The public origin of referral links in the world's texts.
@@ -117,6 +117,7 @@ impl World {
             ServiceConfig {
                 operator_key: Some(OPERATOR_KEY.into()),
                 ip_hasher: IpHasher::new(b"k"),
+                page_key: PageKey::derive(b"k"),
             },
         );
         let operator = vouch
@@ -152,6 +153,7 @@ impl World {
             ServiceConfig {
                 operator_key: Some(OPERATOR_KEY.into()),
                 ip_hasher: IpHasher::new(b"k"),
+                page_key: PageKey::derive(b"k"),
             },
         )
     }

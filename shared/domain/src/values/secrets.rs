@@ -1,5 +1,5 @@
 //! Keys and secrets: admin API keys (stored only as hashes), Standard Webhooks secrets, the
-//! operator key check, and keyed hashing of IP addresses.
+//! operator key check, keyed hashing of IP addresses, and the signed tokens of referrers' pages.
 
 use std::fmt;
 
@@ -176,6 +176,90 @@ impl fmt::Debug for IpHasher {
     }
 }
 
+/// The key of referrers' page tokens: a token names a business, a customer and the business's
+/// key version, and carries a 128-bit HMAC-SHA256 over them, so it is checked without reading
+/// anything. A business revokes all its tokens by moving its version on.
+#[derive(Clone)]
+pub struct PageKey {
+    key: Vec<u8>,
+}
+
+/// A page token's fields, once its MAC is checked (ids still to be parsed by the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageClaim {
+    pub business: String,
+    pub customer: String,
+    pub version: u32,
+}
+
+const PAGE_LABEL: &[u8] = b"vouch referrer page v1\n";
+const PAGE_MAC_BYTES: usize = 16;
+
+impl PageKey {
+    /// A page key of its own, derived from a deployment secret with a label no other use of
+    /// that secret shares.
+    pub fn derive(secret: &[u8]) -> Self {
+        let key = Hmac::<Sha256>::new_from_slice(secret)
+            .map(|mut mac| {
+                mac.update(PAGE_LABEL);
+                mac.finalize().into_bytes().to_vec()
+            })
+            .unwrap_or_default();
+        Self { key }
+    }
+
+    fn mac(&self, payload: &[u8]) -> Option<Hmac<Sha256>> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).ok()?;
+        mac.update(PAGE_LABEL);
+        mac.update(payload);
+        Some(mac)
+    }
+
+    /// `{base64url(version \n business \n customer)}.{base64url(MAC)}`.
+    pub fn token(&self, business: &str, customer: &str, version: u32) -> String {
+        let payload = format!("{version}\n{business}\n{customer}");
+        let tag = self
+            .mac(payload.as_bytes())
+            .map(|mac| mac.finalize().into_bytes()[..PAGE_MAC_BYTES].to_vec())
+            .unwrap_or_default();
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(payload),
+            URL_SAFE_NO_PAD.encode(tag)
+        )
+    }
+
+    /// The claim of a token this key made; `None` for anything else (compared in constant time).
+    pub fn open(&self, token: &str) -> Option<PageClaim> {
+        if token.len() > 512 {
+            return None;
+        }
+        let (payload, tag) = token.split_once('.')?;
+        let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        if tag.len() != PAGE_MAC_BYTES {
+            return None;
+        }
+        self.mac(&payload)?.verify_truncated_left(&tag).ok()?;
+        let payload = String::from_utf8(payload).ok()?;
+        let mut fields = payload.splitn(3, '\n');
+        let version = fields.next()?.parse().ok()?;
+        let business = fields.next()?.to_owned();
+        let customer = fields.next()?.to_owned();
+        Some(PageClaim {
+            business,
+            customer,
+            version,
+        })
+    }
+}
+
+impl fmt::Debug for PageKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PageKey(…)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +301,35 @@ mod tests {
         assert_ne!(one, IpHasher::new(b"key-two").hash(ip));
         assert_eq!(one.as_str().len(), 32);
         assert!(!one.as_str().contains("203"));
+    }
+
+    #[test]
+    fn page_tokens_open_only_as_made_with_the_same_key() {
+        let key = PageKey::derive(b"secret");
+        let token = key.token("acme", "cus_maria", 1);
+        assert_eq!(
+            key.open(&token),
+            Some(PageClaim {
+                business: "acme".into(),
+                customer: "cus_maria".into(),
+                version: 1
+            })
+        );
+        // Another key, a changed payload, a changed or truncated MAC: nothing.
+        assert_eq!(PageKey::derive(b"other").open(&token), None);
+        let (payload, tag) = token.split_once('.').unwrap();
+        let forged = URL_SAFE_NO_PAD.encode("1\nacme\ncus_other");
+        assert_eq!(key.open(&format!("{forged}.{tag}")), None);
+        let mut flipped = URL_SAFE_NO_PAD.decode(tag).unwrap();
+        flipped[0] ^= 1;
+        let flipped = URL_SAFE_NO_PAD.encode(flipped);
+        assert_eq!(key.open(&format!("{payload}.{flipped}")), None);
+        assert_eq!(key.open(&format!("{payload}.{}", &tag[..10])), None);
+        for junk in ["", ".", "x.y", "%%.%%", &"a".repeat(600)] {
+            assert_eq!(key.open(junk), None);
+        }
+        // The page key is not the secret it came from, nor the IP hash made with it.
+        assert_ne!(key.key, b"secret".to_vec());
+        assert_ne!(key.token("acme", "cus_maria", 2), token);
     }
 }

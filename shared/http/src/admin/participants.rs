@@ -62,6 +62,8 @@ pub struct ParticipantDetail {
     /// The participant's own reward, when set.
     #[schema(value_type = Option<RewardOverrideSchema>)]
     pub reward_override: Option<vouch_domain::model::reward::RewardOverride>,
+    /// The participant's own page (`/me/{token}`), for staff to send again.
+    pub status_url: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -186,7 +188,15 @@ impl AppState {
         business: &BusinessId,
         participant: &Participant,
     ) -> ApiResult<ParticipantDetail> {
-        let vip_after = self.vip_after(business).await?;
+        let known = self
+            .vouch
+            .business(business)
+            .await?
+            .ok_or(vouch_domain::Error::NotFound("business"))?;
+        let vip_after = known.settings.vip_after;
+        let status_url =
+            self.vouch
+                .status_url(&known, &participant.customer_id, &self.link_base(headers));
         let referrals = self
             .vouch
             .referrals_by(business, &participant.customer_id)
@@ -206,6 +216,7 @@ impl AppState {
             rewards: rewards.into_iter().map(Into::into).collect(),
             credit_balance_cents: balance,
             reward_override: participant.reward_override.clone(),
+            status_url,
         })
     }
 }

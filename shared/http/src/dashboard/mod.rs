@@ -311,11 +311,7 @@ pub struct Tab {
     pub current: bool,
 }
 
-/// Cents in the business's currency ("$25", "$25.50").
-pub fn money(cents: i64, currency: &vouch_domain::values::money::Currency) -> String {
-    vouch_domain::values::money::Money::from_cents(cents.max(0))
-        .map_or_else(|_| cents.to_string(), |m| m.display(currency))
-}
+pub use crate::pages::money;
 
 /// A reward's value as staff read it: its amount, its percent, or "Custom".
 pub fn reward_value(

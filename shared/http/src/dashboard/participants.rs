@@ -263,6 +263,7 @@ struct DetailPage {
     vip: bool,
     code: String,
     link: String,
+    status_url: String,
     clicks: u64,
     referral_count: u64,
     closed: u64,
@@ -288,11 +289,16 @@ async fn detail_page(
         Ok(p) => p,
         Err(err) => return problem(err),
     };
-    let (vip_after, currency) = match vip_after(state, actor).await {
-        Ok(v) => v,
-        Err(response) => return response,
+    let known = match state.vouch.business(business).await {
+        Ok(Some(known)) => known,
+        Ok(None) => return problem(Error::NotFound("business")),
+        Err(err) => return problem(err),
     };
+    let (vip_after, currency) = (known.settings.vip_after, known.settings.currency.clone());
     let id = &participant.customer_id;
+    let status_url = state
+        .vouch
+        .status_url(&known, id, &state.link_base(headers));
     let referrals = state.vouch.referrals_by(business, id).await;
     let rewards = state.vouch.rewards_of(business, id).await;
     let ledger = state.vouch.ledger(business, id).await;
@@ -326,6 +332,7 @@ async fn detail_page(
         vip: participant.is_vip(vip_after),
         code: participant.code.to_string(),
         link: state.link(headers, &participant.code),
+        status_url,
         clicks: participant.stats.clicks,
         referral_count: participant.stats.referrals,
         closed: participant.stats.closed,

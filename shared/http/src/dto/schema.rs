@@ -394,6 +394,8 @@ pub struct SettingsSchema {
     pub public_leaderboard: bool,
     pub reengage_after_days: u32,
     pub limits: LimitsSchema,
+    /// Moving it on revokes every referrer's page link sent so far.
+    pub status_link_version: u32,
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ const TOP_LEVEL: &[&str] = &[
     "public_leaderboard",
     "reengage_after_days",
     "limits",
+    "status_link_version",
 ];
 
 /// `{"business_id", ...settings}` of `POST /api/operator/businesses`: the id and the completed
@@ -117,6 +118,7 @@ pub fn complete(doc: &Value, base: Option<&Settings>) -> Result<Settings, FieldE
     check.field::<bool>("public_leaderboard");
     check.field::<u32>("reengage_after_days");
     check.field::<Limits>("limits");
+    check.field::<u32>("status_link_version");
     let bad = check.bad;
 
     // Every field now reads (a bad one stands in with its current value), so the whole document

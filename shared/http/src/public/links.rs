@@ -6,14 +6,12 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use qrcode::QrCode;
-use qrcode::render::svg;
 use serde::Serialize;
 use tower_http::cors::{Any, CorsLayer};
 use utoipa::ToSchema;
 use vouch_domain::app::{ClickOutcome, Visit};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{client_ip, user_agent};
 use crate::state::AppState;
 
@@ -141,16 +139,7 @@ pub async fn qr(
     let code = code_from(code);
     let card = state.vouch.referral_card(&code, client_ip(&parts)).await?;
     let link = format!("{}?ch=qr", state.link(&parts.headers, &card.referrer.code));
-    let image = QrCode::new(link.as_bytes())
-        .map_err(|err| {
-            ApiError::from(vouch_domain::Error::Unavailable(anyhow::anyhow!(
-                "QR encoding: {err}"
-            )))
-        })?
-        .render::<svg::Color<'_>>()
-        .min_dimensions(256, 256)
-        .quiet_zone(true)
-        .build();
+    let image = crate::pages::qr_svg(&link)?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/svg+xml"),

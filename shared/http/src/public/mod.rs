@@ -4,3 +4,4 @@
 pub mod leaderboard;
 pub mod leads;
 pub mod links;
+pub mod me;

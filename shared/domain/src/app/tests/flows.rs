@@ -20,7 +20,7 @@ use crate::values::error::Error;
 use crate::values::ids::{BusinessId, CustomerId};
 use crate::values::local_day;
 use crate::values::person::{Country, PersonName, Phone};
-use crate::values::secrets::IpHasher;
+use crate::values::secrets::{IpHasher, PageKey};
 use crate::values::signature::{self, Delivery};
 
 /// Maria Garcia as the software sends her, under `id`, on +1 512-555-0123 with SMS consent.
@@ -493,6 +493,7 @@ async fn a_store_failure_at_any_step_is_retryable_and_never_doubles_anything() {
             ServiceConfig {
                 operator_key: None,
                 ip_hasher: IpHasher::new(b"k"),
+                page_key: PageKey::derive(b"k"),
             },
         );
         // The same world, its application now on the flaky store.

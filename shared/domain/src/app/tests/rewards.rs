@@ -26,7 +26,7 @@ use crate::testing::{
 use crate::values::error::Error;
 use crate::values::ids::BusinessId;
 use crate::values::money::Money;
-use crate::values::secrets::IpHasher;
+use crate::values::secrets::{IpHasher, PageKey};
 
 /// Service credit in three tiers: $25 from the first closed referral, $50 from the third,
 /// $100 from the fifth.
@@ -700,6 +700,7 @@ fn with_program(w: &World, program: Arc<dyn ProgramStore>) -> Vouch {
         ServiceConfig {
             operator_key: Some(OPERATOR_KEY.into()),
             ip_hasher: IpHasher::new(b"k"),
+            page_key: PageKey::derive(b"k"),
         },
     )
 }

@@ -17,7 +17,7 @@ use crate::testing::{InMemoryStore, LINKS, OPERATOR_KEY, World};
 use crate::values::error::Error;
 use crate::values::ids::BusinessId;
 use crate::values::person::Phone;
-use crate::values::secrets::IpHasher;
+use crate::values::secrets::{IpHasher, PageKey};
 use crate::values::web::WebUrl;
 
 const PERSON: &str = "Mozilla/5.0 (iPhone) Safari/604.1";
@@ -115,6 +115,7 @@ async fn given_code_collisions_when_enrolling_then_fresh_codes_are_drawn() {
         ServiceConfig {
             operator_key: None,
             ip_hasher: IpHasher::new(b"k"),
+            page_key: PageKey::derive(b"k"),
         },
     );
     let (participant, created) = vouch
