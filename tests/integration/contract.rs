@@ -135,6 +135,7 @@ contracts!(
     participants_are_paged_by_closed_referrals_then_customer,
     a_commits_totals_move_the_participant_and_the_closed_order,
     totals_read_stale_or_for_nobody_are_refused,
+    a_participant_becomes_vip_once,
     a_reward_override_is_set_and_cleared_only_on_a_participant,
     clicks_move_their_participants_counters_and_are_loaded_by_id,
     a_click_recorded_twice_counts_once,
@@ -775,6 +776,7 @@ async fn a_commits_totals_move_the_participant_and_the_closed_order(store: &impl
                 was: (None, 0),
             }),
             qualified_times: None,
+            vip_since: None,
         }],
         ..Plan::default()
     };
@@ -827,6 +829,7 @@ async fn totals_read_stale_or_for_nobody_are_refused(store: &impl Store) {
         pending_cents: 0,
         year: None,
         qualified_times: None,
+        vip_since: None,
     };
     let plan = |delta: StatsDelta| Plan {
         stats: vec![delta],
@@ -868,6 +871,42 @@ async fn totals_read_stale_or_for_nobody_are_refused(store: &impl Store) {
             .unwrap(),
         None
     );
+}
+
+async fn a_participant_becomes_vip_once(store: &impl Store) {
+    let p = participant("acme", "cus_1", 1);
+    enrol(store, &p).await.unwrap();
+    let at = t0();
+    let crossing = |was: u64| Plan {
+        stats: vec![StatsDelta {
+            customer_id: cust("cus_1"),
+            referrals: 0,
+            closed: 1,
+            closed_was: Some(was),
+            earned_cents: 0,
+            pending_cents: 0,
+            year: None,
+            qualified_times: None,
+            vip_since: Some(at),
+        }],
+        ..Plan::default()
+    };
+    assert_eq!(commit(store, "acme", crossing(0)).await, Ok(()));
+    let read = |store| async move {
+        Participants::get(store, &biz("acme"), &cust("cus_1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .stats
+    };
+    assert_eq!(read(store).await.vip_since, Some(at));
+    // A second crossing (as after a reversal) is refused, whatever the count read.
+    assert_eq!(
+        commit(store, "acme", crossing(1)).await,
+        Err(Refusal::Changed)
+    );
+    let stats = read(store).await;
+    assert_eq!((stats.closed, stats.vip_since), (1, Some(at)));
 }
 
 async fn a_reward_override_is_set_and_cleared_only_on_a_participant(store: &impl Store) {

@@ -80,6 +80,8 @@ pub(crate) struct ParticipantItem {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     qualified_times: Vec<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    vip_since: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     reward_override: Option<RewardOverride>,
 }
 
@@ -127,6 +129,7 @@ impl ParticipantItem {
             rewarded_year: p.stats.rewarded_year,
             rewarded_in_year: p.stats.rewarded_in_year,
             qualified_times: p.stats.qualified_times.clone(),
+            vip_since: p.stats.vip_since,
             reward_override: p.reward_override.clone(),
         }
     }
@@ -161,6 +164,7 @@ impl ParticipantItem {
                 rewarded_year: self.rewarded_year,
                 rewarded_in_year: self.rewarded_in_year,
                 qualified_times: self.qualified_times,
+                vip_since: self.vip_since,
             },
             reward_override: self.reward_override,
         }
@@ -309,6 +313,12 @@ pub(crate) fn commit_stats(
         if let Some(times) = &delta.qualified_times {
             set.push("qualified_times = :times");
             update = update.expression_attribute_values(":times", to_attr(times));
+        }
+        if let Some(at) = &delta.vip_since {
+            // Once: the crossing is also conditional on the closed count read.
+            set.push("vip_since = :vip");
+            conditions.push("attribute_not_exists(vip_since)".into());
+            update = update.expression_attribute_values(":vip", to_attr(at));
         }
         if let Some(bump) = &delta.year {
             set.push("rewarded_year = :year");

@@ -14,6 +14,7 @@ mod referral;
 mod reward;
 mod staff;
 mod tally;
+mod vip;
 
 pub use command::{Command, LoadKeys, Named, NewLead, RateWindow, StaffAction, WebVisit};
 pub use plan::{
@@ -121,6 +122,7 @@ pub fn decide(
             bump.was = (read.stats.rewarded_year, read.stats.rewarded_in_year);
         }
     }
+    vip::crossings(&mut plan, snapshot, ctx);
     plan.tally = tally::figures(&plan, referral_before.as_ref(), ctx.settings.time_zone);
     tally::board(&mut plan, referral_before.as_ref(), snapshot, ctx);
     contact.version += 1;

@@ -142,6 +142,8 @@ pub struct StatsDelta {
     /// The participant's qualifying times after this plan, when they moved (the leaderboard's
     /// source; written with the closed count it goes with).
     pub qualified_times: Option<Vec<DateTime<Utc>>>,
+    /// They become a VIP with this plan (first time only): set with the closed count.
+    pub vip_since: Option<DateTime<Utc>>,
 }
 
 /// A reward counted against the yearly cap, conditional on the counter as read.

@@ -105,6 +105,7 @@ pub(super) fn add_stats(
             pending_cents,
             year: None,
             qualified_times: None,
+            vip_since: None,
         }),
     }
 }

@@ -19,7 +19,7 @@ use crate::model::participant::Participant;
 use crate::model::referral::{Referral, Status as RefStatus};
 use crate::model::reward::{LedgerEntry, Recipient, Reward, RewardStatus, discount_code};
 use crate::model::settings::RewardType;
-use crate::rules::reward_terms::{initial_status, terms};
+use crate::rules::reward_terms::{initial_status, terms_for};
 
 /// What moves a reward.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -326,7 +326,12 @@ fn act_on(
             let ordinal = referral
                 .ordinal
                 .unwrap_or_else(|| u32::try_from(participant.stats.closed.max(1)).unwrap_or(1));
-            let offer = terms(ctx.settings, ordinal, participant.reward_override.as_ref());
+            let offer = terms_for(
+                ctx.settings,
+                ordinal,
+                participant.reward_override.as_ref(),
+                participant.stats.closed,
+            );
             let hold = i64::from(ctx.settings.hold_days);
             let mut reward = Reward {
                 reward_id: referral.referral_id.clone(),
@@ -347,11 +352,14 @@ fn act_on(
                 issued_at: None,
                 release_at: (hold > 0)
                     .then(|| referral.qualified_at.unwrap_or(ctx.now) + Duration::days(hold)),
-                flags: if offer.overridden {
-                    vec!["override".into()]
-                } else {
-                    Vec::new()
-                },
+                flags: [
+                    offer.overridden.then_some("override"),
+                    offer.vip_extra.map(|_| "vip"),
+                ]
+                .into_iter()
+                .flatten()
+                .map(str::to_owned)
+                .collect(),
                 audit: Vec::new(),
             };
             move_reward(

@@ -53,6 +53,9 @@ impl DomainEvent {
 }
 
 pub const PARTICIPANT_ENROLLED: &str = "participant.enrolled";
+/// A participant reached `vip_after` closed referrals for the first time: the job software can
+/// flag the customer for priority scheduling.
+pub const PARTICIPANT_VIP: &str = "participant.vip";
 pub const INVITATION_SENT: &str = "invitation.sent";
 pub const LEAD_CREATED: &str = "lead.created";
 pub const LEAD_ATTRIBUTED: &str = "lead.attributed";

@@ -18,18 +18,20 @@ pub enum Purpose {
     Progress,
     Reward,
     ThankYou,
+    Vip,
     Reengagement,
     Help,
 }
 
 impl Purpose {
     /// Every value, in the order they are documented.
-    pub const ALL: [Purpose; 7] = [
+    pub const ALL: [Purpose; 8] = [
         Purpose::Invitation,
         Purpose::Acknowledgment,
         Purpose::Progress,
         Purpose::Reward,
         Purpose::ThankYou,
+        Purpose::Vip,
         Purpose::Reengagement,
         Purpose::Help,
     ];
@@ -43,6 +45,7 @@ impl Purpose {
             Purpose::Progress => "progress",
             Purpose::Reward => "reward",
             Purpose::ThankYou => "thank_you",
+            Purpose::Vip => "vip",
             Purpose::Reengagement => "reengagement",
             Purpose::Help => "help",
         }
@@ -57,6 +60,7 @@ impl Purpose {
             Purpose::Progress => &templates.progress,
             Purpose::Reward => &templates.reward,
             Purpose::ThankYou => &templates.thank_you,
+            Purpose::Vip => &templates.vip,
             Purpose::Reengagement => &templates.reengagement,
             Purpose::Help => HELP_TEMPLATE,
         }

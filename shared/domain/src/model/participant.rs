@@ -31,6 +31,10 @@ pub struct Stats {
     /// these; its length is `closed`).
     #[serde(default)]
     pub qualified_times: Vec<DateTime<Utc>>,
+    /// When they first reached `vip_after` closed referrals: the VIP text and event go once, at
+    /// that moment, whatever happens to the count later.
+    #[serde(default)]
+    pub vip_since: Option<DateTime<Utc>>,
 }
 
 /// An enrolled customer and their permanent code.

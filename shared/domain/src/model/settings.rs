@@ -94,6 +94,22 @@ pub struct Templates {
     pub thank_you: String,
     pub reengagement: String,
     pub progress: String,
+    /// Sent once, when a referrer first reaches `vip_after` closed referrals.
+    #[serde(default = "default_vip_template")]
+    pub vip: String,
+}
+
+fn default_vip_template() -> String {
+    "Congratulations {first_name}, you're a {business_name} VIP! Thank you for every friend you've sent us. Your rewards: {status_link}".into()
+}
+
+/// What a VIP gets beyond the program's tiers: this much more on every reward issued while they
+/// are VIP (from the reward that makes them one). A reversal that takes them below `vip_after`
+/// stops it for later rewards; rewards already issued keep what they paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VipReward {
+    pub extra_cents: Money,
 }
 
 /// Placeholders a template may use.
@@ -151,6 +167,8 @@ pub struct Settings {
     pub hold_days: u32,
     pub max_rewards_per_year: Option<u32>,
     pub vip_after: u32,
+    #[serde(default)]
+    pub vip_reward: Option<VipReward>,
     pub sms: SmsSettings,
     pub public_leaderboard: bool,
     pub reengage_after_days: u32,
@@ -194,6 +212,7 @@ impl Settings {
             hold_days: 0,
             max_rewards_per_year: None,
             vip_after: 3,
+            vip_reward: None,
             sms: SmsSettings {
                 enabled: true,
                 quiet_start: ClockTime::at(21, 0),
@@ -256,6 +275,20 @@ impl Settings {
             1_000_000,
         );
         check_reward(&mut errors, &self.reward);
+        if let Some(vip) = &self.vip_reward {
+            let cents = vip.extra_cents.cents();
+            if !(1..=100_000).contains(&cents) {
+                errors.insert(
+                    "vip_reward.extra_cents".into(),
+                    "must be between 1 and 100000 cents".into(),
+                );
+            } else if self.reward.tiers.iter().any(|t| t.amount_cents.is_none()) {
+                errors.insert(
+                    "vip_reward.extra_cents".into(),
+                    "needs a reward paid as an amount: every tier needs amount_cents".into(),
+                );
+            }
+        }
         if let Some(referee) = &self.referee_reward {
             check_referee_reward(&mut errors, referee);
         }
@@ -313,6 +346,7 @@ impl Default for Templates {
             thank_you: "Thank you, {first_name}! Referrals like yours keep {business_name} going. Keep sharing: {link} See your rewards: {status_link}".into(),
             reengagement: "Hi {first_name}, {business_name} still rewards referrals: {reward} for every friend who books. Your link: {link}".into(),
             progress: "{first_name}, an update from {business_name}: your friend {friend_first_name}'s job is {status}.".into(),
+            vip: default_vip_template(),
         }
     }
 }
@@ -438,6 +472,7 @@ fn check_sms(errors: &mut FieldErrors, sms: &SmsSettings) {
         ("thank_you", &sms.templates.thank_you),
         ("reengagement", &sms.templates.reengagement),
         ("progress", &sms.templates.progress),
+        ("vip", &sms.templates.vip),
     ];
     for (purpose, text) in templates {
         if let Err(reason) = check_template(text) {

@@ -8,7 +8,7 @@ use crate::model::participant::Participant;
 use crate::model::referral::{Referral, Status};
 use crate::model::reward::{Reward, RewardStatus};
 use crate::model::settings::{RewardType, Settings};
-use crate::rules::reward_terms::terms;
+use crate::rules::reward_terms::{terms, terms_for};
 
 /// Where a friend stands, as the referrer sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,7 +153,8 @@ pub fn next_reward(settings: &Settings, participant: &Participant) -> NextReward
     let closed = u32::try_from(participant.stats.closed).unwrap_or(u32::MAX);
     let own = participant.reward_override.as_ref();
     let ordinal = closed.saturating_add(1);
-    let next = terms(settings, ordinal, own);
+    // When it is paid, the count includes that friend (VIP from the friend that makes one).
+    let next = terms_for(settings, ordinal, own, u64::from(ordinal));
     let next_text = next.text(&settings.currency);
     let tier_up = (!next.overridden)
         .then(|| {
@@ -165,7 +166,8 @@ pub fn next_reward(settings: &Settings, participant: &Participant) -> NextReward
         })
         .flatten()
         .map(|tier| {
-            let text = terms(settings, tier.from_referral, None).text(&settings.currency);
+            let from = tier.from_referral;
+            let text = terms_for(settings, from, None, u64::from(from)).text(&settings.currency);
             (tier.from_referral, text)
         });
     let starts_tier =

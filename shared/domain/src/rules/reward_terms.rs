@@ -14,6 +14,8 @@ pub struct Terms {
     pub overridden: bool,
     /// The program tier paid: where it starts (`from_referral`); `None` for an override.
     pub tier: Option<u32>,
+    /// The VIP extra included in `amount_cents`.
+    pub vip_extra: Option<Money>,
 }
 
 pub fn terms(settings: &Settings, ordinal: u32, own: Option<&RewardOverride>) -> Terms {
@@ -25,6 +27,7 @@ pub fn terms(settings: &Settings, ordinal: u32, own: Option<&RewardOverride>) ->
             description: own.description.clone(),
             overridden: true,
             tier: None,
+            vip_extra: None,
         };
     }
     let program = &settings.reward;
@@ -41,7 +44,28 @@ pub fn terms(settings: &Settings, ordinal: u32, own: Option<&RewardOverride>) ->
         description: program.description.clone(),
         overridden: false,
         tier: tier.map(|t| t.from_referral),
+        vip_extra: None,
     }
+}
+
+/// What a referrer with `closed` closed referrals (this one included) earns for the
+/// `ordinal`-th: [`terms`], plus the business's VIP extra while they are VIP (only on a reward
+/// paid as an amount).
+pub fn terms_for(
+    settings: &Settings,
+    ordinal: u32,
+    own: Option<&RewardOverride>,
+    closed: u64,
+) -> Terms {
+    let mut offer = terms(settings, ordinal, own);
+    let vip = closed >= u64::from(settings.vip_after);
+    if let (true, Some(vip_reward), Some(amount)) = (vip, &settings.vip_reward, offer.amount_cents)
+        && let Ok(total) = Money::from_cents(amount.cents() + vip_reward.extra_cents.cents())
+    {
+        offer.amount_cents = Some(total);
+        offer.vip_extra = Some(vip_reward.extra_cents);
+    }
+    offer
 }
 
 /// Where a new reward starts: waiting for staff, held, or ready to fulfil.

@@ -21,12 +21,13 @@ use crate::state::AppState;
 
 /// Tier rows shown: the program's, plus empty ones to add to, up to this many.
 const TIER_ROWS: usize = 5;
-const TEMPLATES: [(&str, &str); 6] = [
+const TEMPLATES: [(&str, &str); 7] = [
     ("invitation", "Invitation (after a happy job)"),
     ("acknowledgment", "Thank-you when a friend reaches out"),
     ("progress", "Progress (friend's job on its way or done)"),
     ("reward", "Reward earned"),
     ("thank_you", "Thank-you with the reward"),
+    ("vip", "VIP (once, on reaching VIP)"),
     ("reengagement", "Re-engagement"),
 ];
 

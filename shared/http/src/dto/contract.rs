@@ -158,6 +158,11 @@ fn settings(required: &[&str]) -> Value {
             "hold_days": range(0, 365),
             "max_rewards_per_year": {"anyOf": [range(1, 1000), {"type": "null"}]},
             "vip_after": range(1, 1000),
+            "vip_reward": {"anyOf": [{"type": "null"}, {
+                "type": "object", "additionalProperties": false,
+                "required": ["extra_cents"],
+                "properties": {"extra_cents": {"type": "integer", "minimum": 1, "maximum": 100_000}},
+            }]},
             "sms": {
                 "type": "object", "additionalProperties": false,
                 "properties": {
@@ -174,6 +179,7 @@ fn settings(required: &[&str]) -> Value {
                             "invitation": template(), "acknowledgment": template(),
                             "reward": template(), "thank_you": template(),
                             "reengagement": template(), "progress": template(),
+                            "vip": template(),
                         },
                     },
                 },

@@ -337,6 +337,16 @@ pub struct TemplatesSchema {
     pub thank_you: String,
     pub reengagement: String,
     pub progress: String,
+    /// Sent once, when a referrer first reaches `vip_after` closed referrals.
+    pub vip: String,
+}
+
+/// More on every reward issued while the referrer is VIP.
+#[derive(ToSchema)]
+#[schema(as = VipReward)]
+pub struct VipRewardSchema {
+    /// 1–100000; needs a program paid as an amount (every tier with `amount_cents`).
+    pub extra_cents: i64,
 }
 
 #[derive(ToSchema)]
@@ -390,6 +400,7 @@ pub struct SettingsSchema {
     pub hold_days: u32,
     pub max_rewards_per_year: Option<u32>,
     pub vip_after: u32,
+    pub vip_reward: Option<VipRewardSchema>,
     pub sms: SmsSchema,
     pub public_leaderboard: bool,
     pub reengage_after_days: u32,

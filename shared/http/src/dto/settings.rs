@@ -8,6 +8,7 @@ use serde_json::Value;
 use vouch_domain::FieldErrors;
 use vouch_domain::model::settings::{
     Approval, Limits, QualifyingStatus, RefereeReward, RewardProgram, Settings, SmsSettings,
+    VipReward,
 };
 use vouch_domain::values::{BusinessId, Country, Currency, Money, TimeZone, WebOrigin, WebUrl};
 
@@ -27,6 +28,7 @@ const TOP_LEVEL: &[&str] = &[
     "hold_days",
     "max_rewards_per_year",
     "vip_after",
+    "vip_reward",
     "sms",
     "public_leaderboard",
     "reengage_after_days",
@@ -114,6 +116,7 @@ pub fn complete(doc: &Value, base: Option<&Settings>) -> Result<Settings, FieldE
     check.field::<u32>("hold_days");
     check.field::<Option<u32>>("max_rewards_per_year");
     check.field::<u32>("vip_after");
+    check.field::<Option<VipReward>>("vip_reward");
     check.field::<SmsSettings>("sms");
     check.field::<bool>("public_leaderboard");
     check.field::<u32>("reengage_after_days");

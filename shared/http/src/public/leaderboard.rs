@@ -105,6 +105,15 @@ pub async fn json(
     Ok(response)
 }
 
+/// The page's period: people follow links by hand, so anything but `year` or `month` shows all
+/// time rather than an error.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PagePeriodQuery {
+    /// `year` or `month`; anything else (or nothing) shows all time.
+    pub period: Option<String>,
+}
+
 struct Tab {
     key: &'static str,
     label: &'static str,
@@ -130,7 +139,7 @@ struct NotFoundPage<'a> {
 
 #[utoipa::path(
     get, path = "/leaderboard/{business_id}", tag = "public",
-    params(BusinessPath, PeriodQuery),
+    params(BusinessPath, PagePeriodQuery),
     responses(
         (status = 200, body = String, content_type = "text/html", description = "The leaderboard as a page; cached for a minute"),
         (status = 404, body = String, content_type = "text/html", description = "Unknown business, or its leaderboard is not public"),
@@ -139,7 +148,7 @@ struct NotFoundPage<'a> {
 pub async fn page(
     State(state): State<AppState>,
     Path(business_id): Path<String>,
-    QueryOf(query): QueryOf<PeriodQuery>,
+    QueryOf(query): QueryOf<PagePeriodQuery>,
 ) -> Result<Response, ApiError> {
     let kind = query
         .period

@@ -27,3 +27,7 @@ mod services;
 // ----
 
 mod staff;
+
+// ----
+
+mod vip;

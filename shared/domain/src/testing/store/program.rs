@@ -190,7 +190,8 @@ impl State {
                     p.stats.rewarded_year != Some(year) || p.stats.rewarded_in_year != count
                 }
             });
-            if closed_moved || year_moved {
+            let vip_taken = delta.vip_since.is_some() && p.stats.vip_since.is_some();
+            if closed_moved || year_moved || vip_taken {
                 return Some(Refusal::Changed);
             }
         }
@@ -375,6 +376,9 @@ impl ProgramStore for InMemoryStore {
                     p.stats.rewards_pending_cents += delta.pending_cents;
                     if let Some(times) = &delta.qualified_times {
                         p.stats.qualified_times = times.clone();
+                    }
+                    if let Some(at) = delta.vip_since {
+                        p.stats.vip_since = Some(at);
                     }
                     if let Some(bump) = &delta.year {
                         p.stats.rewarded_in_year = bump.count();
