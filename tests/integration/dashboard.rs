@@ -270,6 +270,7 @@ async fn every_dashboard_route_as_signed_out_staff_owner_and_another_business() 
     assert_eq!(settings["hold_days"], 0, "nothing saved");
     let mut good = bad.to_vec();
     good[2] = ("landing_url", "https://acme.example/refer");
+    good.push(("vip_extra", "10"));
     let saved = post_form(&app, "/admin/settings", Some(&owner), &good).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
     let settings = app
@@ -277,6 +278,14 @@ async fn every_dashboard_route_as_signed_out_staff_owner_and_another_business() 
         .await
         .json();
     assert_eq!(settings["hold_days"], 1);
+    assert_eq!(settings["vip_reward"], json!({"extra_cents": 1000}));
+    // A form without the VIP template (opened before it existed) keeps it.
+    assert!(
+        settings["sms"]["templates"]["vip"]
+            .as_str()
+            .unwrap()
+            .contains("VIP")
+    );
 
     // Another business's owner sees their own staff only and cannot remove ours.
     let theirs = get_page(&app, "/admin/staff", Some(&stranger)).await;

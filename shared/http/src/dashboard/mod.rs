@@ -169,6 +169,11 @@ impl Posted {
     pub fn field(&self, name: &str) -> &str {
         self.fields.get(name).map_or("", String::as_str)
     }
+
+    /// A field the form posted, if it posted it at all.
+    pub fn given(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str)
+    }
 }
 
 impl FromRequest<AppState> for Posted {

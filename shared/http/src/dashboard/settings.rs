@@ -164,6 +164,14 @@ fn values_of(settings: &Settings) -> Values {
             .unwrap_or_default(),
     );
     put("vip_after", settings.vip_after.to_string());
+    put(
+        "vip_extra",
+        settings
+            .vip_reward
+            .as_ref()
+            .map(|vip| dollars(vip.extra_cents.cents()))
+            .unwrap_or_default(),
+    );
     put("quiet_start", as_text(json!(settings.sms.quiet_start)));
     put("quiet_end", as_text(json!(settings.sms.quiet_end)));
     put(
@@ -388,13 +396,18 @@ fn document(posted: &Posted, errors: &mut BTreeMap<String, String>) -> Value {
         errors,
     );
     let minimum = cents(posted, "minimum_invoice", "minimum_invoice_cents", errors);
+    let vip_extra = cents(posted, "vip_extra", "vip_reward.extra_cents", errors);
     let tiers = tiers(posted, errors);
+    // A template the form did not post (a page opened before that template existed) stays as
+    // it is.
     let mut templates = Map::new();
     for (key, _) in TEMPLATES {
-        templates.insert(key.into(), json!(posted.field(&format!("template_{key}"))));
+        if let Some(text) = posted.given(&format!("template_{key}")) {
+            templates.insert(key.into(), json!(text));
+        }
     }
     let on = |name: &str| posted.field(name) == "on";
-    json!({
+    let mut doc = json!({
         "name": text("name"),
         "landing_url": text("landing_url"),
         "satisfaction_threshold": satisfaction,
@@ -421,7 +434,16 @@ fn document(posted: &Posted, errors: &mut BTreeMap<String, String>) -> Value {
             "leads_per_code_per_day": per_code,
             "review_when_leads_per_code_per_day_over": review_over,
         },
-    })
+    });
+    // Blank: no VIP extra; not posted at all (a page opened before the field existed): as it is.
+    if posted.given("vip_extra").is_some() {
+        doc["vip_reward"] = if vip_extra.is_null() {
+            Value::Null
+        } else {
+            json!({"extra_cents": vip_extra})
+        };
+    }
+    doc
 }
 
 /// The form as typed, to show again beside the reasons.

@@ -23,9 +23,12 @@ async fn friend_closes(w: &World, n: u8, code: &str) {
     .await
     .unwrap();
     let id = format!("sw_{n}");
-    w.deliver(&format!("u{n}"), upsert(customer(&id, "Friend", Some(&phone))))
-        .await
-        .unwrap();
+    w.deliver(
+        &format!("u{n}"),
+        upsert(customer(&id, "Friend", Some(&phone))),
+    )
+    .await
+    .unwrap();
     w.deliver(
         &format!("j{n}"),
         job(
@@ -97,7 +100,11 @@ async fn a_referrer_becomes_vip_once_and_the_extra_follows_their_standing() {
     assert_eq!(w.events_of(PARTICIPANT_VIP), 1);
     let vip = w.messages_of(Purpose::Vip);
     assert_eq!(vip.len(), 1);
-    assert!(vip[0].body.starts_with("Congratulations Maria, you're a Acme Plumbing VIP!"));
+    assert!(
+        vip[0]
+            .body
+            .starts_with("Congratulations Maria, you're a Acme Plumbing VIP!")
+    );
     assert!(vip[0].body.contains("/me/"), "{}", vip[0].body);
     let since = w.stats("cus_1").await.vip_since;
     assert!(since.is_some());
