@@ -23,7 +23,7 @@ use vouch_domain::model::job::Job;
 use vouch_domain::model::job::JobStatus;
 use vouch_domain::model::lead::{CounterKey, LeadKey};
 use vouch_domain::model::message::{Message, Purpose, Reason, Status};
-use vouch_domain::model::participant::{Participant, ParticipantSort};
+use vouch_domain::model::participant::{Participant, ParticipantSort, ReengageDue};
 use vouch_domain::model::referral::{LeadSide, Person, Referral, Source, Status as ReferralStatus};
 use vouch_domain::model::report::{
     BoardMove, DayCounts, Figure, Month, MonthlyReport, Period, Tally,
@@ -136,6 +136,7 @@ contracts!(
     a_commits_totals_move_the_participant_and_the_closed_order,
     totals_read_stale_or_for_nobody_are_refused,
     a_participant_becomes_vip_once,
+    re_engagements_queue_by_due_date_and_move_when_put_again,
     a_reward_override_is_set_and_cleared_only_on_a_participant,
     clicks_move_their_participants_counters_and_are_loaded_by_id,
     a_click_recorded_twice_counts_once,
@@ -907,6 +908,49 @@ async fn a_participant_becomes_vip_once(store: &impl Store) {
     );
     let stats = read(store).await;
     assert_eq!((stats.closed, stats.vip_since), (1, Some(at)));
+}
+
+async fn re_engagements_queue_by_due_date_and_move_when_put_again(store: &impl Store) {
+    let due = |customer: &str, due_at: i64| ReengageDue {
+        customer_id: cust(customer),
+        since: minutes(0),
+        due_at: minutes(due_at),
+    };
+    let put = |dues: Vec<ReengageDue>| Plan {
+        reengage: dues,
+        ..Plan::default()
+    };
+    commit(store, "acme", put(vec![due("cus_1", 30), due("cus_2", 10)]))
+        .await
+        .unwrap();
+    commit(store, "globex", put(vec![due("cus_1", 20)]))
+        .await
+        .unwrap();
+    let queued = |until: i64| async move {
+        store
+            .due_reengagements(minutes(until), 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(business, due)| (business.to_string(), due.customer_id.to_string()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(queued(9).await, Vec::<(String, String)>::new());
+    assert_eq!(
+        queued(30).await,
+        [("acme", "cus_2"), ("globex", "cus_1"), ("acme", "cus_1")]
+            .map(|(b, c)| (b.to_owned(), c.to_owned()))
+    );
+    // Put again (a new period): it leaves its old place in the queue.
+    commit(store, "acme", put(vec![due("cus_2", 100)]))
+        .await
+        .unwrap();
+    assert_eq!(
+        queued(30).await,
+        [("globex", "cus_1"), ("acme", "cus_1")].map(|(b, c)| (b.to_owned(), c.to_owned()))
+    );
+    let later = store.due_reengagements(minutes(100), 1).await.unwrap();
+    assert_eq!(later.len(), 1, "the limit holds");
 }
 
 async fn a_reward_override_is_set_and_cleared_only_on_a_participant(store: &impl Store) {

@@ -142,3 +142,37 @@ async fn events_left_in_the_outbox_are_published_by_the_sweep() {
     assert_eq!(ours.len(), 1, "{events:?}");
     assert_eq!(ours[0]["detail-type"], "participant.enrolled");
 }
+
+/// The scheduler as of `days` from now.
+async fn sweep_in(app: &TestApp, days: i64) -> serde_json::Value {
+    let at = (Utc::now() + Duration::days(days)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let reply = app
+        .call(
+            Method::POST,
+            &format!("/_local/scheduler/run?now={at}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    reply.json()
+}
+
+#[tokio::test]
+async fn a_quiet_referrer_is_texted_after_the_period_once() {
+    let app = spawn_app().await;
+    let (_, secret) = app.create_business("acme").await;
+    crate::rewards::happy_maria(&app, &secret).await;
+    assert_eq!(sweep_in(&app, 89).await["reengaged"], 0);
+    assert_eq!(sweep_in(&app, 91).await["reengaged"], 1);
+    assert_eq!(sweep_in(&app, 91).await["reengaged"], 0, "once a period");
+    assert_eq!(sweep_in(&app, 120).await["reengaged"], 0);
+    let texts = texts_containing("still rewards referrals").await;
+    assert!(
+        texts
+            .iter()
+            .any(|(to, body)| to == "+15125550140" && body.contains("/r/")),
+        "{texts:?}"
+    );
+    assert_eq!(sweep_in(&app, 182).await["reengaged"], 1, "the next period");
+}

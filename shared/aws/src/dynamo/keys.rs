@@ -204,6 +204,7 @@ pub(crate) fn counter_sk(key: &CounterKey) -> String {
     match key {
         CounterKey::FromAddress { ip, hour } => format!("LEADS#IP#{}#{hour}", ip.as_str()),
         CounterKey::ForCode { code, day } => format!("LEADS#CODE#{code}#{day}"),
+        CounterKey::Reengagements { day } => format!("REENGAGED#{day}"),
     }
 }
 
@@ -399,6 +400,22 @@ pub(crate) const REPORT_PREFIX: &str = "REPORT#";
 
 pub(crate) fn report_due(business: &BusinessId) -> Key {
     (business_pk(business), "#REPORTDUE".to_owned())
+}
+
+/// A participant's next re-engagement (one item, put again as it moves).
+pub(crate) fn reengage_due(business: &BusinessId, customer: &CustomerId) -> Key {
+    (business_pk(business), format!("REENGAGE#{customer}"))
+}
+
+/// The queue of participants due a re-engagement text, by when.
+pub(crate) const DUE_REENGAGEMENTS: &str = "OUTBOX#REENGAGE";
+
+pub(crate) fn due_reengagement_sk(
+    due: DateTime<Utc>,
+    business: &BusinessId,
+    customer: &CustomerId,
+) -> String {
+    timed(due, &format!("{business}#{customer}"))
 }
 
 /// The queue of businesses whose monthly report is due, by when.

@@ -13,7 +13,7 @@ use vouch_domain::decide::Plan;
 use vouch_domain::model::report::Tally;
 use vouch_domain::values::ids::BusinessId;
 
-use super::participants::{ParticipantItem, code_item};
+use super::participants::{ParticipantItem, code_item, reengage_item};
 use super::reports::{board_item, commit_tally};
 use super::tx::Tx;
 use super::{DynamoStore, Item};
@@ -40,6 +40,9 @@ impl DynamoStore {
             }
             for change in &plan.board {
                 items.push(board_item(business, change)?);
+            }
+            for due in &plan.reengage {
+                items.push(reengage_item(business, due)?);
             }
             tally.merge(&plan.tally, 1);
         }
@@ -126,6 +129,7 @@ fn only_enrolment(plan: &Plan) -> bool {
         events,
         tally: _,
         board: _,
+        reengage: _,
     } = plan;
     delivery.is_none()
         && contact.is_none()

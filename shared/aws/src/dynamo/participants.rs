@@ -12,7 +12,9 @@ use serde_dynamo::{from_item, to_item};
 
 use vouch_domain::decide::Plan;
 use vouch_domain::model::click::{Channel, Click};
-use vouch_domain::model::participant::{Participant, ParticipantSort, Referrer, Stats};
+use vouch_domain::model::participant::{
+    Participant, ParticipantSort, ReengageDue, Referrer, Stats,
+};
 use vouch_domain::model::report::Tally;
 use vouch_domain::model::reward::RewardOverride;
 use vouch_domain::ports::{Clicks, Page, Participants, Position, Written};
@@ -351,6 +353,14 @@ pub(crate) fn commit_stats(
 
 #[async_trait]
 impl Participants for DynamoStore {
+    async fn due_reengagements(
+        &self,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<(BusinessId, ReengageDue)>> {
+        self.reengagements_due(until, limit).await
+    }
+
     async fn get(
         &self,
         business: &BusinessId,
@@ -462,5 +472,74 @@ impl Clicks for DynamoStore {
             Ok(()) => Written::Applied,
             Err(_) => Written::Refused,
         })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct ReengageItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    kind: String,
+    business_id: BusinessId,
+    customer_id: CustomerId,
+    since: DateTime<Utc>,
+    due_at: DateTime<Utc>,
+}
+
+/// A participant's next re-engagement as stored, on the due-date queue.
+pub(crate) fn reengage_item(business: &BusinessId, due: &ReengageDue) -> anyhow::Result<Item> {
+    let (pk, sk) = keys::reengage_due(business, &due.customer_id);
+    Ok(to_item(ReengageItem {
+        pk,
+        sk,
+        gsi1pk: keys::DUE_REENGAGEMENTS.to_owned(),
+        gsi1sk: keys::due_reengagement_sk(due.due_at, business, &due.customer_id),
+        kind: "reengage_due".into(),
+        business_id: business.clone(),
+        customer_id: due.customer_id.clone(),
+        since: due.since,
+        due_at: due.due_at,
+    })?)
+}
+
+/// Moves participants' next re-engagement: a plain put, the latest activity wins.
+pub(crate) fn commit_reengage(
+    tx: &mut Tx<'_>,
+    business: &BusinessId,
+    plan: &Plan,
+) -> anyhow::Result<()> {
+    for due in &plan.reengage {
+        tx.put(reengage_item(business, due)?, None, Role::Plain)?;
+    }
+    Ok(())
+}
+
+impl DynamoStore {
+    pub(crate) async fn reengagements_due(
+        &self,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<(BusinessId, ReengageDue)>> {
+        self.queued(keys::DUE_REENGAGEMENTS, super::Until::Through(until), limit)
+            .await?
+            .into_iter()
+            .map(|item| {
+                let due: ReengageItem = from_item(item).context("reading a re-engagement due")?;
+                Ok((
+                    due.business_id,
+                    ReengageDue {
+                        customer_id: due.customer_id,
+                        since: due.since,
+                        due_at: due.due_at,
+                    },
+                ))
+            })
+            .collect()
     }
 }

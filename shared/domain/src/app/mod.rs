@@ -21,6 +21,7 @@ mod leads;
 mod links;
 mod me;
 mod participants;
+mod reengage;
 mod referrals;
 mod reports;
 mod rewards;

@@ -28,6 +28,8 @@ pub struct Sweep {
     pub rewards_released: u32,
     /// Monthly reports written.
     pub reports_written: u32,
+    /// Participants texted to re-engage them.
+    pub reengaged: u32,
 }
 
 impl Vouch {
@@ -73,6 +75,13 @@ impl Vouch {
             Ok(written) => written,
             Err(err) => {
                 tracing::warn!(error = ?err, "writing monthly reports failed; the next run retries");
+                0
+            }
+        };
+        sweep.reengaged = match self.reengage(link_base).await {
+            Ok(texted) => texted,
+            Err(err) => {
+                tracing::warn!(error = ?err, "re-engagement failed; the next run retries");
                 0
             }
         };

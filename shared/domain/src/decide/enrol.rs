@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::model::contact::Contact;
 use crate::model::events::{DomainEvent, PARTICIPANT_ENROLLED};
 use crate::model::message::{Draft, Purpose};
-use crate::model::participant::Participant;
+use crate::model::participant::{Participant, ReengageDue};
 use crate::model::settings::Settings;
 use crate::rules::reward_terms::terms;
 use crate::rules::sending;
@@ -89,5 +89,10 @@ pub(super) fn enrol(
             ctx.now,
         ));
     }
+    plan.reengage.push(ReengageDue::after(
+        participant.customer_id.clone(),
+        ctx.now,
+        ctx.settings,
+    ));
     plan.participant = Some(participant);
 }

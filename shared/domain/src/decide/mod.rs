@@ -26,6 +26,7 @@ pub use reward::RewardAction;
 use chrono::Duration;
 
 use crate::model::message::Reason;
+use crate::model::participant::ReengageDue;
 use crate::rules::sending::{self, SendGuard};
 
 pub use enrol::satisfied;
@@ -123,6 +124,17 @@ pub fn decide(
         }
     }
     vip::crossings(&mut plan, snapshot, ctx);
+    // A friend attributed to a referrer is activity: their next re-engagement moves on.
+    for delta in plan.stats.iter().filter(|d| d.referrals > 0) {
+        if !plan
+            .reengage
+            .iter()
+            .any(|r| r.customer_id == delta.customer_id)
+        {
+            let due = ReengageDue::after(delta.customer_id.clone(), ctx.now, ctx.settings);
+            plan.reengage.push(due);
+        }
+    }
     plan.tally = tally::figures(&plan, referral_before.as_ref(), ctx.settings.time_zone);
     tally::board(&mut plan, referral_before.as_ref(), snapshot, ctx);
     contact.version += 1;

@@ -13,7 +13,7 @@ use crate::model::job::{Job, JobStamp};
 use crate::model::lead::Lead;
 use crate::model::lead::{CounterKey, LeadKey};
 use crate::model::message::{Message, Purpose, Reason};
-use crate::model::participant::Participant;
+use crate::model::participant::{Participant, ReengageDue};
 use crate::model::referral::Referral;
 use crate::model::report::{BoardMove, Tally};
 use crate::model::reward::{LedgerEntry, Reward};
@@ -101,6 +101,8 @@ pub struct Plan {
     pub issue_due: Vec<IssueDue>,
     pub issue_done: Vec<String>,
     pub events: Vec<DomainEvent>,
+    /// Participants' next re-engagement, moved (a put: the latest activity wins).
+    pub reengage: Vec<ReengageDue>,
     /// The report figures this plan moves, and the leaderboard rows it changes.
     pub tally: Tally,
     pub board: Vec<BoardMove>,

@@ -22,6 +22,8 @@ pub enum CounterKey {
     FromAddress { ip: IpHash, hour: i64 },
     /// Leads naming one code on one day of the business.
     ForCode { code: ReferralCode, day: NaiveDate },
+    /// Re-engagement texts of the business on one of its days.
+    Reengagements { day: NaiveDate },
 }
 
 /// How long a repeated submission by the same person gets the same lead id.

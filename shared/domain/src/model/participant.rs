@@ -3,15 +3,44 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::click::Channel;
 use crate::model::contact::Contact;
 use crate::model::reward::RewardOverride;
+use crate::model::settings::Settings;
 use crate::values::code::ReferralCode;
 use crate::values::ids::{BusinessId, CustomerId};
 use crate::values::person::{PersonName, Phone, display_name, full_name};
+
+/// When a participant is next due a re-engagement text: `reengage_after_days` after `since`,
+/// the later of their enrolment, the last friend attributed to them and their last
+/// re-engagement. Kept on a due-date index, moved in the commit of each of those.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReengageDue {
+    pub customer_id: CustomerId,
+    pub since: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+}
+
+/// With re-engagement off (`reengage_after_days: 0`), how far the next look is put off.
+pub const REENGAGE_OFF_DAYS: i64 = 3650;
+
+impl ReengageDue {
+    /// Due `reengage_after_days` after `since` (far off when re-engagement is off).
+    pub fn after(customer_id: CustomerId, since: DateTime<Utc>, settings: &Settings) -> Self {
+        let days = match settings.reengage_after_days {
+            0 => REENGAGE_OFF_DAYS,
+            days => i64::from(days),
+        };
+        Self {
+            customer_id,
+            since,
+            due_at: since + Duration::days(days),
+        }
+    }
+}
 
 /// Running totals kept on the participant; every counter moves with an atomic update.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -172,6 +172,9 @@ pub struct Settings {
     pub sms: SmsSettings,
     pub public_leaderboard: bool,
     pub reengage_after_days: u32,
+    /// Most re-engagement texts a day: the rest wait for the next day (spread, not a burst).
+    #[serde(default = "default_reengage_per_day")]
+    pub reengage_per_day: u32,
     pub limits: Limits,
     /// The version of the key the referrers' page links are signed for: moving it on revokes
     /// every link sent so far (each referrer's next text carries a new one).
@@ -181,6 +184,10 @@ pub struct Settings {
 
 fn first_version() -> u32 {
     1
+}
+
+fn default_reengage_per_day() -> u32 {
+    50
 }
 
 impl Settings {
@@ -225,6 +232,7 @@ impl Settings {
             },
             public_leaderboard: false,
             reengage_after_days: 90,
+            reengage_per_day: default_reengage_per_day(),
             limits: Limits {
                 leads_per_ip_per_hour: 20,
                 leads_per_code_per_day: 20,
@@ -266,6 +274,13 @@ impl Settings {
             Some(self.reengage_after_days),
             0,
             3650,
+        );
+        in_range(
+            &mut errors,
+            "reengage_per_day",
+            Some(self.reengage_per_day),
+            1,
+            10_000,
         );
         in_range(
             &mut errors,

@@ -1,9 +1,10 @@
 //! Participants and the clicks on their links.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::model::click::Click;
-use crate::model::participant::{Participant, ParticipantSort, Referrer};
+use crate::model::participant::{Participant, ParticipantSort, ReengageDue, Referrer};
 use crate::model::report::Tally;
 use crate::model::reward::RewardOverride;
 use crate::values::code::ReferralCode;
@@ -34,6 +35,13 @@ pub trait Participants: Send + Sync {
         limit: u32,
         after: Option<&Position>,
     ) -> anyhow::Result<Page<Participant, Position>>;
+    /// Participants due a re-engagement text at or before `until`, soonest first, across all
+    /// businesses (the due-date index; written by commits as [`crate::decide::Plan::reengage`]).
+    async fn due_reengagements(
+        &self,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<(BusinessId, ReengageDue)>>;
 }
 
 #[async_trait]

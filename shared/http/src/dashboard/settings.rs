@@ -165,6 +165,11 @@ fn values_of(settings: &Settings) -> Values {
     );
     put("vip_after", settings.vip_after.to_string());
     put(
+        "reengage_after_days",
+        settings.reengage_after_days.to_string(),
+    );
+    put("reengage_per_day", settings.reengage_per_day.to_string());
+    put(
         "vip_extra",
         settings
             .vip_reward
@@ -380,6 +385,8 @@ fn document(posted: &Posted, errors: &mut BTreeMap<String, String>) -> Value {
     let satisfaction = number("satisfaction_threshold", "satisfaction_threshold");
     let hold_days = number("hold_days", "hold_days");
     let vip_after = number("vip_after", "vip_after");
+    let reengage_after = number("reengage_after_days", "reengage_after_days");
+    let reengage_per_day = number("reengage_per_day", "reengage_per_day");
     let cap_number = number("daily_cap_per_number", "sms.daily_cap_per_number");
     let cap_business = number("daily_cap_per_business", "sms.daily_cap_per_business");
     let per_ip = number("leads_per_ip_per_hour", "limits.leads_per_ip_per_hour");
@@ -435,7 +442,16 @@ fn document(posted: &Posted, errors: &mut BTreeMap<String, String>) -> Value {
             "review_when_leads_per_code_per_day_over": review_over,
         },
     });
-    // Blank: no VIP extra; not posted at all (a page opened before the field existed): as it is.
+    // Fields a page opened before they existed did not post stay as they are.
+    for (name, value) in [
+        ("reengage_after_days", reengage_after),
+        ("reengage_per_day", reengage_per_day),
+    ] {
+        if posted.given(name).is_some() {
+            doc[name] = value;
+        }
+    }
+    // Blank: no VIP extra; not posted at all: as it is.
     if posted.given("vip_extra").is_some() {
         doc["vip_reward"] = if vip_extra.is_null() {
             Value::Null

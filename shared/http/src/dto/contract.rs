@@ -186,6 +186,7 @@ fn settings(required: &[&str]) -> Value {
             },
             "public_leaderboard": {"type": "boolean"},
             "reengage_after_days": range(0, 3650),
+            "reengage_per_day": range(1, 10_000),
             "status_link_version": range(1, 1_000_000),
             "limits": {
                 "type": "object", "additionalProperties": false,

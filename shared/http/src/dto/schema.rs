@@ -404,6 +404,8 @@ pub struct SettingsSchema {
     pub sms: SmsSchema,
     pub public_leaderboard: bool,
     pub reengage_after_days: u32,
+    /// Most re-engagement texts a day (1–10000); the rest wait for the next day.
+    pub reengage_per_day: u32,
     pub limits: LimitsSchema,
     /// Moving it on revokes every referrer's page link sent so far.
     pub status_link_version: u32,

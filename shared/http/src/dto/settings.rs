@@ -32,6 +32,7 @@ const TOP_LEVEL: &[&str] = &[
     "sms",
     "public_leaderboard",
     "reengage_after_days",
+    "reengage_per_day",
     "limits",
     "status_link_version",
 ];
@@ -120,6 +121,7 @@ pub fn complete(doc: &Value, base: Option<&Settings>) -> Result<Settings, FieldE
     check.field::<SmsSettings>("sms");
     check.field::<bool>("public_leaderboard");
     check.field::<u32>("reengage_after_days");
+    check.field::<u32>("reengage_per_day");
     check.field::<Limits>("limits");
     check.field::<u32>("status_link_version");
     let bad = check.bad;

@@ -25,6 +25,7 @@ pub(super) async fn commit(
     leads::commit_limits(&mut tx, business, plan)?;
     referrals::commit(&mut tx, business, plan)?;
     participants::commit_stats(&mut tx, business, plan)?;
+    participants::commit_reengage(&mut tx, business, plan)?;
     referrals::commit_search(&mut tx, business, plan)?;
     rewards::commit(&mut tx, business, plan)?;
     reports::commit_tally(&mut tx, business, &plan.tally)?;

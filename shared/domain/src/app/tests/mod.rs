@@ -14,6 +14,10 @@ mod leads;
 
 // ----
 
+mod reengage;
+
+// ----
+
 mod reports;
 
 // ----

@@ -67,6 +67,7 @@ struct State {
     ledger: BTreeMap<(BusinessId, String), LedgerEntry>,
     discount_codes: HashSet<String>,
     reward_due: BTreeMap<(BusinessId, String), Reward>,
+    reengage_due: BTreeMap<(BusinessId, CustomerId), crate::model::participant::ReengageDue>,
     issue_due: BTreeMap<(BusinessId, String), crate::decide::IssueDue>,
     days: BTreeMap<(BusinessId, chrono::NaiveDate), BTreeMap<crate::model::report::Figure, i64>>,
     /// Leaderboard rows by business, period key and customer, and their ranking (as the
@@ -267,6 +268,26 @@ impl Participants for InMemoryStore {
 
     async fn referrer(&self, code: &ReferralCode) -> anyhow::Result<Option<Referrer>> {
         self.with(|s| s.codes.get(code).cloned())
+    }
+
+    async fn due_reengagements(
+        &self,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<(BusinessId, crate::model::participant::ReengageDue)>> {
+        self.with(|s| {
+            let mut due: Vec<_> = s
+                .reengage_due
+                .iter()
+                .filter(|(_, d)| d.due_at <= until)
+                .map(|((business, _), d)| (business.clone(), d.clone()))
+                .collect();
+            due.sort_by(|(ba, a), (bb, b)| {
+                (a.due_at, ba, &a.customer_id).cmp(&(b.due_at, bb, &b.customer_id))
+            });
+            due.truncate(limit as usize);
+            due
+        })
     }
 
     async fn list(

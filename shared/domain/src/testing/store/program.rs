@@ -404,6 +404,10 @@ impl ProgramStore for InMemoryStore {
             for reward in &plan.reward_due {
                 s.reward_due.insert(b(&reward.reward_id), reward.clone());
             }
+            for due in &plan.reengage {
+                s.reengage_due
+                    .insert((business.clone(), due.customer_id.clone()), due.clone());
+            }
             for due in &plan.issue_due {
                 s.issue_due.insert(b(&due.referral_id), due.clone());
             }
