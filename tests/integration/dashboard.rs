@@ -271,6 +271,8 @@ async fn every_dashboard_route_as_signed_out_staff_owner_and_another_business() 
     let mut good = bad.to_vec();
     good[2] = ("landing_url", "https://acme.example/refer");
     good.push(("vip_extra", "10"));
+    good.push(("reengage_after_days", "60"));
+    good.push(("reengage_per_day", "20"));
     let saved = post_form(&app, "/admin/settings", Some(&owner), &good).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
     let settings = app
@@ -279,6 +281,10 @@ async fn every_dashboard_route_as_signed_out_staff_owner_and_another_business() 
         .json();
     assert_eq!(settings["hold_days"], 1);
     assert_eq!(settings["vip_reward"], json!({"extra_cents": 1000}));
+    assert_eq!(
+        (&settings["reengage_after_days"], &settings["reengage_per_day"]),
+        (&json!(60), &json!(20))
+    );
     // A form without the VIP template (opened before it existed) keeps it.
     assert!(
         settings["sms"]["templates"]["vip"]

@@ -385,8 +385,13 @@ fn document(posted: &Posted, errors: &mut BTreeMap<String, String>) -> Value {
     let satisfaction = number("satisfaction_threshold", "satisfaction_threshold");
     let hold_days = number("hold_days", "hold_days");
     let vip_after = number("vip_after", "vip_after");
-    let reengage_after = number("reengage_after_days", "reengage_after_days");
-    let reengage_per_day = number("reengage_per_day", "reengage_per_day");
+    // Fields a page opened before they existed did not post stay as they are.
+    let mut later = Map::new();
+    for name in ["reengage_after_days", "reengage_per_day"] {
+        if posted.given(name).is_some() {
+            later.insert(name.into(), number(name, name));
+        }
+    }
     let cap_number = number("daily_cap_per_number", "sms.daily_cap_per_number");
     let cap_business = number("daily_cap_per_business", "sms.daily_cap_per_business");
     let per_ip = number("leads_per_ip_per_hour", "limits.leads_per_ip_per_hour");
@@ -442,14 +447,8 @@ fn document(posted: &Posted, errors: &mut BTreeMap<String, String>) -> Value {
             "review_when_leads_per_code_per_day_over": review_over,
         },
     });
-    // Fields a page opened before they existed did not post stay as they are.
-    for (name, value) in [
-        ("reengage_after_days", reengage_after),
-        ("reengage_per_day", reengage_per_day),
-    ] {
-        if posted.given(name).is_some() {
-            doc[name] = value;
-        }
+    for (name, value) in later {
+        doc[name.as_str()] = value;
     }
     // Blank: no VIP extra; not posted at all: as it is.
     if posted.given("vip_extra").is_some() {
