@@ -282,7 +282,10 @@ async fn every_dashboard_route_as_signed_out_staff_owner_and_another_business() 
     assert_eq!(settings["hold_days"], 1);
     assert_eq!(settings["vip_reward"], json!({"extra_cents": 1000}));
     assert_eq!(
-        (&settings["reengage_after_days"], &settings["reengage_per_day"]),
+        (
+            &settings["reengage_after_days"],
+            &settings["reengage_per_day"]
+        ),
         (&json!(60), &json!(20))
     );
     // A form without the VIP template (opened before it existed) keeps it.
