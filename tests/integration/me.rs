@@ -248,6 +248,49 @@ async fn a_referrer_sees_each_friend_where_they_stand_and_nothing_private() {
     assert!(html_text.contains("<svg"), "the QR code is inline");
     let policy = html.header("content-security-policy").unwrap();
     assert!(policy.contains("script-src 'sha256-") && !policy.contains("unsafe"));
+    assert_eq!(page["promotion"], Value::Null);
+
+    // A promotion running today is on the page (the business is in UTC).
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = (today - chrono::Days::new(1), today + chrono::Days::new(10));
+    let promoted = app
+        .call(
+            Method::PUT,
+            "/api/admin/settings",
+            Some(&key),
+            Some(
+                json!({"promotions": [{"name": "Holiday offer", "from": from.to_string(),
+                                        "to": to.to_string(), "bonus_cents": 1000}]}),
+            ),
+        )
+        .await;
+    assert_eq!(promoted.status, StatusCode::OK, "{}", promoted.text());
+    let last = (to - chrono::Days::new(1)).format("%b %-d");
+    let said = format!("Holiday offer: $10 extra for every friend until {last}.");
+    let fresh = app.new_instance().await;
+    assert_eq!(
+        get(&fresh, &format!("/api/public/me/{token}")).await.json()["promotion"],
+        said.as_str()
+    );
+    assert!(
+        get(&fresh, &format!("/me/{token}"))
+            .await
+            .text()
+            .contains(&said)
+    );
+    // Overlapping promotions are refused, field by field.
+    let overlapping = app
+        .call(
+            Method::PUT,
+            "/api/admin/settings",
+            Some(&key),
+            Some(json!({"promotions": [
+                {"name": "A", "from": "2027-01-01", "to": "2027-02-01", "bonus_cents": 500},
+                {"name": "B", "from": "2027-01-15", "to": "2027-03-01", "multiplier_percent": 150}]})),
+        )
+        .await;
+    assert_eq!(overlapping.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(overlapping.json()["error"]["fields"]["promotions[1].from"].is_string());
 }
 
 #[tokio::test]

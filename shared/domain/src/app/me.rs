@@ -24,6 +24,8 @@ pub struct ReferrerPage {
     pub vip: bool,
     /// Friends whose job is done still needed for VIP (0 once VIP).
     pub vip_to_go: u32,
+    /// The promotion running now, in words.
+    pub promotion: Option<String>,
 }
 
 impl Vouch {
@@ -74,6 +76,9 @@ impl Vouch {
             next: next_reward(settings, &participant),
             vip: participant.is_vip(settings.vip_after),
             vip_to_go: settings.vip_after.saturating_sub(closed),
+            promotion: settings
+                .promotion_at(self.now())
+                .map(|p| p.text(&settings.currency)),
             participant,
             business,
         })

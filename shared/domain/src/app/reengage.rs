@@ -137,6 +137,13 @@ impl Vouch {
                 "status_link",
                 self.status_url(&business, &participant.customer_id, link_base),
             ),
+            (
+                "promotion",
+                settings
+                    .promotion_at(now)
+                    .map(|p| format!(" {}", p.text(&settings.currency)))
+                    .unwrap_or_default(),
+            ),
         ]);
         let message = sending::compose(
             Draft {

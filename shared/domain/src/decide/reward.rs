@@ -19,7 +19,7 @@ use crate::model::participant::Participant;
 use crate::model::referral::{Referral, Status as RefStatus};
 use crate::model::reward::{LedgerEntry, Recipient, Reward, RewardStatus, discount_code};
 use crate::model::settings::RewardType;
-use crate::rules::reward_terms::{initial_status, terms_for};
+use crate::rules::reward_terms::{initial_status, promoted, terms_for};
 
 /// What moves a reward.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -326,11 +326,15 @@ fn act_on(
             let ordinal = referral
                 .ordinal
                 .unwrap_or_else(|| u32::try_from(participant.stats.closed.max(1)).unwrap_or(1));
-            let offer = terms_for(
+            let offer = promoted(
+                terms_for(
+                    ctx.settings,
+                    ordinal,
+                    participant.reward_override.as_ref(),
+                    participant.stats.closed,
+                ),
                 ctx.settings,
-                ordinal,
-                participant.reward_override.as_ref(),
-                participant.stats.closed,
+                ctx.now,
             );
             let hold = i64::from(ctx.settings.hold_days);
             let mut reward = Reward {
@@ -355,6 +359,7 @@ fn act_on(
                 flags: [
                     offer.overridden.then_some("override"),
                     offer.vip_extra.map(|_| "vip"),
+                    offer.promotion.as_ref().map(|_| "promotion"),
                 ]
                 .into_iter()
                 .flatten()

@@ -1,6 +1,7 @@
 //! A business's program settings: their defaults and the rules they must keep, with a reason per
 //! field. How a settings document is read and completed is the HTTP surface's business.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::values::error::FieldErrors;
@@ -103,6 +104,53 @@ fn default_vip_template() -> String {
     "Congratulations {first_name}, you're a {business_name} VIP! Thank you for every friend you've sent us. Your rewards: {status_link}".into()
 }
 
+/// A time-boxed bonus on every referrer reward made in its window: from the start of `from` to
+/// the start of `to` (days in the business's time zone; `to` is the first day after it). Either
+/// `bonus_cents` more, or `multiplier_percent` of the reward (150: half as much again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Promotion {
+    pub name: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bonus_cents: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiplier_percent: Option<u16>,
+}
+
+impl Promotion {
+    /// Whether `day` (the business's) is in the window.
+    pub fn covers(&self, day: NaiveDate) -> bool {
+        self.from <= day && day < self.to
+    }
+
+    /// A reward of `cents` with the promotion: more by the bonus, or multiplied (rounded to the
+    /// cent).
+    pub fn apply(&self, cents: i64) -> i64 {
+        match (self.bonus_cents, self.multiplier_percent) {
+            (Some(bonus), _) => cents + bonus.cents(),
+            (None, Some(percent)) => (cents * i64::from(percent) + 50) / 100,
+            (None, None) => cents,
+        }
+    }
+
+    /// For texts and the referrer's page: "Spring offer: $10 extra for every friend until
+    /// Mar 31."
+    pub fn text(&self, currency: &Currency) -> String {
+        let last = self.to.pred_opt().unwrap_or(self.to).format("%b %-d");
+        let what = match (self.bonus_cents, self.multiplier_percent) {
+            (Some(bonus), _) => format!("{} extra", bonus.display(currency)),
+            (None, Some(percent)) if percent % 100 == 0 => {
+                format!("{}× rewards", percent / 100)
+            }
+            (None, Some(percent)) => format!("{}.{}× rewards", percent / 100, (percent % 100) / 10),
+            (None, None) => "a bonus".to_owned(),
+        };
+        format!("{}: {what} for every friend until {last}.", self.name)
+    }
+}
+
 /// What a VIP gets beyond the program's tiers: this much more on every reward issued while they
 /// are VIP (from the reward that makes them one). A reversal that takes them below `vip_after`
 /// stops it for later rewards; rewards already issued keep what they paid.
@@ -122,6 +170,7 @@ pub const PLACEHOLDERS: &[&str] = &[
     "friend_first_name",
     "status",
     "status_link",
+    "promotion",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +218,9 @@ pub struct Settings {
     pub vip_after: u32,
     #[serde(default)]
     pub vip_reward: Option<VipReward>,
+    /// Time-boxed bonuses, in order, never overlapping.
+    #[serde(default)]
+    pub promotions: Vec<Promotion>,
     pub sms: SmsSettings,
     pub public_leaderboard: bool,
     pub reengage_after_days: u32,
@@ -191,6 +243,12 @@ fn default_reengage_per_day() -> u32 {
 }
 
 impl Settings {
+    /// The promotion running at `now` (the business's day), if any.
+    pub fn promotion_at(&self, now: chrono::DateTime<chrono::Utc>) -> Option<&Promotion> {
+        let day = crate::values::local_day(self.time_zone, now);
+        self.promotions.iter().find(|p| p.covers(day))
+    }
+
     /// The defaults of API.md around the three settings a business must give.
     pub fn defaults(name: String, time_zone: TimeZone, landing_url: WebUrl) -> Self {
         let cents = |c| Money::from_cents(c).unwrap_or_default();
@@ -220,6 +278,7 @@ impl Settings {
             max_rewards_per_year: None,
             vip_after: 3,
             vip_reward: None,
+            promotions: Vec::new(),
             sms: SmsSettings {
                 enabled: true,
                 quiet_start: ClockTime::at(21, 0),
@@ -290,6 +349,7 @@ impl Settings {
             1_000_000,
         );
         check_reward(&mut errors, &self.reward);
+        check_promotions(&mut errors, self);
         if let Some(vip) = &self.vip_reward {
             let cents = vip.extra_cents.cents();
             if !(1..=100_000).contains(&cents) {
@@ -359,7 +419,7 @@ impl Default for Templates {
             acknowledgment: "{first_name}, your friend {friend_first_name} just reached out to {business_name}. Thank you for the referral!".into(),
             reward: "{first_name}, your referral closed! You've earned {reward} from {business_name}.".into(),
             thank_you: "Thank you, {first_name}! Referrals like yours keep {business_name} going. Keep sharing: {link} See your rewards: {status_link}".into(),
-            reengagement: "Hi {first_name}, {business_name} still rewards referrals: {reward} for every friend who books. Your link: {link}".into(),
+            reengagement: "Hi {first_name}, {business_name} still rewards referrals: {reward} for every friend who books.{promotion} Your link: {link}".into(),
             progress: "{first_name}, an update from {business_name}: your friend {friend_first_name}'s job is {status}.".into(),
             vip: default_vip_template(),
         }
@@ -425,6 +485,62 @@ fn check_description(errors: &mut FieldErrors, path: &str, description: &str) {
     let length = description.trim().chars().count();
     if length == 0 || length > 200 {
         errors.insert(path.to_owned(), "must be 1-200 characters".into());
+    }
+}
+
+fn check_promotions(errors: &mut FieldErrors, settings: &Settings) {
+    if settings.promotions.len() > 20 {
+        errors.insert("promotions".into(), "at most 20 promotions".into());
+    }
+    let in_money = settings
+        .reward
+        .tiers
+        .iter()
+        .all(|t| t.amount_cents.is_some());
+    for (i, promotion) in settings.promotions.iter().enumerate() {
+        let path = |field: &str| format!("promotions[{i}].{field}");
+        let length = promotion.name.trim().chars().count();
+        if length == 0 || length > 60 || promotion.name.chars().any(char::is_control) {
+            errors.insert(path("name"), "must be 1-60 characters".into());
+        }
+        if promotion.from >= promotion.to {
+            errors.insert(
+                path("to"),
+                "must be after from (the first day after the promotion)".into(),
+            );
+        }
+        if let Some(previous) = i.checked_sub(1).and_then(|p| settings.promotions.get(p))
+            && promotion.from < previous.to
+        {
+            errors.insert(
+                path("from"),
+                "must not overlap the promotion before (list them in order)".into(),
+            );
+        }
+        match (promotion.bonus_cents, promotion.multiplier_percent) {
+            (Some(bonus), None) if !(1..=100_000).contains(&bonus.cents()) => {
+                errors.insert(path("bonus_cents"), "must be between 1 and 100000".into());
+            }
+            (None, Some(percent)) if !(101..=500).contains(&percent) => {
+                errors.insert(
+                    path("multiplier_percent"),
+                    "must be between 101 and 500".into(),
+                );
+            }
+            (Some(_), None) | (None, Some(_)) => {}
+            _ => {
+                errors.insert(
+                    path("bonus_cents"),
+                    "give exactly one of bonus_cents and multiplier_percent".into(),
+                );
+            }
+        }
+        if !in_money {
+            errors.insert(
+                path("bonus_cents"),
+                "needs a reward paid as an amount: every tier needs amount_cents".into(),
+            );
+        }
     }
 }
 

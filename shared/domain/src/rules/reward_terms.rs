@@ -4,6 +4,7 @@
 use crate::model::reward::{RewardOverride, RewardStatus, wording};
 use crate::model::settings::{Approval, RewardType, Settings};
 use crate::values::money::{Currency, Money};
+use chrono::{DateTime, Utc};
 
 /// What the program (or the participant's override) pays for the `ordinal`-th closed referral.
 pub struct Terms {
@@ -16,6 +17,8 @@ pub struct Terms {
     pub tier: Option<u32>,
     /// The VIP extra included in `amount_cents`.
     pub vip_extra: Option<Money>,
+    /// The promotion applied to `amount_cents`, by name.
+    pub promotion: Option<String>,
 }
 
 pub fn terms(settings: &Settings, ordinal: u32, own: Option<&RewardOverride>) -> Terms {
@@ -28,6 +31,7 @@ pub fn terms(settings: &Settings, ordinal: u32, own: Option<&RewardOverride>) ->
             overridden: true,
             tier: None,
             vip_extra: None,
+            promotion: None,
         };
     }
     let program = &settings.reward;
@@ -45,7 +49,19 @@ pub fn terms(settings: &Settings, ordinal: u32, own: Option<&RewardOverride>) ->
         overridden: false,
         tier: tier.map(|t| t.from_referral),
         vip_extra: None,
+        promotion: None,
     }
+}
+
+/// `offer` as made at `now`: with the promotion running then, if any (on an amount only).
+pub fn promoted(mut offer: Terms, settings: &Settings, now: DateTime<Utc>) -> Terms {
+    if let (Some(promotion), Some(amount)) = (settings.promotion_at(now), offer.amount_cents)
+        && let Ok(total) = Money::from_cents(promotion.apply(amount.cents()))
+    {
+        offer.amount_cents = Some(total);
+        offer.promotion = Some(promotion.name.clone());
+    }
+    offer
 }
 
 /// What a referrer with `closed` closed referrals (this one included) earns for the

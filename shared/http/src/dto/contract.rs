@@ -158,6 +158,17 @@ fn settings(required: &[&str]) -> Value {
             "hold_days": range(0, 365),
             "max_rewards_per_year": {"anyOf": [range(1, 1000), {"type": "null"}]},
             "vip_after": range(1, 1000),
+            "promotions": {"type": "array", "maxItems": 20, "items": {
+                "type": "object", "additionalProperties": false,
+                "required": ["name", "from", "to"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 60, "pattern": "\\S"},
+                    "from": {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                    "to": {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                    "bonus_cents": {"type": ["integer", "null"], "minimum": 1, "maximum": 100_000},
+                    "multiplier_percent": {"type": ["integer", "null"], "minimum": 101, "maximum": 500},
+                },
+            }},
             "vip_reward": {"anyOf": [{"type": "null"}, {
                 "type": "object", "additionalProperties": false,
                 "required": ["extra_cents"],

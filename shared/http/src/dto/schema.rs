@@ -341,6 +341,22 @@ pub struct TemplatesSchema {
     pub vip: String,
 }
 
+/// A time-boxed bonus on referrer rewards made from `from` up to (not including) `to`, days in
+/// the business's time zone; exactly one of `bonus_cents` (1–100000) and `multiplier_percent`
+/// (101–500). Promotions are listed in order and never overlap.
+#[derive(ToSchema)]
+#[schema(as = Promotion)]
+pub struct PromotionSchema {
+    /// 1–60 characters, said in texts (`{promotion}`) and on the referrer's page.
+    pub name: String,
+    #[schema(format = Date)]
+    pub from: String,
+    #[schema(format = Date)]
+    pub to: String,
+    pub bonus_cents: Option<i64>,
+    pub multiplier_percent: Option<u16>,
+}
+
 /// More on every reward issued while the referrer is VIP.
 #[derive(ToSchema)]
 #[schema(as = VipReward)]
@@ -401,6 +417,7 @@ pub struct SettingsSchema {
     pub max_rewards_per_year: Option<u32>,
     pub vip_after: u32,
     pub vip_reward: Option<VipRewardSchema>,
+    pub promotions: Vec<PromotionSchema>,
     pub sms: SmsSchema,
     pub public_leaderboard: bool,
     pub reengage_after_days: u32,

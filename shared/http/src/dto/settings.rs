@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use vouch_domain::FieldErrors;
 use vouch_domain::model::settings::{
-    Approval, Limits, QualifyingStatus, RefereeReward, RewardProgram, Settings, SmsSettings,
-    VipReward,
+    Approval, Limits, Promotion, QualifyingStatus, RefereeReward, RewardProgram, Settings,
+    SmsSettings, VipReward,
 };
 use vouch_domain::values::{BusinessId, Country, Currency, Money, TimeZone, WebOrigin, WebUrl};
 
@@ -29,6 +29,7 @@ const TOP_LEVEL: &[&str] = &[
     "max_rewards_per_year",
     "vip_after",
     "vip_reward",
+    "promotions",
     "sms",
     "public_leaderboard",
     "reengage_after_days",
@@ -118,6 +119,7 @@ pub fn complete(doc: &Value, base: Option<&Settings>) -> Result<Settings, FieldE
     check.field::<Option<u32>>("max_rewards_per_year");
     check.field::<u32>("vip_after");
     check.field::<Option<VipReward>>("vip_reward");
+    check.field::<Vec<Promotion>>("promotions");
     check.field::<SmsSettings>("sms");
     check.field::<bool>("public_leaderboard");
     check.field::<u32>("reengage_after_days");

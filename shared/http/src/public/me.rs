@@ -96,6 +96,9 @@ pub struct ReferrerPageView {
     pub rewards: RewardTotalsView,
     pub next_reward: NextRewardView,
     pub vip: VipView,
+    /// The promotion running now, in words ("Spring offer: $10 extra for every friend until
+    /// Mar 31.").
+    pub promotion: Option<String>,
 }
 
 fn encode(text: &str) -> String {
@@ -165,6 +168,7 @@ impl ReferrerPageView {
                 after: settings.vip_after,
                 to_go: page.vip_to_go,
             },
+            promotion: page.promotion.clone(),
         }
     }
 }

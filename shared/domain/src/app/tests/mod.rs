@@ -14,6 +14,10 @@ mod leads;
 
 // ----
 
+mod promotions;
+
+// ----
+
 mod reengage;
 
 // ----

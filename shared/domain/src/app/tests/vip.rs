@@ -14,7 +14,7 @@ use crate::model::reward::Reward;
 use crate::testing::{LINKS, World, customer, form, job, qualified, upsert};
 
 /// Maria's friend `n` reaches out, becomes the software's `sw_n` and is invoiced $300.
-async fn friend_closes(w: &World, n: u8, code: &str) {
+pub(super) async fn friend_closes(w: &World, n: u8, code: &str) {
     let phone = format!("512-555-02{n:02}");
     w.submit_from(
         form(json!({"business_id": "acme", "name": format!("Friend {n}"), "phone": phone, "ref": code})),
@@ -44,7 +44,7 @@ async fn friend_closes(w: &World, n: u8, code: &str) {
 }
 
 /// The issuer on friend `n`'s referral only.
-async fn issue(w: &World, n: u8) -> Reward {
+pub(super) async fn issue(w: &World, n: u8) -> Reward {
     let referral = w
         .referrals()
         .into_iter()
