@@ -1199,6 +1199,8 @@ async fn a_decision_on_a_stale_snapshot_is_refused_as_changed(store: &impl Store
         phone: Some(phone(101)),
         email: Some(email("maria@example.com")),
         sms_consent: Some(true),
+        segment: None,
+        tags: Vec::new(),
     };
     let decide_on = |snapshot: &Snapshot, first: &str| {
         let overrides = Overrides::default();

@@ -78,6 +78,7 @@ async fn fake() -> Fake {
         qualifying_job: None,
         ip_hashes: Vec::new(),
         referee_rewarded: false,
+        segment: None,
     };
     let participant = Participant::enrol(
         &contact,

@@ -45,6 +45,7 @@ fn participant(business: &str, customer: &str, code: &str) -> Participant {
         qualifying_job: None,
         ip_hashes: Vec::new(),
         referee_rewarded: false,
+        segment: None,
     };
     Participant::enrol(&contact, ReferralCode::parse(code).unwrap(), Utc::now())
 }

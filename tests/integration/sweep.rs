@@ -33,6 +33,7 @@ async fn deferred_text(app: &TestApp, phone: &str, marker: &str) -> Message {
             purpose: Purpose::Reengagement,
             subject: format!("cus_1:{marker}"),
             vars: BTreeMap::from([("first_name", marker.to_owned())]),
+            segment: None,
         },
         &settings,
         Utc::now(),

@@ -34,7 +34,7 @@ use crate::{common, error, webhooks};
         admin::CreatedBusinessView, admin::ParticipantSummary, admin::ParticipantRow,
         admin::ParticipantDetail, admin::ParticipantPage,
         schema::SettingsSchema, schema::TierSchema, schema::RewardProgramSchema,
-        schema::RefereeRewardSchema, schema::VipRewardSchema, schema::PromotionSchema, schema::SmsSchema, schema::TemplatesSchema,
+        schema::RefereeRewardSchema, schema::VipRewardSchema, schema::PromotionSchema, schema::SmsSchema, schema::TemplatesSchema, schema::SegmentTemplatesSchema,
         schema::LimitsSchema,
         schema::EnrolSchema, schema::CustomerSchema, schema::PersonSchema, schema::DecisionSchema,
         admin::MessageView, admin::MessagePage,

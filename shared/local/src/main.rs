@@ -84,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
                     phone: Some("+15125550101".into()),
                     email: Some("maria@example.com".into()),
                     sms_consent: Some(true),
+                    ..CustomerInput::default()
                 }),
                 ..EnrolRequest::default()
             },

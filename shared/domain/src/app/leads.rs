@@ -290,6 +290,8 @@ impl Vouch {
                 phone,
                 email,
                 sms_consent: None,
+                segment: None,
+                tags: Vec::new(),
             },
             named,
             web: Some(WebVisit {

@@ -155,6 +155,7 @@ impl Vouch {
                 // One per period: the period is named by when it started.
                 subject: format!("{}#{}", participant.customer_id, due.since.to_rfc3339()),
                 vars,
+                segment: contact.segment.clone(),
             },
             settings,
             now,

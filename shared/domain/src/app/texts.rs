@@ -67,6 +67,7 @@ impl Vouch {
                 vars: [("business_name", business.settings.name.clone())]
                     .into_iter()
                     .collect(),
+                segment: None,
             },
             &business.settings,
             self.now(),

@@ -3,6 +3,7 @@
 
 use crate::model::contact::{Contact, CustomerDetails, Origin};
 use crate::model::search::{SearchEntry, SearchKey};
+use crate::model::settings::Settings;
 use crate::values::person::PersonName;
 
 use super::command::{Command, NewLead};
@@ -68,7 +69,7 @@ pub(super) fn identify(
     };
     // A website form never changes what the business knows about someone.
     if let Some(details) = details.filter(|_| !(website && existed)) {
-        apply_details(&mut contact, details);
+        apply_details(&mut contact, details, ctx.settings);
     }
     if make_alias {
         // The software's customer claims the contact: it is matched no more.
@@ -109,7 +110,19 @@ pub(super) fn is_website(command: &Command) -> bool {
     matches!(command, Command::Lead(NewLead { web: Some(_), .. }))
 }
 
-fn apply_details(contact: &mut Contact, details: &CustomerDetails) {
+fn apply_details(contact: &mut Contact, details: &CustomerDetails, settings: &Settings) {
+    // A segment named outright; else the first tag the business has templates for; else the
+    // first tag that reads as one. No segment and no tags leaves the one known.
+    let tagged = || {
+        details
+            .tags
+            .iter()
+            .find(|tag| settings.sms.segment_templates.contains_key(*tag))
+            .or(details.tags.first())
+    };
+    if let Some(segment) = details.segment.as_ref().or_else(tagged) {
+        contact.segment = Some(segment.clone());
+    }
     contact.first_name = details.first_name.clone();
     if details.last_name.is_some() {
         contact.last_name = details.last_name.clone();

@@ -84,6 +84,7 @@ pub(super) fn enrol(
                 purpose: Purpose::Invitation,
                 subject: contact.customer_id.to_string(),
                 vars,
+                segment: contact.segment.clone(),
             },
             ctx.settings,
             ctx.now,

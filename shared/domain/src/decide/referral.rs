@@ -142,6 +142,7 @@ pub(super) fn referrer_message(
             purpose,
             subject,
             vars,
+            segment: referrer.segment.clone(),
         },
         ctx.settings,
         ctx.now,

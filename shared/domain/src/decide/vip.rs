@@ -58,6 +58,7 @@ pub(super) fn crossings(plan: &mut Plan, snapshot: &Snapshot, ctx: &Context<'_>)
                 purpose: Purpose::Vip,
                 subject: participant.customer_id.to_string(),
                 vars,
+                segment: contact.and_then(|c| c.segment.clone()),
             },
             ctx.settings,
             ctx.now,

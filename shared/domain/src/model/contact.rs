@@ -9,6 +9,7 @@ use crate::model::referral::Referral;
 use crate::values::error::FieldErrors;
 use crate::values::ids::{BusinessId, CustomerId};
 use crate::values::person::{Country, Email, PersonName, Phone, full_name};
+use crate::values::segment::Segment;
 
 /// A person the business knows, keyed by the field-service software's customer id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +53,10 @@ pub struct Contact {
     /// The person got their friend's reward (dual-sided programs): at most once.
     #[serde(default)]
     pub referee_rewarded: bool,
+    /// Their segment (from the software's `segment` or tags): picks the business's templates
+    /// for that segment, where it has them.
+    #[serde(default)]
+    pub segment: Option<Segment>,
 }
 
 /// Where a contact came from. Only contacts Vouch made itself (a website lead) are matched to
@@ -99,6 +104,7 @@ impl Contact {
             qualifying_job: None,
             ip_hashes: Vec::new(),
             referee_rewarded: false,
+            segment: None,
         }
     }
 
@@ -116,6 +122,32 @@ pub struct CustomerDetails {
     pub phone: Option<Phone>,
     pub email: Option<Email>,
     pub sms_consent: Option<bool>,
+    /// The segment named outright, and the tags that may name one (in the software's order).
+    pub segment: Option<Segment>,
+    pub tags: Vec<Segment>,
+}
+
+impl CustomerDetails {
+    /// The details of a customer with just these fields (no segment, no tags).
+    pub fn new(
+        customer_id: CustomerId,
+        first_name: PersonName,
+        last_name: Option<PersonName>,
+        phone: Option<Phone>,
+        email: Option<Email>,
+        sms_consent: Option<bool>,
+    ) -> Self {
+        Self {
+            customer_id,
+            first_name,
+            last_name,
+            phone,
+            email,
+            sms_consent,
+            segment: None,
+            tags: Vec::new(),
+        }
+    }
 }
 
 /// A customer as the field-service software or staff describe them; parsed into a [`Contact`].
@@ -131,6 +163,13 @@ pub struct CustomerInput {
     pub email: Option<String>,
     #[serde(default)]
     pub sms_consent: Option<bool>,
+    /// `residential`, `property_manager`…: 1-40 lowercase letters, digits or underscores.
+    #[serde(default)]
+    pub segment: Option<String>,
+    /// The software's tags; one may name a segment ("Property Manager" is
+    /// `property_manager`). Others are ignored.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 impl CustomerInput {
@@ -155,6 +194,16 @@ impl CustomerInput {
         let email = optional(self.email.as_deref(), Email::parse)
             .map_err(|e| note("email", e.reason()))
             .ok();
+        let segment = optional(self.segment.as_deref(), Segment::parse)
+            .map_err(|e| note("segment", e.reason()))
+            .ok()
+            .flatten();
+        let tags = self
+            .tags
+            .iter()
+            .take(50)
+            .filter_map(|tag| Segment::from_tag(tag))
+            .collect();
         match (customer_id, first_name, last_name, phone, email) {
             (Some(customer_id), Some(first_name), Some(last_name), Some(phone), Some(email))
                 if errors.is_empty() =>
@@ -166,6 +215,8 @@ impl CustomerInput {
                     phone,
                     email,
                     sms_consent: self.sms_consent,
+                    segment,
+                    tags,
                 })
             }
             _ => Err(errors),

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::settings::Settings;
 use crate::values::ids::{BusinessId, CustomerId};
 use crate::values::person::Phone;
+use crate::values::segment::Segment;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -49,6 +50,23 @@ impl Purpose {
             Purpose::Reengagement => "reengagement",
             Purpose::Help => "help",
         }
+    }
+
+    /// The template for a customer of `segment`: the segment's own, else the business's.
+    pub fn template_for<'a>(self, settings: &'a Settings, segment: Option<&Segment>) -> &'a str {
+        let own = segment
+            .and_then(|segment| settings.sms.segment_templates.get(segment))
+            .and_then(|own| match self {
+                Purpose::Invitation => own.invitation.as_deref(),
+                Purpose::Acknowledgment => own.acknowledgment.as_deref(),
+                Purpose::Progress => own.progress.as_deref(),
+                Purpose::Reward => own.reward.as_deref(),
+                Purpose::ThankYou => own.thank_you.as_deref(),
+                Purpose::Vip => own.vip.as_deref(),
+                Purpose::Reengagement => own.reengagement.as_deref(),
+                Purpose::Help => None,
+            });
+        own.unwrap_or_else(|| self.template(settings))
     }
 
     /// The business's template for this purpose (HELP answers are fixed).
@@ -182,6 +200,8 @@ pub struct Draft {
     pub purpose: Purpose,
     pub subject: String,
     pub vars: BTreeMap<&'static str, String>,
+    /// The recipient's segment: its own template is used where the business set one.
+    pub segment: Option<Segment>,
 }
 
 /// Fills `{placeholders}`; unknown ones were refused when the template was saved, missing

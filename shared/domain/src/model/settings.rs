@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::values::error::FieldErrors;
 use crate::values::money::{Currency, Money};
 use crate::values::person::Country;
+use crate::values::segment::Segment;
 use crate::values::{ClockTime, TimeZone, WebOrigin, WebUrl};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,6 +187,47 @@ pub struct SmsSettings {
     pub send_acknowledgment: bool,
     pub send_progress: bool,
     pub templates: Templates,
+    /// Templates for customers of a segment, each falling back to the default one.
+    #[serde(default)]
+    pub segment_templates: std::collections::BTreeMap<Segment, SegmentTemplates>,
+}
+
+/// A segment's own texts; a purpose left out uses the business's default template.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentTemplates {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledgment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reward: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thank_you: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reengagement: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vip: Option<String>,
+}
+
+impl SegmentTemplates {
+    /// Each purpose's field name and text, where set.
+    pub fn set(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("invitation", &self.invitation),
+            ("acknowledgment", &self.acknowledgment),
+            ("reward", &self.reward),
+            ("thank_you", &self.thank_you),
+            ("reengagement", &self.reengagement),
+            ("progress", &self.progress),
+            ("vip", &self.vip),
+        ]
+        .into_iter()
+        .filter_map(|(name, text)| text.as_deref().map(|text| (name, text)))
+        .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -288,6 +330,7 @@ impl Settings {
                 send_acknowledgment: true,
                 send_progress: false,
                 templates: Templates::default(),
+                segment_templates: Default::default(),
             },
             public_leaderboard: false,
             reengage_after_days: 90,
@@ -608,6 +651,16 @@ fn check_sms(errors: &mut FieldErrors, sms: &SmsSettings) {
     for (purpose, text) in templates {
         if let Err(reason) = check_template(text) {
             errors.insert(format!("sms.templates.{purpose}"), reason);
+        }
+    }
+    if sms.segment_templates.len() > 20 {
+        errors.insert("sms.segment_templates".into(), "at most 20 segments".into());
+    }
+    for (segment, own) in &sms.segment_templates {
+        for (purpose, text) in own.set() {
+            if let Err(reason) = check_template(text) {
+                errors.insert(format!("sms.segment_templates.{segment}.{purpose}"), reason);
+            }
         }
     }
 }

@@ -44,7 +44,10 @@ impl SendGuard {
 
 /// A new message, decided: suppressed, deferred to the quiet-hours window, or queued to go now.
 pub fn compose(draft: Draft, settings: &Settings, now: DateTime<Utc>) -> Message {
-    let body = render(draft.purpose.template(settings), &draft.vars);
+    let body = render(
+        draft.purpose.template_for(settings, draft.segment.as_ref()),
+        &draft.vars,
+    );
     let (status, reason, due_at) = when(&draft, settings, now);
     Message {
         message_id: ulid::Ulid::new().to_string(),
@@ -287,6 +290,7 @@ mod tests {
                 ("reward", "$25 account credit".to_owned()),
                 ("link", "https://go.acme.example/r/ABCD2345".to_owned()),
             ]),
+            segment: None,
         };
         let day = utc("2026-11-23T17:00:00Z");
         let night = utc("2026-11-23T04:00:00Z");

@@ -180,6 +180,7 @@ impl World {
                 phone: Some(phone.into()),
                 email: None,
                 sms_consent: Some(true),
+                ..CustomerInput::default()
             }),
             customer_id: None,
             send_invitation: false,
@@ -316,6 +317,8 @@ pub fn customer(id: &str, name: &str, phone: Option<&str>) -> CustomerDetails {
         phone: phone.map(|p| Phone::parse(p, Country::US).unwrap_or_else(|e| panic!("{p}: {e}"))),
         email: None,
         sms_consent: Some(true),
+        segment: None,
+        tags: Vec::new(),
     }
 }
 

@@ -207,6 +207,7 @@ pub async fn enrol(State(state): State<AppState>, headers: HeaderMap, posted: Po
                 phone: optional("phone"),
                 email: optional("email"),
                 sms_consent: Some(form.consent),
+                ..CustomerInput::default()
             }),
             send_invitation: form.invite,
             ..EnrolRequest::default()

@@ -64,6 +64,8 @@ fn customer() -> Value {
             "phone": optional_text(40),
             "email": optional_text(254),
             "sms_consent": {"type": ["boolean", "null"]},
+            "segment": {"type": ["string", "null"], "pattern": "^([a-z0-9_]{1,40})?$"},
+            "tags": {"type": "array", "maxItems": 50, "items": {"type": "string", "maxLength": 100}},
         },
     })
 }
@@ -191,6 +193,19 @@ fn settings(required: &[&str]) -> Value {
                             "reward": template(), "thank_you": template(),
                             "reengagement": template(), "progress": template(),
                             "vip": template(),
+                        },
+                    },
+                    "segment_templates": {
+                        "type": "object", "maxProperties": 20,
+                        "propertyNames": {"pattern": "^[a-z0-9_]{1,40}$"},
+                        "additionalProperties": {
+                            "type": "object", "additionalProperties": false,
+                            "properties": {
+                                "invitation": template(), "acknowledgment": template(),
+                                "reward": template(), "thank_you": template(),
+                                "reengagement": template(), "progress": template(),
+                                "vip": template(),
+                            },
                         },
                     },
                 },

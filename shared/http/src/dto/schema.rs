@@ -380,6 +380,23 @@ pub struct SmsSchema {
     pub send_acknowledgment: bool,
     pub send_progress: bool,
     pub templates: TemplatesSchema,
+    /// Per customer segment (`residential`, `property_manager`…: 1-40 lowercase letters,
+    /// digits or underscores), templates that replace the defaults for its customers; at most
+    /// 20 segments, each purpose optional.
+    pub segment_templates: std::collections::BTreeMap<String, SegmentTemplatesSchema>,
+}
+
+/// A segment's own texts; a purpose left out uses the business's default template.
+#[derive(ToSchema)]
+#[schema(as = SegmentTemplates)]
+pub struct SegmentTemplatesSchema {
+    pub invitation: Option<String>,
+    pub acknowledgment: Option<String>,
+    pub reward: Option<String>,
+    pub thank_you: Option<String>,
+    pub reengagement: Option<String>,
+    pub progress: Option<String>,
+    pub vip: Option<String>,
 }
 
 #[derive(ToSchema)]

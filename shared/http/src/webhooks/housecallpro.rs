@@ -39,6 +39,8 @@ struct HcpCustomer {
     home_number: Option<String>,
     #[serde(default)]
     notifications_enabled: Option<bool>,
+    #[serde(default)]
+    tags: Vec<String>,
 }
 
 impl HcpCustomer {
@@ -50,6 +52,9 @@ impl HcpCustomer {
             phone: self.mobile_number.or(self.home_number),
             email: self.email,
             sms_consent: self.notifications_enabled,
+            segment: None,
+            // Housecall Pro's customer tags: one may name a segment.
+            tags: self.tags,
         }
     }
 }

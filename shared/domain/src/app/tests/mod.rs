@@ -30,6 +30,10 @@ mod rewards;
 
 // ----
 
+mod segments;
+
+// ----
+
 mod services;
 
 // ----

@@ -31,6 +31,7 @@ async fn enrol(w: &World, id: &str, phone: &str, consent: bool) {
             phone: Some(phone.into()),
             email: None,
             sms_consent: Some(consent),
+            ..CustomerInput::default()
         }),
         customer_id: None,
         send_invitation: false,

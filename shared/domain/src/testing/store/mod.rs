@@ -148,6 +148,11 @@ impl InMemoryStore {
             .unwrap_or_default()
     }
 
+    pub fn contacts(&self) -> Vec<Contact> {
+        self.with(|s| s.contacts.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
     pub fn leads(&self) -> Vec<Lead> {
         self.with(|s| s.leads.clone()).unwrap_or_default()
     }
