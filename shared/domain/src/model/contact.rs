@@ -198,10 +198,12 @@ impl CustomerInput {
             .map_err(|e| note("segment", e.reason()))
             .ok()
             .flatten();
+        if self.tags.len() > 50 || self.tags.iter().any(|tag| tag.chars().count() > 100) {
+            note("tags", "at most 50 tags of at most 100 characters each");
+        }
         let tags = self
             .tags
             .iter()
-            .take(50)
             .filter_map(|tag| Segment::from_tag(tag))
             .collect();
         match (customer_id, first_name, last_name, phone, email) {
@@ -229,5 +231,42 @@ fn optional<T, E>(raw: Option<&str>, parse: impl Fn(&str) -> Result<T, E>) -> Re
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         Some(raw) => parse(raw).map(Some),
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(segment: Option<&str>, tags: Vec<String>) -> CustomerInput {
+        CustomerInput {
+            id: "cus_1".into(),
+            first_name: "Pat".into(),
+            segment: segment.map(str::to_owned),
+            tags,
+            ..CustomerInput::default()
+        }
+    }
+
+    #[test]
+    fn a_segment_and_tags_are_read_or_refused_by_field() {
+        let details = input(
+            Some("residential"),
+            vec!["Property Manager".into(), "¡¿".into()],
+        )
+        .parse(Country::US)
+        .unwrap();
+        assert_eq!(details.segment.unwrap().as_str(), "residential");
+        assert_eq!(details.tags.len(), 1);
+        let refused = |segment, tags| {
+            input(segment, tags)
+                .parse(Country::US)
+                .unwrap_err()
+                .into_keys()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(refused(Some("Residential"), vec![]), ["segment"]);
+        assert_eq!(refused(None, vec!["x".repeat(101)]), ["tags"]);
+        assert_eq!(refused(None, vec!["x".into(); 51]), ["tags"]);
     }
 }
