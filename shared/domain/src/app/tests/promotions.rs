@@ -4,7 +4,8 @@
 use chrono::Duration;
 use serde_json::json;
 
-use super::vip::{friend_closes, issue};
+use super::rewards::closed_friend;
+use super::vip::issue;
 use crate::model::message::Purpose;
 use crate::testing::{LINKS, World, settings_with};
 
@@ -25,7 +26,7 @@ async fn a_reward_made_in_the_window_gets_the_bonus_once_and_one_after_it_does_n
     )
     .await;
     let maria = w.referrer().await;
-    friend_closes(&w, 1, maria.code.as_str()).await;
+    closed_friend(&w, 1, maria.code.as_str()).await;
     let first = issue(&w, 1).await;
     assert_eq!(first.cents(), 3500);
     assert_eq!(first.flags, vec!["promotion".to_owned()]);
@@ -35,7 +36,7 @@ async fn a_reward_made_in_the_window_gets_the_bonus_once_and_one_after_it_does_n
 
     // 30 November is the first day after: no bonus.
     w.clock.advance(Duration::days(7));
-    friend_closes(&w, 2, maria.code.as_str()).await;
+    closed_friend(&w, 2, maria.code.as_str()).await;
     let second = issue(&w, 2).await;
     assert_eq!((second.cents(), second.flags.is_empty()), (2500, true));
 }
@@ -48,7 +49,7 @@ async fn a_multiplier_scales_the_reward_and_reengagement_texts_mention_the_promo
     ]))
     .await;
     let maria = w.referrer().await;
-    friend_closes(&w, 1, maria.code.as_str()).await;
+    closed_friend(&w, 1, maria.code.as_str()).await;
     assert_eq!(issue(&w, 1).await.cents(), 3750);
 
     // 91 days on: 22 February, in the winter offer.

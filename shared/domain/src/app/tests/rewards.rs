@@ -70,7 +70,7 @@ fn ledger_of(w: &World, customer: &str) -> Vec<LedgerEntry> {
 
 /// Friend `n` of Maria arrives through the form and the software (as `sw_n`), and is invoiced
 /// (job `job_n`).
-async fn closed_friend(w: &World, n: u32, code: &str) {
+pub(super) async fn closed_friend(w: &World, n: u32, code: &str) {
     let phone = format!("512-555-02{n:02}");
     w.submit_from(
         form(json!({"business_id": "acme", "name": format!("Friend {n}"), "phone": phone, "ref": code})),

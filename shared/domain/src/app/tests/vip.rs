@@ -2,49 +2,18 @@
 //! does later; the VIP extra on rewards made while they are VIP, and not on one made after a
 //! reversal took them below.
 
-use std::net::IpAddr;
-
 use serde_json::json;
 
+use super::rewards::closed_friend;
 use crate::app::Qualified;
 use crate::model::events::{PARTICIPANT_VIP, REFERRAL_QUALIFIED};
 use crate::model::job::JobStatus;
 use crate::model::message::Purpose;
 use crate::model::reward::Reward;
-use crate::testing::{LINKS, World, customer, form, job, qualified, upsert};
-
-/// Maria's friend `n` reaches out, becomes the software's `sw_n` and is invoiced $300.
-pub(super) async fn friend_closes(w: &World, n: u8, code: &str) {
-    let phone = format!("512-555-02{n:02}");
-    w.submit_from(
-        form(json!({"business_id": "acme", "name": format!("Friend {n}"), "phone": phone, "ref": code})),
-        Some(IpAddr::from([192, 0, 2, n])),
-    )
-    .await
-    .unwrap();
-    let id = format!("sw_{n}");
-    w.deliver(
-        &format!("u{n}"),
-        upsert(customer(&id, "Friend", Some(&phone))),
-    )
-    .await
-    .unwrap();
-    w.deliver(
-        &format!("j{n}"),
-        job(
-            &format!("job_{n}"),
-            &id,
-            JobStatus::Invoiced,
-            "2026-11-24T16:00:00Z",
-            Some(30000),
-        ),
-    )
-    .await
-    .unwrap();
-}
+use crate::testing::{LINKS, World, job, qualified};
 
 /// The issuer on friend `n`'s referral only.
-pub(super) async fn issue(w: &World, n: u8) -> Reward {
+pub(super) async fn issue(w: &World, n: u32) -> Reward {
     let referral = w
         .referrals()
         .into_iter()
@@ -66,7 +35,7 @@ pub(super) async fn issue(w: &World, n: u8) -> Reward {
         .unwrap()
 }
 
-async fn cancel(w: &World, n: u8) {
+async fn cancel(w: &World, n: u32) {
     w.deliver(
         &format!("c{n}"),
         job(
@@ -89,14 +58,14 @@ async fn a_referrer_becomes_vip_once_and_the_extra_follows_their_standing() {
     .await;
     let maria = w.referrer().await;
     let code = maria.code.as_str();
-    friend_closes(&w, 1, code).await;
-    friend_closes(&w, 2, code).await;
+    closed_friend(&w, 1, code).await;
+    closed_friend(&w, 2, code).await;
     assert_eq!(issue(&w, 1).await.cents(), 2500);
     assert_eq!(w.events_of(PARTICIPANT_VIP), 0);
     assert!(w.messages_of(Purpose::Vip).is_empty());
 
     // The third closes: VIP, thanked and announced once.
-    friend_closes(&w, 3, code).await;
+    closed_friend(&w, 3, code).await;
     assert_eq!(w.events_of(PARTICIPANT_VIP), 1);
     let vip = w.messages_of(Purpose::Vip);
     assert_eq!(vip.len(), 1);
@@ -109,7 +78,7 @@ async fn a_referrer_becomes_vip_once_and_the_extra_follows_their_standing() {
     let since = w.stats("cus_1").await.vip_since;
     assert!(since.is_some());
     // Delivered again, nothing moves: no second text or event.
-    friend_closes(&w, 3, code).await;
+    closed_friend(&w, 3, code).await;
     assert_eq!(w.events_of(PARTICIPANT_VIP), 1);
 
     // The second friend's job is canceled before the third friend's reward is made: below the
@@ -120,7 +89,7 @@ async fn a_referrer_becomes_vip_once_and_the_extra_follows_their_standing() {
     assert_eq!((third.cents(), third.flags.clone()), (2500, vec![]));
 
     // A fourth friend takes Maria back to three: VIP again, with the extra, but no second text.
-    friend_closes(&w, 4, code).await;
+    closed_friend(&w, 4, code).await;
     let fourth = issue(&w, 4).await;
     assert_eq!(fourth.cents(), 2500 + 1000);
     assert_eq!(fourth.flags, vec!["vip".to_owned()]);
