@@ -122,6 +122,13 @@ def referrer_page(base, key, printed):
             fail("a forged page link was not refused")
     finally:
         phone.quit()
+    desktop = browser(DESKTOP)
+    try:
+        desktop.get(url)
+        clean_console(desktop, "referrer page (desktop)")
+        desktop.save_screenshot(str(SHOTS / "me-desktop.png"))
+    finally:
+        desktop.quit()
     return len(expected["friends"])
 
 

@@ -146,3 +146,15 @@ pub fn inline_qr_svg(text: &str) -> Result<String, crate::error::ApiError> {
         .map_or(svg.as_str(), |start| &svg[start..])
         .to_owned())
 }
+
+#[derive(askama::Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage<'a> {
+    style: &'a str,
+}
+
+/// The public pages' 404: the page isn't available (never cached: it may be soon).
+pub fn not_found() -> Result<Response, crate::error::ApiError> {
+    let body = render(&NotFoundPage { style: STYLE })?;
+    Ok(html(StatusCode::NOT_FOUND, body, "no-store"))
+}

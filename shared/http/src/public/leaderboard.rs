@@ -131,12 +131,6 @@ struct LeaderboardPage<'a> {
     rows: Vec<PublicLeaderView>,
 }
 
-#[derive(Template)]
-#[template(path = "not_found.html")]
-struct NotFoundPage<'a> {
-    style: &'a str,
-}
-
 #[utoipa::path(
     get, path = "/leaderboard/{business_id}", tag = "public",
     params(BusinessPath, PagePeriodQuery),
@@ -162,10 +156,7 @@ pub async fn page(
     {
         Ok(board) => board,
         Err(Error::NotFound(_)) => {
-            let body = pages::render(&NotFoundPage {
-                style: pages::STYLE,
-            })?;
-            return Ok(pages::html(StatusCode::NOT_FOUND, body, "no-store"));
+            return pages::not_found();
         }
         Err(err) => return Err(err.into()),
     };

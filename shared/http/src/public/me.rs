@@ -224,12 +224,6 @@ struct MePage<'a> {
     friends: Vec<FriendRow>,
 }
 
-#[derive(Template)]
-#[template(path = "not_found.html")]
-struct NotFoundPage<'a> {
-    style: &'a str,
-}
-
 #[utoipa::path(
     get, path = "/me/{token}", tag = "public",
     params(("token" = String, Path, description = "The signed token of the referrer's page link")),
@@ -246,14 +240,7 @@ pub async fn page(
     let page = match state.vouch.referrer_page(&token).await {
         Ok(page) => page,
         Err(Error::NotFound(_)) => {
-            let body = pages::render(&NotFoundPage {
-                style: pages::STYLE,
-            })?;
-            return Ok(private(pages::html(
-                StatusCode::NOT_FOUND,
-                body,
-                "private, no-store",
-            )));
+            return Ok(private(pages::not_found()?));
         }
         Err(err) => return Err(err.into()),
     };
