@@ -65,7 +65,8 @@ impl Config {
 }
 
 pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
-    let loader = aws_config::defaults(BehaviorVersion::latest());
+    let loader =
+        aws_config::defaults(BehaviorVersion::latest()).http_client(crate::https::client());
     match endpoint {
         Some(endpoint) => {
             loader

@@ -5,6 +5,8 @@ pub mod clock;
 pub mod config;
 pub mod counter;
 mod dynamo;
+pub mod https;
+pub mod lazy;
 pub mod messaging;
 pub mod telemetry;
 pub mod wiring;

@@ -38,6 +38,8 @@ use vouch_domain::ports::Written;
 
 use crate::counter::RequestCounter;
 use keys::Key;
+
+use crate::lazy::Lazy;
 use table::{GSI1, Index, PARTITION_KEY, SORT_KEY};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -45,24 +47,27 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 /// The table behind every port.
 #[derive(Clone)]
 pub struct DynamoStore {
-    client: Client,
+    client: Lazy<Client>,
     table: String,
 }
 
 impl DynamoStore {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    pub fn new(client: Lazy<Client>, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
         }
     }
 
-    /// A client for `sdk` whose requests are counted by `counter`.
-    pub fn client(sdk: &aws_config::SdkConfig, counter: &RequestCounter) -> Client {
-        let config = aws_sdk_dynamodb::config::Builder::from(sdk)
-            .interceptor(counter.clone())
-            .build();
-        Client::from_conf(config)
+    /// A client for `sdk` whose requests are counted by `counter`, built on first use.
+    pub fn client(sdk: &aws_config::SdkConfig, counter: &RequestCounter) -> Lazy<Client> {
+        let (sdk, counter) = (sdk.clone(), counter.clone());
+        Lazy::new(move || {
+            let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .interceptor(counter.clone())
+                .build();
+            Client::from_conf(config)
+        })
     }
 
     pub fn table(&self) -> &str {

@@ -11,7 +11,7 @@ use crate::counter::RequestCounter;
 /// Domain events onto the custom bus, `Source: "vouch"`.
 #[derive(Clone)]
 pub struct EventBridgePublisher {
-    client: aws_sdk_eventbridge::Client,
+    client: crate::lazy::Lazy<aws_sdk_eventbridge::Client>,
     bus: String,
 }
 
@@ -23,11 +23,15 @@ impl EventBridgePublisher {
         counter: &RequestCounter,
         bus: impl Into<String>,
     ) -> Self {
-        let config = aws_sdk_eventbridge::config::Builder::from(sdk)
-            .interceptor(counter.clone())
-            .build();
+        let (sdk, counter) = (sdk.clone(), counter.clone());
+        let client = crate::lazy::Lazy::new(move || {
+            let config = aws_sdk_eventbridge::config::Builder::from(&sdk)
+                .interceptor(counter.clone())
+                .build();
+            aws_sdk_eventbridge::Client::from_conf(config)
+        });
         Self {
-            client: aws_sdk_eventbridge::Client::from_conf(config),
+            client,
             bus: bus.into(),
         }
     }

@@ -11,7 +11,7 @@ use crate::counter::RequestCounter;
 /// Texts through SNS as transactional SMS, from the configured origination number or sender id.
 #[derive(Clone)]
 pub struct SnsSms {
-    client: aws_sdk_sns::Client,
+    client: crate::lazy::Lazy<aws_sdk_sns::Client>,
     origination_number: Option<String>,
     sender_id: Option<String>,
 }
@@ -23,11 +23,15 @@ impl SnsSms {
         origination_number: Option<String>,
         sender_id: Option<String>,
     ) -> Self {
-        let config = aws_sdk_sns::config::Builder::from(sdk)
-            .interceptor(counter.clone())
-            .build();
+        let (sdk, counter) = (sdk.clone(), counter.clone());
+        let client = crate::lazy::Lazy::new(move || {
+            let config = aws_sdk_sns::config::Builder::from(&sdk)
+                .interceptor(counter.clone())
+                .build();
+            aws_sdk_sns::Client::from_conf(config)
+        });
         Self {
-            client: aws_sdk_sns::Client::from_conf(config),
+            client,
             origination_number,
             sender_id,
         }
