@@ -3,9 +3,15 @@
 use std::fmt;
 use std::str::FromStr;
 
+use phonenumber::PhoneNumber;
+use phonenumber::metadata::Database;
 use serde::{Deserialize, Serialize};
 
 use crate::values::error::ParseError;
+
+mod metadata;
+#[cfg(test)]
+mod phone_equivalence;
 
 /// An ISO 3166-1 alpha-2 country the phone library knows; the default region for numbers
 /// written without a country code.
@@ -22,11 +28,10 @@ impl Country {
             .map_err(|_| ParseError::new("must be an ISO 3166-1 alpha-2 country code"))
     }
 
-    /// The international calling code (`1` for the US).
+    /// The international calling code (`1` for the US); 0 for a region without one (the
+    /// metadata has one for every region the library names).
     pub fn calling_code(self) -> u16 {
-        phonenumber::metadata::DATABASE
-            .by_id(self.0.as_ref())
-            .map_or(0, |m| m.country_code())
+        metadata::calling_code(self.0).unwrap_or(0)
     }
 }
 
@@ -56,18 +61,31 @@ pub struct Phone(String);
 
 impl Phone {
     /// Parses a number as people write it; `default_region` applies when there is no `+`.
+    ///
+    /// The number is read with the metadata of its calling code only (`person/metadata.rs`),
+    /// and with the whole world's when it leads elsewhere: the answer is the one the whole
+    /// metadata gives, at a fraction of the first call's cost.
     pub fn parse(raw: &str, default_region: Country) -> Result<Self, ParseError> {
         if raw.len() > 40 {
             return Err(ParseError::new("is too long to be a phone number"));
         }
-        let number = phonenumber::parse(Some(default_region.0), raw)
-            .map_err(|_| ParseError::new("is not a phone number"))?;
-        if !phonenumber::is_valid(&number) {
-            return Err(ParseError::new("is not a valid phone number"));
-        }
-        Ok(Self(
-            number.format().mode(phonenumber::Mode::E164).to_string(),
-        ))
+        let region = default_region.0;
+        let e164 = metadata::for_number(raw, region)
+            .and_then(|(code, database)| check_with(&database, code, region, raw))
+            .unwrap_or_else(|| check_with_all(region, raw))?;
+        Ok(Self(e164))
+    }
+
+    /// Whether a stored value has the form [`Phone::parse`] gives: `+`, then a calling code
+    /// (1–3 digits, not starting with 0) and a national number of 2–17 digits, the most the
+    /// phone library's parser accepts. Not E.164's 8–15 digits in all: numbers the metadata
+    /// calls valid, such as `+989601` (Iran) or `+49301234567890123` (Germany), fall outside.
+    fn has_e164_form(raw: &str) -> bool {
+        raw.strip_prefix('+').is_some_and(|digits| {
+            (3..=20).contains(&digits.len())
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && !digits.starts_with('0')
+        })
     }
 
     pub fn as_e164(&self) -> &str {
@@ -88,15 +106,64 @@ impl fmt::Display for Phone {
     }
 }
 
+/// What serde reads: only items read back from the table are deserialised into a `Phone`;
+/// every number from outside (webhooks, forms, requests, inbound texts) arrives as a string and
+/// goes through [`Phone::parse`]. A stored number was checked against the full metadata when
+/// it was first written, so reading it back checks its form only: checking it again would load
+/// phone metadata on every path that reads a contact, participant, referral or message.
 impl TryFrom<String> for Phone {
     type Error = ParseError;
-    /// Stored numbers are already E.164, so no default region is needed.
     fn try_from(raw: String) -> Result<Self, Self::Error> {
-        if !raw.starts_with('+') {
+        if !Self::has_e164_form(&raw) {
             return Err(ParseError::new("must be in E.164 form"));
         }
-        Self::parse(&raw, Country::US)
+        Ok(Self(raw))
     }
+}
+
+/// `raw` read and checked with `database`, a calling code's own (see [`metadata::for_number`]);
+/// `None` when the number leads to another calling code, which `database` may lack (`011 44 …`
+/// dialled from the US, `tel:…;phone-context=+44` …).
+///
+/// Otherwise the answer is the whole metadata's: with the default region and every territory
+/// of the number's code present, the library looks up nothing else, and it refuses a code it
+/// cannot find as `InvalidCountryCode` (`phone_equivalence` tests this on every territory).
+fn check_with(
+    database: &Database,
+    code: u16,
+    region: phonenumber::country::Id,
+    raw: &str,
+) -> Option<Result<String, ParseError>> {
+    match phonenumber::parse_with(database, Some(region), raw) {
+        Err(phonenumber::ParseError::InvalidCountryCode) => None,
+        Err(_) => Some(Err(not_a_number())),
+        Ok(number) if number.code().value() != code => None,
+        Ok(number) => Some(valid_e164(database, &number)),
+    }
+}
+
+/// `raw` read and checked with the whole world's metadata, loaded in full on first use.
+fn check_with_all(region: phonenumber::country::Id, raw: &str) -> Result<String, ParseError> {
+    let database = &phonenumber::metadata::DATABASE;
+    let number =
+        phonenumber::parse_with(database, Some(region), raw).map_err(|_| not_a_number())?;
+    valid_e164(database, &number)
+}
+
+/// The number in E.164 if `database` says it is valid.
+///
+/// Written as the library's `Mode::E164` writes it (`+`, code, national number): its formatter
+/// loads the whole metadata even when given another database (`unwrap_or(&DATABASE)` forces the
+/// lazy static).
+fn valid_e164(database: &Database, number: &PhoneNumber) -> Result<String, ParseError> {
+    if !phonenumber::is_valid_with(database, number) {
+        return Err(ParseError::new("is not a valid phone number"));
+    }
+    Ok(format!("+{}{}", number.code().value(), number.national()))
+}
+
+fn not_a_number() -> ParseError {
+    ParseError::new("is not a phone number")
 }
 
 impl From<Phone> for String {
@@ -251,6 +318,108 @@ mod tests {
     fn bad_phones_are_refused() {
         for raw in ["", "abc", "123", "+1 000 000 0000", &"9".repeat(50)] {
             assert!(Phone::parse(raw, Country::US).is_err(), "{raw}");
+        }
+    }
+
+    #[test]
+    fn phones_of_several_countries_in_national_and_international_form() {
+        let country = |raw| Country::parse(raw).unwrap();
+        let (us, ca, gb, au) = (Country::US, country("ca"), country("gb"), country("au"));
+        for (raw, region, e164) in [
+            ("(512) 555-0123", us, "+15125550123"),
+            ("+1 512-555-0123", gb, "+15125550123"),
+            ("(506) 234-5678", ca, "+15062345678"),
+            ("506 234 5678", us, "+15062345678"),
+            ("+1 506 234 5678", au, "+15062345678"),
+            ("020 7946 0018", gb, "+442079460018"),
+            ("07400 123456", gb, "+447400123456"),
+            ("+44 20 7946 0018", us, "+442079460018"),
+            ("+44 7400 123456", au, "+447400123456"),
+            ("02 1234 5678", au, "+61212345678"),
+            ("0412 345 678", au, "+61412345678"),
+            ("+61 412 345 678", us, "+61412345678"),
+            ("\u{FF0B}61 2 1234 5678", gb, "+61212345678"),
+            // International dialling prefixes lead to another calling code than the region's.
+            ("011 44 20 7946 0018", us, "+442079460018"),
+            ("00 1 512 555 0123", gb, "+15125550123"),
+            ("0011 44 7400 123456", au, "+447400123456"),
+            ("tel:+44-20-7946-0018", us, "+442079460018"),
+        ] {
+            let parsed = Phone::parse(raw, region).map(|p| p.to_string());
+            assert_eq!(parsed.as_deref(), Ok(e164), "{raw} in {region}");
+        }
+    }
+
+    #[test]
+    fn invalid_numbers_of_several_countries_are_refused() {
+        let gb = Country::parse("gb").unwrap();
+        let au = Country::parse("au").unwrap();
+        for (raw, region) in [
+            ("+1 555 000 0000", Country::US),
+            ("(212) 055-0123", Country::US),
+            ("512 555 012", Country::US),
+            ("+44 20 7946", Country::US),
+            ("020 7946 001", gb),
+            ("+61 2 1234", au),
+            ("call me maybe", Country::US),
+            ("+44 twenty", gb),
+            ("+999 1234 5678", Country::US),
+            ("011 999 1234 5678", Country::US),
+        ] {
+            assert!(Phone::parse(raw, region).is_err(), "{raw} in {region}");
+        }
+    }
+
+    #[test]
+    fn stored_numbers_are_read_back_by_form_alone() {
+        let read = |raw: &str| serde_json::from_value::<Phone>(serde_json::json!(raw));
+        let stored = Phone::parse("(512) 555-0123", Country::US).unwrap();
+        let json = serde_json::to_value(&stored).unwrap();
+        assert_eq!(serde_json::from_value::<Phone>(json).unwrap(), stored);
+        for good in [
+            "+15125550123",
+            "+442079460018",
+            "+989601",
+            "+49301234567890123",
+        ] {
+            assert_eq!(
+                read(good).map(|p| p.to_string()).ok().as_deref(),
+                Some(good)
+            );
+        }
+        // Not re-validated: a number the metadata refuses still reads if it has the form.
+        assert!(Phone::parse("+1 000 000 0000", Country::US).is_err());
+        assert!(read("+10000000000").is_ok());
+        for bad in [
+            "",
+            "+",
+            "+1",
+            "+12",
+            "15125550123",
+            "+0123",
+            "+01125550123",
+            "+1 512 555 0123",
+            "+1512555012a",
+            "+123456789012345678901",
+            "\u{FF0B}15125550123",
+            " +15125550123",
+        ] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn calling_codes_come_from_the_regions() {
+        for (region, code) in [
+            ("us", 1),
+            ("ca", 1),
+            ("ag", 1),
+            ("gb", 44),
+            ("au", 61),
+            ("IN", 91),
+        ] {
+            let country = Country::parse(region).unwrap();
+            assert_eq!(country.calling_code(), code, "{region}");
         }
     }
 
