@@ -1,5 +1,8 @@
 //! What every router shares: the application and how its links look from outside.
 
+use std::ops::Deref;
+use std::sync::Arc;
+
 use axum::http::HeaderMap;
 use url::Url;
 use vouch_domain::app::Vouch;
@@ -7,10 +10,22 @@ use vouch_domain::values::code::ReferralCode;
 
 use crate::extract::request_origin;
 
+/// Cloned for every request a router handles (axum's `State`), so it is one reference count,
+/// not the application's fifteen ports and its settings.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] refers to.
+pub struct Shared {
     pub vouch: Vouch,
     pub web: Web,
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// Deployment-level web settings.
@@ -26,7 +41,7 @@ pub struct Web {
 
 impl AppState {
     pub fn new(vouch: Vouch, web: Web) -> Self {
-        Self { vouch, web }
+        Self(Arc::new(Shared { vouch, web }))
     }
 
     /// The public origin referral links are built on.

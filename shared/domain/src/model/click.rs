@@ -72,24 +72,23 @@ pub fn landing_redirect(
     click: Option<ClickId>,
     channel: Channel,
 ) -> Url {
-    let mut url = landing.url().clone();
-    let kept: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(key, _)| !OWN_PARAMETERS.contains(&key.as_ref()))
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
-        .collect();
-    {
-        let mut query = url.query_pairs_mut();
-        query.clear();
-        query.extend_pairs(kept);
-        query.append_pair("ref", code.as_str());
-        if let Some(click) = click {
-            query.append_pair("vclid", &click.to_string());
-        }
-        query.append_pair("utm_source", "referral");
-        query.append_pair("utm_medium", channel.as_str());
-        query.append_pair("utm_campaign", "referral-program");
+    // Serialised once into one string (this runs on every click), then set as the query.
+    let mut query = url::form_urlencoded::Serializer::new(String::with_capacity(160));
+    if let Some(existing) = landing.url().query() {
+        query.extend_pairs(
+            url::form_urlencoded::parse(existing.as_bytes())
+                .filter(|(key, _)| !OWN_PARAMETERS.contains(&key.as_ref())),
+        );
     }
+    query.append_pair("ref", code.as_str());
+    if let Some(click) = click {
+        query.append_pair("vclid", &click.to_string());
+    }
+    query.append_pair("utm_source", "referral");
+    query.append_pair("utm_medium", channel.as_str());
+    query.append_pair("utm_campaign", "referral-program");
+    let mut url = landing.url().clone();
+    url.set_query(Some(&query.finish()));
     url
 }
 
