@@ -49,10 +49,12 @@ check-template: $(PY_TOOLS)
 check-deploy: $(PY_TOOLS)
 	scripts/check-deploy.sh
 
-## The click path against a bare handler, and reports at 100 and 10,000 participants (in
-## process, and their DynamoDB requests on an emulator), written to BENCHMARKS.md.
+## Cold starts of every function against a bare Lambda handler, the click path against a bare
+## axum handler, and reports at 100 and 10,000 participants (in process, and their DynamoDB
+## requests on an emulator), written to BENCHMARKS.md. One release build of everything first.
 bench: $(PY_TOOLS)
-	scripts/with-emulator.sh cargo run --release --quiet -p vouch-bench
+	cargo build --release --quiet -p vouch-bench $(addprefix -p ,$(FUNCTIONS))
+	scripts/with-emulator.sh target/release/vouch-bench
 
 fmt:
 	cargo fmt --all

@@ -16,6 +16,7 @@ use tower::ServiceExt;
 use vouch_domain::testing::World;
 use vouch_http::{AppState, Web, routers};
 
+mod cold;
 mod reports;
 
 const PERSON: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1";
@@ -76,6 +77,14 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(100_000);
+    // `VOUCH_BENCH_ONLY=click`: the click path alone (for a profiler).
+    let only_click = std::env::var("VOUCH_BENCH_ONLY").is_ok_and(|only| only == "click");
+    // First, while the emulator holds nothing else (its transactions copy every table).
+    let cold = if only_click {
+        String::new()
+    } else {
+        cold_section().await?
+    };
     let (vouch, code) = vouch_router().await;
     let bare = bare_router();
     // Warm up both, then measure each three times and keep the best run.
@@ -92,12 +101,13 @@ async fn main() -> anyhow::Result<()> {
     writeln!(out, "# Benchmarks\n")?;
     writeln!(
         out,
-        "Reproduce with `make bench` (`cargo run --release -p vouch-bench`; `VOUCH_BENCH_REQUESTS` sets the count, default 100000). Numbers are from the last run on the machine that ran it: 2 cores, warm, one thread, best of three runs.\n"
+        "Reproduce with `make bench`: one release build of every function and of the bench (`cargo build --release -p vouch-bench -p link-click …`), then `scripts/with-emulator.sh target/release/vouch-bench`. `VOUCH_BENCH_COLD_STARTS` (default 20), `VOUCH_BENCH_WARM_REQUESTS` (1000) and `VOUCH_BENCH_REQUESTS` (100000) set the counts. Numbers are from the last run on the machine that ran it (2 cores, x86_64; the functions deploy on arm64): every figure is read beside its baseline from the same run.\n"
     )?;
+    out.push_str(&cold);
     writeln!(out, "## Click path, in process\n")?;
     writeln!(
         out,
-        "Router and domain over the in-memory ports (no network), against a bare axum handler that only builds a redirect. Target: at least 50% of the bare handler.\n"
+        "Router and domain over the in-memory ports (no network), against a bare axum handler that only builds a redirect; warm, one thread, best of three runs. Target: at least 50% of the bare handler.\n"
     )?;
     writeln!(out, "| handler | requests/s | µs/request | vs bare |")?;
     writeln!(out, "|---|---:|---:|---:|")?;
@@ -113,11 +123,18 @@ async fn main() -> anyhow::Result<()> {
             100.0 * rate / bare_rate
         )?;
     }
+    if only_click {
+        print!("{out}");
+        return Ok(());
+    }
     report_section(&mut out).await?;
-    writeln!(
-        out,
-        "\nNot yet measured here: cold start and peak RSS per Lambda binary, and the cost model; DynamoDB requests per operation are asserted by the test suite instead (see README)."
-    )?;
+    // What is written by hand after the marker (findings, before and after) is kept.
+    let kept = std::fs::read_to_string("BENCHMARKS.md")
+        .ok()
+        .and_then(|old| old.find(HAND_WRITTEN).map(|at| old[at..].to_owned()))
+        .unwrap_or_else(|| format!("{HAND_WRITTEN}\n"));
+    out.push('\n');
+    out.push_str(&kept);
     std::fs::write("BENCHMARKS.md", &out).context("writing BENCHMARKS.md")?;
     print!("{out}");
     Ok(())
@@ -234,4 +251,435 @@ async fn emulator_counts(
         started.elapsed().as_secs_f64()
     );
     reports::requests(&app.vouch, &business, &app.dynamodb_requests).await
+}
+
+/// Everything in BENCHMARKS.md from this line on is written by hand and kept by `make bench`.
+const HAND_WRITTEN: &str = "<!-- Written by hand from here on; `make bench` keeps it. -->";
+
+/// The functions `sam build` deploys, by their package (and binary) names.
+const FUNCTIONS: [&str; 7] = [
+    "link-click",
+    "lead-intake",
+    "job-webhook",
+    "admin-api",
+    "reward-issuer",
+    "scheduler",
+    "sms-inbound",
+];
+const BARE: &str = "bare-lambda";
+
+/// Cold starts of every function beside the bare handler (`cold`), as a Markdown section.
+async fn cold_section() -> anyhow::Result<String> {
+    let mut out = String::new();
+    let dir = std::env::current_exe()?
+        .parent()
+        .context("the bench binary's directory")?
+        .to_path_buf();
+    let missing: Vec<&str> = FUNCTIONS
+        .iter()
+        .chain([&BARE])
+        .filter(|name| !dir.join(name).exists())
+        .copied()
+        .collect();
+    let Ok(endpoint) = std::env::var("VOUCH_TEST_ENDPOINT") else {
+        writeln!(
+            out,
+            "## Cold starts\n\nRun `make bench` (it builds every function and runs on the emulator) to measure them.\n"
+        )?;
+        return Ok(out);
+    };
+    anyhow::ensure!(
+        missing.is_empty(),
+        "build the functions first (make bench does): missing {missing:?} in {}",
+        dir.display()
+    );
+    let starts: u32 = env_number("VOUCH_BENCH_COLD_STARTS", 20);
+    let requests: u32 = env_number("VOUCH_BENCH_WARM_REQUESTS", 1000);
+    let operator_key = "op_bench_operator_key_0000";
+    let scratch = dir.join("bench-cold");
+    let (port, bundle) = cold::tls_front(&endpoint, &scratch).await?;
+    let roots = std::fs::read_to_string(&bundle)?
+        .matches("BEGIN CERTIFICATE")
+        .count();
+    let env = |table: &str| -> Vec<(String, String)> {
+        [
+            ("VOUCH_TABLE", table),
+            ("VOUCH_IP_HASH_KEY", "bench"),
+            ("VOUCH_OPERATOR_KEY", operator_key),
+            ("VOUCH_EVENT_BUS", "default"),
+            ("VOUCH_PUBLIC_BASE_URL", "https://go.bench.example"),
+            ("AWS_ENDPOINT_URL", &format!("https://localhost:{port}")),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_CONFIG_FILE", "/nonexistent"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "bench"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            ("SSL_CERT_FILE", &bundle.to_string_lossy()),
+            ("RUST_LOG", "info"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    };
+    let subjects: Vec<cold::Subject> = [BARE]
+        .iter()
+        .chain(FUNCTIONS.iter())
+        .map(|name| cold::Subject {
+            name,
+            binary: dir.join(name),
+        })
+        .collect();
+    let started = Instant::now();
+    // A fresh table for the starts and one for each function's long run: the emulator copies
+    // every table on each transaction, so a table that kept growing would slow it to a crawl.
+    let stage = Stage::new(&endpoint, operator_key).await?;
+    let mut figures = cold::starts(&subjects, &env(&stage.table), &stage.fixture, starts).await?;
+    stage.remove().await?;
+    for subject in &subjects {
+        let stage = Stage::new(&endpoint, operator_key).await?;
+        let entry = figures.entry(subject.name).or_default();
+        cold::memory(subject, &env(&stage.table), &stage.fixture, requests, entry)
+            .await
+            .with_context(|| format!("{} memory", subject.name))?;
+        stage.remove().await?;
+    }
+    eprintln!(
+        "cold starts measured in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    let bare = cold::median(&figures[BARE].init_ms);
+    writeln!(out, "## Cold starts\n")?;
+    writeln!(
+        out,
+        "Each function's release binary (the deployed profile, built for this machine) started {starts} times under a loopback Lambda Runtime API, interleaved with a bare `lambda_runtime` handler built the same way ({BARE}); AWS reached over TLS through a local front to the emulator, with a trust store of {roots} certificates as `SSL_CERT_FILE`, as in Lambda. Medians. *Init*: exec → the first `GET /next`. *Once*: CPU time of the first request beyond a warm one (the median of the {WARM} after it). Peak RSS after the first request and after {requests} requests in one process. Targets: init ≤ 1.5× bare; once ≤ 2 ms of CPU; peak RSS ≤ 32 MB.\n",
+        WARM = cold::WARM
+    )?;
+    writeln!(
+        out,
+        "| binary | size MB | init ms | init × bare | exec → first response ms | once, CPU ms | warm request, CPU ms | peak RSS after 1, MB | after {requests}, MB |"
+    )?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    for subject in &subjects {
+        let f = &figures[subject.name];
+        let init = cold::median(&f.init_ms);
+        writeln!(
+            out,
+            "| {} | {:.1} | {init:.2} | {:.2} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1} |",
+            subject.name,
+            f.size_bytes as f64 / 1e6,
+            init / bare,
+            cold::median(&f.first_response_ms),
+            cold::median(&f.once_cpu_ms),
+            cold::median(&f.warm_cpu_ms),
+            f.rss_after_one_kib as f64 / 1024.0,
+            f.rss_after_many_kib as f64 / 1024.0,
+        )?;
+    }
+    let errors: Vec<String> = figures
+        .iter()
+        .filter(|(_, f)| f.errors > 0)
+        .map(|(name, f)| format!("{name} {}", f.errors))
+        .collect();
+    if !errors.is_empty() {
+        writeln!(
+            out,
+            "\nInvocations answered with an error: {}.",
+            errors.join(", ")
+        )?;
+    }
+    writeln!(out)?;
+    out.push_str(&cost_section(&figures)?);
+    writeln!(out)?;
+    Ok(out)
+}
+
+fn env_number(name: &str, default: u32) -> u32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
+/// One step of a referral cycle: the function that runs it and what it spends. DynamoDB
+/// requests are the ones the test suite asserts; capacity units assume items under 1 KB
+/// (a write unit each, two inside a transaction) and strongly consistent reads under 4 KB.
+struct Step {
+    what: &'static str,
+    function: &'static str,
+    api_request: bool,
+    dynamodb_requests: u32,
+    write_units: u32,
+    read_units: u32,
+    events: u32,
+    sms_segments: u32,
+}
+
+const CYCLE: [Step; 8] = [
+    Step {
+        what: "referrer's customer record (`customer.upserted`)",
+        function: "job-webhook",
+        api_request: true,
+        dynamodb_requests: 3,
+        write_units: 6,
+        read_units: 3,
+        events: 0,
+        sms_segments: 0,
+    },
+    Step {
+        what: "referrer's job done (`job.status_changed`)",
+        function: "job-webhook",
+        api_request: true,
+        dynamodb_requests: 2,
+        write_units: 6,
+        read_units: 1,
+        events: 0,
+        sms_segments: 0,
+    },
+    Step {
+        what: "review → enrolled, invitation texted",
+        function: "job-webhook",
+        api_request: true,
+        dynamodb_requests: 3,
+        write_units: 16,
+        read_units: 1,
+        events: 2,
+        sms_segments: 2,
+    },
+    Step {
+        what: "friend clicks the link",
+        function: "link-click",
+        api_request: true,
+        dynamodb_requests: 2,
+        write_units: 6,
+        read_units: 1,
+        events: 0,
+        sms_segments: 0,
+    },
+    Step {
+        what: "friend's website lead, referrer told",
+        function: "lead-intake",
+        api_request: true,
+        dynamodb_requests: 4,
+        write_units: 20,
+        read_units: 5,
+        events: 2,
+        sms_segments: 1,
+    },
+    Step {
+        what: "friend's customer record",
+        function: "job-webhook",
+        api_request: true,
+        dynamodb_requests: 3,
+        write_units: 6,
+        read_units: 3,
+        events: 0,
+        sms_segments: 0,
+    },
+    Step {
+        what: "friend's job invoiced → qualified",
+        function: "job-webhook",
+        api_request: true,
+        dynamodb_requests: 2,
+        write_units: 10,
+        read_units: 1,
+        events: 1,
+        sms_segments: 0,
+    },
+    Step {
+        what: "reward made, referrer thanked",
+        function: "reward-issuer",
+        api_request: false,
+        dynamodb_requests: 3,
+        write_units: 16,
+        read_units: 3,
+        events: 1,
+        sms_segments: 1,
+    },
+];
+
+/// us-east-1 list prices (USD), as read on 2026-12-02 (see BENCHMARKS.md for the sources).
+mod price {
+    pub const LAMBDA_ARM_GB_SECOND: f64 = 0.000_013_333_4;
+    pub const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
+    pub const HTTP_API_REQUEST: f64 = 1.00 / 1e6;
+    pub const WRITE_UNIT: f64 = 0.625 / 1e6;
+    pub const READ_UNIT: f64 = 0.125 / 1e6;
+    pub const CUSTOM_EVENT: f64 = 1.00 / 1e6;
+    /// AWS's per-part price to US numbers plus a typical carrier fee per part.
+    pub const SMS_SEGMENT_AWS: f64 = 0.005_81;
+    pub const SMS_SEGMENT_CARRIER: f64 = 0.003;
+    pub const LOG_GB: f64 = 0.50;
+}
+
+/// Lambda's platform lines per invocation (START, END, REPORT as JSON), roughly.
+const PLATFORM_LOG_BYTES: f64 = 600.0;
+/// A DynamoDB, SNS or EventBridge request's round trip inside a region, typically.
+const AWS_ROUND_TRIP_MS: f64 = 6.0;
+/// A 128 MB function gets 128/1769 of a vCPU: each CPU millisecond measured here on a whole
+/// core takes this many milliseconds there.
+const CPU_STRETCH_AT_128_MB: f64 = 1769.0 / 128.0;
+
+/// The cost of 1,000 referral cycles, from the steps above and the measured warm requests.
+fn cost_section(
+    figures: &std::collections::BTreeMap<&'static str, cold::Figures>,
+) -> anyhow::Result<String> {
+    let mut out = String::new();
+    let cycles = 1000.0;
+    let mut lambda_gb_seconds = 0.0;
+    let mut log_bytes = 0.0;
+    let (mut invocations, mut api, mut requests, mut wru, mut rru, mut events, mut segments) =
+        (0.0, 0.0, 0, 0, 0, 0, 0);
+    writeln!(out, "## Cost model: 1,000 referral cycles\n")?;
+    writeln!(
+        out,
+        "A cycle: a referrer's record, job and review (enrolled, invitation texted), a friend's click and website lead (referrer told), the friend's record and invoiced job (qualified), the reward (referrer thanked). DynamoDB requests per step are the ones the tests assert; capacity units assume items under 1 KB, two units per item in a transaction, strongly consistent reads. Lambda duration at 128 MB = a warm request's CPU time measured above × {:.1} (a 128 MB function gets 128/1769 of a vCPU) + {AWS_ROUND_TRIP_MS:.0} ms per AWS request (a typical round trip in a region; the emulator's are slower and not used), rounded up to the millisecond; arm64.\n",
+        CPU_STRETCH_AT_128_MB
+    )?;
+    writeln!(
+        out,
+        "| step | function | ms at 128 MB | DynamoDB requests | WRU | RRU | events | SMS segments |"
+    )?;
+    writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|")?;
+    for step in &CYCLE {
+        let f = &figures[step.function];
+        let cpu = cold::median(&f.warm_cpu_ms);
+        let aws_calls =
+            step.dynamodb_requests + u32::from(step.events > 0) + u32::from(step.sms_segments > 0);
+        let billed_ms =
+            (cpu * CPU_STRETCH_AT_128_MB + f64::from(aws_calls) * AWS_ROUND_TRIP_MS).ceil();
+        lambda_gb_seconds += 0.125 * billed_ms / 1e3;
+        log_bytes += cold::median(&f.warm_log_bytes) + PLATFORM_LOG_BYTES;
+        invocations += 1.0;
+        api += if step.api_request { 1.0 } else { 0.0 };
+        requests += step.dynamodb_requests;
+        wru += step.write_units;
+        rru += step.read_units;
+        events += step.events;
+        segments += step.sms_segments;
+        writeln!(
+            out,
+            "| {} | {} | {billed_ms:.0} | {} | {} | {} | {} | {} |",
+            step.what,
+            step.function,
+            step.dynamodb_requests,
+            step.write_units,
+            step.read_units,
+            step.events,
+            step.sms_segments
+        )?;
+    }
+    let lines = [
+        (
+            "Lambda requests",
+            invocations * cycles * price::LAMBDA_REQUEST,
+            format!("{:.0} invocations", invocations * cycles),
+        ),
+        (
+            "Lambda duration (arm64, 128 MB)",
+            lambda_gb_seconds * cycles * price::LAMBDA_ARM_GB_SECOND,
+            format!("{:.1} GB-s", lambda_gb_seconds * cycles),
+        ),
+        (
+            "API Gateway HTTP API",
+            api * cycles * price::HTTP_API_REQUEST,
+            format!("{:.0} requests", api * cycles),
+        ),
+        (
+            "DynamoDB on demand, writes",
+            f64::from(wru) * cycles * price::WRITE_UNIT,
+            format!("{:.0} WRU", f64::from(wru) * cycles),
+        ),
+        (
+            "DynamoDB on demand, reads",
+            f64::from(rru) * cycles * price::READ_UNIT,
+            format!(
+                "{:.0} RRU ({} requests per cycle)",
+                f64::from(rru) * cycles,
+                requests
+            ),
+        ),
+        (
+            "EventBridge custom events",
+            f64::from(events) * cycles * price::CUSTOM_EVENT,
+            format!("{:.0} events", f64::from(events) * cycles),
+        ),
+        (
+            "CloudWatch Logs ingestion",
+            log_bytes * cycles / 1e9 * price::LOG_GB,
+            format!("{:.1} MB", log_bytes * cycles / 1e6),
+        ),
+        (
+            "SNS SMS to US numbers (AWS + carrier fee)",
+            f64::from(segments) * cycles * (price::SMS_SEGMENT_AWS + price::SMS_SEGMENT_CARRIER),
+            format!("{:.0} segments", f64::from(segments) * cycles),
+        ),
+    ];
+    let total: f64 = lines.iter().map(|(_, cost, _)| cost).sum();
+    let sms = lines.last().map_or(0.0, |(_, cost, _)| *cost);
+    writeln!(out, "\n| per 1,000 cycles | quantity | USD |")?;
+    writeln!(out, "|---|---:|---:|")?;
+    for (what, cost, quantity) in &lines {
+        writeln!(out, "| {what} | {quantity} | {cost:.4} |")?;
+    }
+    writeln!(out, "| **total** | | **{total:.2}** |")?;
+    writeln!(
+        out,
+        "\nSMS is {:.1}% of the total, {:.0}× everything else together (${:.2} vs ${:.2} per 1,000 cycles).\n",
+        100.0 * sms / total,
+        sms / (total - sms),
+        sms,
+        total - sms
+    )?;
+    writeln!(
+        out,
+        "Prices: us-east-1 list prices as published, read 2026-12-02: Lambda arm64 $0.0000133334 per GB-s and $0.20 per million requests (init is billed too since 1 August 2025); API Gateway HTTP API $1.00 per million (first 300 million, per 512 KB); DynamoDB on demand $0.625 per million write and $0.125 per million read request units; EventBridge $1.00 per million custom events (64 KB each); CloudWatch Logs $0.50 per GB ingested; SMS to US numbers $0.00581 per part from AWS plus carrier fees of $0.0025–0.0045 per part ($0.003 used), a part being 160 GSM-7 characters (153 when split). The SMS price is the one to confirm for a real account: it depends on the origination type (toll-free, 10DLC) and changes with carrier fees. Capacity units are estimates from the items each step writes; DynamoDB request counts are the asserted ones."
+    )?;
+    Ok(out)
+}
+
+/// A fresh table on the emulator with a seeded business, for one stage of the cold starts.
+struct Stage {
+    table: String,
+    app: vouch_aws::wiring::Application,
+    fixture: cold::Fixture,
+}
+
+impl Stage {
+    async fn new(endpoint: &str, operator_key: &str) -> anyhow::Result<Self> {
+        let table = format!("cold-{}", ulid::Ulid::new());
+        let config = vouch_aws::Config {
+            table: table.clone(),
+            aws_endpoint: Some(endpoint.to_owned()),
+            operator_key: Some(operator_key.into()),
+            ip_hash_key: b"bench".to_vec(),
+            fallback_url: None,
+            public_base_url: None,
+            event_bus: "default".into(),
+            sms_origination_number: None,
+            sms_sender_id: None,
+            housecallpro_signature_header: None,
+        };
+        let app = vouch_aws::wiring::application(&config).await;
+        vouch_aws::table::create(app.store.dynamodb(), &table).await?;
+        let fixture = cold::Fixture::seed(&app, operator_key).await?;
+        Ok(Self {
+            table,
+            app,
+            fixture,
+        })
+    }
+
+    async fn remove(self) -> anyhow::Result<()> {
+        self.app
+            .store
+            .dynamodb()
+            .delete_table()
+            .table_name(&self.table)
+            .send()
+            .await?;
+        Ok(())
+    }
 }
