@@ -221,23 +221,8 @@ async fn emulator_counts(
     endpoint: &str,
     size: usize,
 ) -> anyhow::Result<Vec<std::collections::BTreeMap<String, u64>>> {
-    let config = vouch_aws::Config {
-        table: format!("bench-{}", ulid::Ulid::new()),
-        aws_endpoint: Some(endpoint.to_owned()),
-        operator_key: Some("op_bench_operator_key_0000".into()),
-        ip_hash_key: b"bench".to_vec(),
-        fallback_url: None,
-        public_base_url: None,
-        event_bus: "vouch".into(),
-        sms_origination_number: None,
-        sms_sender_id: None,
-        housecallpro_signature_header: None,
-    };
-    let app = vouch_aws::wiring::application(&config).await;
-    vouch_aws::table::create(app.store.dynamodb(), &config.table).await?;
-    let operator = app
-        .vouch
-        .authorise_operator(config.operator_key.as_deref())?;
+    let (app, _) = emulator_table(endpoint, "bench").await?;
+    let operator = app.vouch.authorise_operator(Some(OPERATOR_KEY))?;
     let business = vouch_domain::values::ids::BusinessId::parse("bench")?;
     let settings = vouch_domain::testing::acme_settings();
     app.vouch
@@ -251,6 +236,32 @@ async fn emulator_counts(
         started.elapsed().as_secs_f64()
     );
     reports::requests(&app.vouch, &business, &app.dynamodb_requests).await
+}
+
+/// The operator key of the bench's own emulator tables (and of the functions it starts).
+const OPERATOR_KEY: &str = "op_bench_operator_key_0000";
+
+/// The application over a new table on the emulator (named `{prefix}-{ulid}`), and the table.
+async fn emulator_table(
+    endpoint: &str,
+    prefix: &str,
+) -> anyhow::Result<(vouch_aws::wiring::Application, String)> {
+    let table = format!("{prefix}-{}", ulid::Ulid::new());
+    let config = vouch_aws::Config {
+        table: table.clone(),
+        aws_endpoint: Some(endpoint.to_owned()),
+        operator_key: Some(OPERATOR_KEY.into()),
+        ip_hash_key: b"bench".to_vec(),
+        fallback_url: None,
+        public_base_url: None,
+        event_bus: "default".into(),
+        sms_origination_number: None,
+        sms_sender_id: None,
+        housecallpro_signature_header: None,
+    };
+    let app = vouch_aws::wiring::application(&config).await;
+    vouch_aws::table::create(app.store.dynamodb(), &table).await?;
+    Ok((app, table))
 }
 
 /// Everything in BENCHMARKS.md from this line on is written by hand and kept by `make bench`.
@@ -295,7 +306,6 @@ async fn cold_section() -> anyhow::Result<String> {
     );
     let starts: u32 = env_number("VOUCH_BENCH_COLD_STARTS", 20);
     let requests: u32 = env_number("VOUCH_BENCH_WARM_REQUESTS", 1000);
-    let operator_key = "op_bench_operator_key_0000";
     let scratch = dir.join("bench-cold");
     let (port, bundle) = cold::tls_front(&endpoint, &scratch).await?;
     let roots = std::fs::read_to_string(&bundle)?
@@ -305,7 +315,7 @@ async fn cold_section() -> anyhow::Result<String> {
         [
             ("VOUCH_TABLE", table),
             ("VOUCH_IP_HASH_KEY", "bench"),
-            ("VOUCH_OPERATOR_KEY", operator_key),
+            ("VOUCH_OPERATOR_KEY", OPERATOR_KEY),
             ("VOUCH_EVENT_BUS", "default"),
             ("VOUCH_PUBLIC_BASE_URL", "https://go.bench.example"),
             ("AWS_ENDPOINT_URL", &format!("https://localhost:{port}")),
@@ -335,11 +345,11 @@ async fn cold_section() -> anyhow::Result<String> {
     let started = Instant::now();
     // A fresh table for the starts and one for each function's long run: the emulator copies
     // every table on each transaction, so a table that kept growing would slow it to a crawl.
-    let stage = Stage::new(&endpoint, operator_key).await?;
+    let stage = Stage::new(&endpoint).await?;
     let mut figures = cold::starts(&subjects, &env(&stage.table), &stage.fixture, starts).await?;
     stage.remove().await?;
     for subject in &subjects {
-        let stage = Stage::new(&endpoint, operator_key).await?;
+        let stage = Stage::new(&endpoint).await?;
         let entry = figures.entry(subject.name).or_default();
         cold::memory(subject, &env(&stage.table), &stage.fixture, requests, entry)
             .await
@@ -648,23 +658,9 @@ struct Stage {
 }
 
 impl Stage {
-    async fn new(endpoint: &str, operator_key: &str) -> anyhow::Result<Self> {
-        let table = format!("cold-{}", ulid::Ulid::new());
-        let config = vouch_aws::Config {
-            table: table.clone(),
-            aws_endpoint: Some(endpoint.to_owned()),
-            operator_key: Some(operator_key.into()),
-            ip_hash_key: b"bench".to_vec(),
-            fallback_url: None,
-            public_base_url: None,
-            event_bus: "default".into(),
-            sms_origination_number: None,
-            sms_sender_id: None,
-            housecallpro_signature_header: None,
-        };
-        let app = vouch_aws::wiring::application(&config).await;
-        vouch_aws::table::create(app.store.dynamodb(), &table).await?;
-        let fixture = cold::Fixture::seed(&app, operator_key).await?;
+    async fn new(endpoint: &str) -> anyhow::Result<Self> {
+        let (app, table) = emulator_table(endpoint, "cold").await?;
+        let fixture = cold::Fixture::seed(&app, OPERATOR_KEY).await?;
         Ok(Self {
             table,
             app,
