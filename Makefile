@@ -53,8 +53,9 @@ check-deploy: $(PY_TOOLS)
 ## axum handler, and reports at 100 and 10,000 participants (in process, and their DynamoDB
 ## requests on an emulator), written to BENCHMARKS.md. One release build of everything first.
 bench: $(PY_TOOLS)
-	cargo build --release --quiet -p vouch-bench $(addprefix -p ,$(FUNCTIONS))
-	scripts/with-emulator.sh target/release/vouch-bench
+	CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C relocation-model=static" \
+	  cargo build --release --quiet --target x86_64-unknown-linux-gnu -p vouch-bench $(addprefix -p ,$(FUNCTIONS))
+	scripts/with-emulator.sh target/x86_64-unknown-linux-gnu/release/vouch-bench
 
 fmt:
 	cargo fmt --all

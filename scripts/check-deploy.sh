@@ -18,7 +18,11 @@ for function in LinkClickFunction LeadIntakeFunction AdminApiFunction JobWebhook
   if [ ! -x "$bootstrap" ]; then echo "missing $bootstrap"; status=1; continue; fi
   machine=$(od -An -tx1 -j18 -N2 "$bootstrap" | tr -d ' ')
   size=$(du -h "$bootstrap" | cut -f1)
-  if [ "$machine" = "b700" ]; then echo "$function: aarch64 bootstrap, $size"; else echo "$function: not aarch64 (e_machine $machine)"; status=1; fi
+  # e_type 2 is a position-dependent executable (.cargo/config.toml): no relocations at start-up.
+  kind=$(od -An -tx1 -j16 -N2 "$bootstrap" | tr -d ' ')
+  if [ "$machine" != "b700" ]; then echo "$function: not aarch64 (e_machine $machine)"; status=1;
+  elif [ "$kind" != "0200" ]; then echo "$function: a position-independent executable (e_type $kind), relocated at every cold start"; status=1;
+  else echo "$function: aarch64 position-dependent bootstrap, $size"; fi
 done
 # The CPU jitter entropy source is left out of aws-lc when its build script sees
 # AWS_LC_SYS_NO_JITTER_ENTROPY (.cargo/config.toml sets it for every build): the first random

@@ -4,7 +4,7 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| async {
         Ok::<_, Error>(json!({"statusCode": 200}))

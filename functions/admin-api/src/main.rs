@@ -1,6 +1,6 @@
 //! The operator and staff API.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     vouch_runtime::http(vouch_http::routers::admin_api).await
 }

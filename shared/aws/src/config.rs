@@ -3,6 +3,7 @@
 use std::env;
 
 use anyhow::Context;
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
 
@@ -28,9 +29,12 @@ pub struct Config {
     pub sms_origination_number: Option<String>,
     /// `VOUCH_SMS_SENDER_ID`: an alphanumeric sender id, where supported.
     pub sms_sender_id: Option<String>,
-    /// `VOUCH_HOUSECALLPRO_SIGNATURE_HEADER`: the header Housecall Pro signs in, when not the
-    /// default.
+    /// `VOUCH_HOUSECALLPRO_SIGNATURE_HEADER`: the header Housecall Pro signs in, when not
+    /// `Api-Signature`.
     pub housecallpro_signature_header: Option<String>,
+    /// `VOUCH_HOUSECALLPRO_TIMESTAMP_HEADER`: the header of the signed time, when not
+    /// `Api-Timestamp`.
+    pub housecallpro_timestamp_header: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -54,6 +58,7 @@ impl Config {
             sms_origination_number: var("VOUCH_SMS_ORIGINATION_NUMBER"),
             sms_sender_id: var("VOUCH_SMS_SENDER_ID"),
             housecallpro_signature_header: var("VOUCH_HOUSECALLPRO_SIGNATURE_HEADER"),
+            housecallpro_timestamp_header: var("VOUCH_HOUSECALLPRO_TIMESTAMP_HEADER"),
         })
     }
 
@@ -61,6 +66,22 @@ impl Config {
     /// fixed test credentials against an emulator.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         sdk_config(self.aws_endpoint.as_deref()).await
+    }
+}
+
+/// In Lambda the execution role's credentials and the region are environment variables: the
+/// first links of the default chains. Naming them skips building the rest of each chain (the
+/// web-identity provider with its STS client, the IMDS clients) at start-up; it was about a
+/// third of a function's init. Elsewhere (a developer's profile) the default chains still apply.
+fn lambda_environment(loader: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
+    let loader = if var("AWS_ACCESS_KEY_ID").is_some() && var("AWS_SECRET_ACCESS_KEY").is_some() {
+        loader.credentials_provider(EnvironmentVariableCredentialsProvider::new())
+    } else {
+        loader
+    };
+    match var("AWS_REGION") {
+        Some(region) => loader.region(Region::new(region)),
+        None => loader,
     }
 }
 
@@ -78,6 +99,6 @@ pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
                 .load()
                 .await
         }
-        None => loader.load().await,
+        None => lambda_environment(loader).load().await,
     }
 }

@@ -1,6 +1,10 @@
 //! What every function's `main` calls: the configuration read once from the environment, the
 //! clients and the application built once, and the function's handler run by the Lambda
 //! runtime. Nothing here touches the network before the first invocation.
+//!
+//! Every function's `main` runs on tokio's current-thread runtime: an instance handles one
+//! event at a time on a fraction of a vCPU, so worker threads would only add to start-up (the
+//! threads themselves, and the cgroup reads that size the pool).
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sns::SnsEvent;
@@ -18,6 +22,7 @@ pub fn web(config: &Config) -> anyhow::Result<Web> {
         config.public_base_url.clone(),
     )?;
     web.housecallpro_header = config.housecallpro_signature_header.clone();
+    web.housecallpro_timestamp_header = config.housecallpro_timestamp_header.clone();
     Ok(web)
 }
 
