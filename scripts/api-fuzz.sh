@@ -17,9 +17,12 @@ for name, key in [("VOUCH_ADMIN_KEY", "admin_api_key"), ("VOUCH_OPERATOR_KEY", "
     print(f"export {name}={shlex.quote(s[key])}")
 PY
 )"
-# The business's leaderboard is public, so its routes answer with data.
+# The business's leaderboard is public, so its routes answer with data; a Housecall Pro signing
+# secret is saved, so that signed deliveries reach past the signature check.
+export VOUCH_HCP_SECRET="hcp-fuzz-signing-secret-$seed"
 curl -sf -X PUT "$VOUCH_BASE_URL/api/admin/settings" -H "Authorization: Bearer $VOUCH_ADMIN_KEY" \
-  -H 'Content-Type: application/json' -d '{"public_leaderboard": true}' >/dev/null
+  -H 'Content-Type: application/json' \
+  -d "{\"public_leaderboard\": true, \"integrations\": {\"housecallpro\": {\"signing_secret\": \"$VOUCH_HCP_SECRET\"}}}" >/dev/null
 report=$(mktemp -d -t vouch-fuzz.XXXXXX)
 trap 'rm -rf "$report"' EXIT
 echo "api-fuzz: seed $seed, $examples examples per operation, against $VOUCH_BASE_URL"

@@ -15,7 +15,9 @@ BUSINESS = os.environ["VOUCH_BUSINESS_ID"]
 SECRET = os.environ["VOUCH_WEBHOOK_SECRET"]
 KEY = base64.b64decode(SECRET.removeprefix("whsec_"))
 STANDARD = ("webhook-id", "webhook-timestamp", "webhook-signature")
-HCP_HEADER = "x-housecallpro-signature"
+# The Housecall Pro signing secret scripts/api-fuzz.sh saves in the business's settings.
+HCP_SECRET = os.environ["VOUCH_HCP_SECRET"].encode()
+HCP_HEADERS = ("api-timestamp", "api-signature")
 
 
 def raw_body(case):
@@ -46,8 +48,11 @@ def before_call(ctx, case, kwargs):
         headers.update({"webhook-id": delivery, "webhook-timestamp": timestamp,
                         "webhook-signature": f"v1,{digest}"})
     elif path == "/webhooks/{business_id}/housecallpro":
-        if HCP_HEADER not in headers:
+        if not all(name in headers for name in HCP_HEADERS):
             return
         case.path_parameters["business_id"] = BUSINESS
-        headers[HCP_HEADER] = hmac.new(KEY, raw_body(case), hashlib.sha256).hexdigest()
+        timestamp = str(int(time.time()))
+        signed = f"{timestamp}.".encode() + raw_body(case)
+        headers.update({"api-timestamp": timestamp,
+                        "api-signature": hmac.new(HCP_SECRET, signed, hashlib.sha256).hexdigest()})
     case.headers = headers

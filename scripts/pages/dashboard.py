@@ -228,6 +228,31 @@ def main():
         if call("GET", f"{base}/api/admin/settings", key=key)["hold_days"] != 2:
             fail("the saved hold is not in the settings")
 
+        # Housecall Pro: a secret too short is refused beside its field and never shown back;
+        # a good one connects, and the page says so without ever showing it.
+        owner.get(f"{base}/admin/settings")
+        fill(owner, {"hcp_signing_secret": "tooshort"})
+        submit(owner, "form[action='/admin/settings']")
+        if not owner.find_elements(By.ID, "hcp_signing_secret-error"):
+            fail("a refused signing secret did not say why beside its field")
+        if "tooshort" in owner.page_source:
+            fail("a typed signing secret was shown back")
+        expected_errors(owner)
+        hcp_secret = "hcp-pages-check-signing-secret-42"
+        owner.get(f"{base}/admin/settings")
+        fill(owner, {"hcp_signing_secret": hcp_secret})
+        submit(owner, "form[action='/admin/settings']")
+        owner.get(f"{base}/admin/settings")
+        main = owner.find_element(By.TAG_NAME, "main").text
+        if "Connected" not in main or "/housecallpro" not in main:
+            fail(f"the settings do not say Housecall Pro is connected, or where it sends: {main[-400:]!r}")
+        if hcp_secret in owner.page_source:
+            fail("the saved signing secret is on the page")
+        if call("GET", f"{base}/api/admin/settings", key=key)["integrations"] != {"housecallpro": {"configured": True}}:
+            fail("the saved signing secret is not configured in the settings")
+        owner.execute_script("document.getElementById('hcp_signing_secret').scrollIntoView()")
+        shot(owner, "settings-integrations-phone")
+
         # The texts the demo sent, with their segments.
         owner.get(f"{base}/admin/texts")
         texts = owner.find_elements(By.CSS_SELECTOR, ".rows .sms")

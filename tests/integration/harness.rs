@@ -53,6 +53,7 @@ pub async fn spawn_app_with(web: Web) -> TestApp {
         sms_origination_number: Some("+15550100000".into()),
         sms_sender_id: None,
         housecallpro_signature_header: None,
+        housecallpro_timestamp_header: None,
     };
     let app = wiring::application(&config).await;
     vouch_local::provision(&app, &table, &config.event_bus)

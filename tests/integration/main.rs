@@ -12,6 +12,7 @@ mod click_path;
 mod contract;
 mod dashboard;
 mod handlers;
+mod housecallpro;
 mod leads;
 mod me;
 mod reports;

@@ -386,52 +386,6 @@ async fn bad_signatures_stale_timestamps_and_unknown_businesses_are_401() {
 }
 
 #[tokio::test]
-async fn housecall_pro_envelopes_update_jobs_through_the_same_rules() {
-    let app = spawn_app().await;
-    let (key, secret) = app.create_business("acme").await;
-    let secret = WebhookSecret::parse(&secret).unwrap();
-    let post = |event: Value, signature: Option<String>| {
-        let body = event.to_string();
-        let signature =
-            signature.unwrap_or_else(|| webhook::sign_hex(secret.key(), body.as_bytes()));
-        Request::post("/webhooks/acme/housecallpro")
-            .header("x-housecallpro-signature", signature)
-            .body(Body::from(body))
-            .unwrap()
-    };
-    let completed = json!({"id": "evt_1", "event": "job.completed", "created_at": "2026-11-22T10:00:00Z",
-        "data": {"id": "job_9", "customer": {"id": "cus_9", "first_name": "Ana", "mobile_number": "512-555-0145", "notifications_enabled": true}, "total_amount": 30000}});
-    assert_eq!(
-        send(&app.router, post(completed.clone(), Some("00".repeat(32))))
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
-    let reply = send(&app.router, post(completed.clone(), None)).await;
-    assert_eq!(
-        reply.json(),
-        json!({"received": true, "duplicate": false}),
-        "{}",
-        reply.text()
-    );
-    assert_eq!(
-        send(&app.router, post(completed, None)).await.json()["duplicate"],
-        true
-    );
-
-    // The customer exists now; staff can enrol them by id.
-    let reply = app
-        .call(
-            Method::POST,
-            "/api/admin/participants",
-            Some(&key),
-            Some(json!({"customer_id": "cus_9"})),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
-}
-
-#[tokio::test]
 async fn the_local_scheduler_route_runs_the_sweep() {
     let app = spawn_app().await;
     let reply = app
@@ -499,7 +453,8 @@ async fn a_job_moves_forward_and_never_back_on_out_of_order_delivery() {
 #[tokio::test]
 async fn malformed_json_is_400_on_both_webhook_routes_and_changes_nothing() {
     let app = spawn_app().await;
-    let (_, secret) = app.create_business("acme").await;
+    let (key, secret) = app.create_business("acme").await;
+    crate::housecallpro::connect(&app, &key).await;
     for body in ["{\"type\": ", "not json", "[1, 2]"] {
         let reply = signed(
             &app,
@@ -523,15 +478,9 @@ async fn malformed_json_is_400_on_both_webhook_routes_and_changes_nothing() {
             reply.text()
         );
 
-        let key = WebhookSecret::parse(&secret).unwrap();
-        let request = Request::post("/webhooks/acme/housecallpro")
-            .header(
-                "x-housecallpro-signature",
-                webhook::sign_hex(key.key(), body.as_bytes()),
-            )
-            .body(Body::from(body))
-            .unwrap();
-        let reply = send(&app.router, request).await;
+        let reply =
+            crate::housecallpro::post(&app, "acme", crate::housecallpro::SECRET, body.as_bytes())
+                .await;
         assert_eq!(
             reply.status,
             StatusCode::BAD_REQUEST,

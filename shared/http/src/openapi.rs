@@ -33,7 +33,7 @@ use crate::{common, error, webhooks};
         error::ErrorBody, error::ErrorDetail, common::Health, links::ReferralCardView,
         admin::CreatedBusinessView, admin::ParticipantSummary, admin::ParticipantRow,
         admin::ParticipantDetail, admin::ParticipantPage,
-        schema::SettingsSchema, schema::TierSchema, schema::RewardProgramSchema,
+        schema::SettingsSchema, schema::IntegrationsSchema, schema::ConfiguredSchema, schema::TierSchema, schema::RewardProgramSchema,
         schema::RefereeRewardSchema, schema::VipRewardSchema, schema::PromotionSchema, schema::SmsSchema, schema::TemplatesSchema, schema::SegmentTemplatesSchema,
         schema::LimitsSchema,
         schema::EnrolSchema, schema::CustomerSchema, schema::PersonSchema, schema::DecisionSchema,
@@ -288,9 +288,12 @@ mod tests {
         for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
             assert!(standard.contains(&name.to_owned()), "{name}: {standard:?}");
         }
-        assert!(
-            headers("/webhooks/{business_id}/housecallpro")
-                .contains(&"x-housecallpro-signature".to_owned())
-        );
+        let housecallpro = headers("/webhooks/{business_id}/housecallpro");
+        for name in ["api-timestamp", "api-signature"] {
+            assert!(
+                housecallpro.contains(&name.to_owned()),
+                "{name}: {housecallpro:?}"
+            );
+        }
     }
 }

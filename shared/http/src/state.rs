@@ -37,6 +37,8 @@ pub struct Web {
     pub public_base_url: Option<String>,
     /// The header Housecall Pro puts its signature in, when not the default.
     pub housecallpro_header: Option<String>,
+    /// The header of Housecall Pro's signed time, when not the default.
+    pub housecallpro_timestamp_header: Option<String>,
 }
 
 impl AppState {
@@ -81,6 +83,7 @@ impl Web {
             fallback_url,
             public_base_url,
             housecallpro_header: None,
+            housecallpro_timestamp_header: None,
         })
     }
 }

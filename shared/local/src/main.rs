@@ -43,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
         sms_origination_number: Some("+15550100000".into()),
         sms_sender_id: None,
         housecallpro_signature_header: None,
+        housecallpro_timestamp_header: None,
     };
     let app = wiring::application(&config).await;
     provision(&app, &config.table, &config.event_bus).await?;

@@ -126,6 +126,15 @@ impl Vouch {
         {
             Written::Applied => {
                 self.cache.forget(id);
+                if current.settings.integrations.housecallpro != settings.integrations.housecallpro
+                {
+                    // The secret itself is never logged.
+                    tracing::info!(
+                        business_id = %id,
+                        configured = settings.integrations.housecallpro.is_some(),
+                        "housecallpro signing secret changed"
+                    );
+                }
                 Ok(settings)
             }
             Written::Refused => Err(Error::Conflict {

@@ -40,18 +40,36 @@ impl Vouch {
         Ok((business, id.to_owned()))
     }
 
-    /// A vendor delivery signed with hex HMAC-SHA256 of the body, keyed with the business's
-    /// webhook signing key.
-    pub async fn authenticate_hex(
+    /// A Housecall Pro delivery: `Api-Timestamp` and `Api-Signature` (hex HMAC-SHA256 of
+    /// `"{timestamp}.{body}"`) keyed with the signing secret the business saved from its
+    /// Housecall Pro account. A business without one refuses every delivery, as an unknown
+    /// business does (no tenant enumeration).
+    pub async fn authenticate_housecallpro(
         &self,
         business_id: &str,
+        timestamp: Option<&str>,
         signature: Option<&str>,
         body: &[u8],
     ) -> Result<Arc<Business>> {
         let business = self.webhook_business(business_id).await?;
-        if !signature::verify_hex(business.webhook_secret.key(), signature, body) {
+        let Some(account) = business.settings.integrations.housecallpro.as_ref() else {
+            tracing::info!(
+                business_id,
+                "housecallpro delivery refused: no signing secret saved"
+            );
             return Err(Error::Unauthenticated);
-        }
+        };
+        signature::verify_timestamped_hex(
+            account.signing_secret.reveal().as_bytes(),
+            timestamp,
+            signature,
+            body,
+            self.now(),
+        )
+        .map_err(|reason| {
+            tracing::info!(business_id, %reason, "housecallpro delivery refused");
+            Error::Unauthenticated
+        })?;
         Ok(business)
     }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::values::error::FieldErrors;
 use crate::values::money::{Currency, Money};
 use crate::values::person::Country;
+use crate::values::secrets::VendorSecret;
 use crate::values::segment::Segment;
 use crate::values::{ClockTime, TimeZone, WebOrigin, WebUrl};
 
@@ -274,6 +275,25 @@ pub struct Settings {
     /// every link sent so far (each referrer's next text carries a new one).
     #[serde(default = "first_version")]
     pub status_link_version: u32,
+    /// The job software and providers this business connected; their secrets are write-only.
+    #[serde(default)]
+    pub integrations: Integrations,
+}
+
+/// Per-vendor settings (API.md "Integrations").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Integrations {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub housecallpro: Option<HousecallPro>,
+}
+
+/// Housecall Pro's webhook signing secret for this business's account (shown in Housecall
+/// Pro's webhook settings): its deliveries are verified with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HousecallPro {
+    pub signing_secret: VendorSecret,
 }
 
 fn first_version() -> u32 {
@@ -341,6 +361,7 @@ impl Settings {
                 review_when_leads_per_code_per_day_over: 5,
             },
             status_link_version: 1,
+            integrations: Integrations::default(),
         }
     }
 

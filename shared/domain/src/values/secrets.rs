@@ -139,6 +139,51 @@ impl From<WebhookSecret> for String {
     }
 }
 
+/// A vendor's own secret (Housecall Pro's webhook signing secret): kept to verify that vendor's
+/// deliveries, never shown again once saved (settings show `"configured": true`), never logged.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct VendorSecret(String);
+
+impl VendorSecret {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let raw = raw.trim();
+        let length = raw.chars().count();
+        if !(16..=256).contains(&length) {
+            return Err(ParseError::new("must be 16-256 characters"));
+        }
+        if !raw.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(ParseError::new(
+                "must be printable ASCII without spaces, as the vendor shows it",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for VendorSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VendorSecret(…)")
+    }
+}
+
+impl TryFrom<String> for VendorSecret {
+    type Error = ParseError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<VendorSecret> for String {
+    fn from(secret: VendorSecret) -> String {
+        secret.0
+    }
+}
+
 /// A keyed hash of a client IP address: lets fraud rules compare addresses without storing them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct IpHash(String);

@@ -1,5 +1,5 @@
-//! Signed deliveries: Standard Webhooks signatures (`v1,<base64 HMAC-SHA256>`) and the plain
-//! hex HMAC-SHA256 some vendors use.
+//! Signed deliveries: Standard Webhooks signatures (`v1,<base64 HMAC-SHA256>`) and Housecall
+//! Pro's timestamped hex HMAC-SHA256.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -15,11 +15,11 @@ pub const TOLERANCE_SECONDS: i64 = 5 * 60;
 /// Why a delivery is not authentic. All of them answer 401 alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Unauthentic {
-    #[error("missing webhook-id, webhook-timestamp or webhook-signature")]
+    #[error("missing signature headers")]
     MissingHeaders,
-    #[error("webhook-timestamp is not a unix time")]
+    #[error("the timestamp header is not a unix time")]
     BadTimestamp,
-    #[error("webhook-timestamp is outside the tolerance")]
+    #[error("the timestamp is outside the tolerance")]
     Expired,
     #[error("no signature matches")]
     NoMatch,
@@ -93,22 +93,42 @@ pub fn sign(secret: &WebhookSecret, id: &str, timestamp: i64, body: &[u8]) -> St
     format!("v1,{}", STANDARD.encode(signed.finalize().into_bytes()))
 }
 
-/// A vendor signature: lowercase or uppercase hex of HMAC-SHA256 of the raw body, optionally
-/// prefixed `sha256=`.
-pub fn verify_hex(secret: &[u8], header: Option<&str>, body: &[u8]) -> bool {
-    let Some(header) = header else { return false };
-    let encoded = header.trim().trim_start_matches("sha256=");
-    let (Ok(bytes), Some(mut signed)) = (hex::decode(encoded), mac(secret)) else {
-        return false;
+/// Housecall Pro's scheme: the `Api-Timestamp` header (unix seconds, within the tolerance both
+/// ways) and `Api-Signature`, hex HMAC-SHA256 of `"{timestamp}.{raw body}"` keyed with the
+/// account's signing secret. Constant-time, with a length check.
+pub fn verify_timestamped_hex(
+    secret: &[u8],
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(), Unauthentic> {
+    let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
+        return Err(Unauthentic::MissingHeaders);
     };
+    let timestamp = timestamp.trim();
+    let seconds: i64 = timestamp.parse().map_err(|_| Unauthentic::BadTimestamp)?;
+    if (now.timestamp() - seconds).abs() > TOLERANCE_SECONDS {
+        return Err(Unauthentic::Expired);
+    }
+    let encoded = signature.trim().trim_start_matches("sha256=");
+    let (Ok(bytes), Some(mut signed)) = (hex::decode(encoded), mac(secret)) else {
+        return Err(Unauthentic::NoMatch);
+    };
+    signed.update(timestamp.as_bytes());
+    signed.update(b".");
     signed.update(body);
-    signed.verify_slice(&bytes).is_ok()
+    signed
+        .verify_slice(&bytes)
+        .map_err(|_| Unauthentic::NoMatch)
 }
 
-pub fn sign_hex(secret: &[u8], body: &[u8]) -> String {
+/// The `Api-Signature` Housecall Pro computes (for tests and the local tools).
+pub fn sign_timestamped_hex(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     let Some(mut signed) = mac(secret) else {
         return String::new();
     };
+    signed.update(format!("{timestamp}.").as_bytes());
     signed.update(body);
     hex::encode(signed.finalize().into_bytes())
 }
@@ -141,6 +161,60 @@ mod tests {
             body,
         }
     }
+    /// Housecall Pro's scheme, against a signature computed independently (Python's hmac).
+    #[test]
+    fn housecall_pro_signatures_cover_the_timestamp_and_the_body() {
+        let key = b"hcp-signing-secret-3f9a1c";
+        let body = br#"{"foo":"bar"}"#;
+        let good = "92b2b1a100a7d89980bbc2660fd8638f6652ccaa42d29e6ae535912c44535257";
+        assert_eq!(sign_timestamped_hex(key, TIMESTAMP, body), good);
+        let check = |key: &[u8], ts: Option<&str>, sig: Option<&str>, body: &[u8], now| {
+            verify_timestamped_hex(key, ts, sig, body, now)
+        };
+        let ts = Some("1614265330");
+        assert_eq!(check(key, ts, Some(good), body, at(0)), Ok(()));
+        assert_eq!(
+            check(key, ts, Some(&good.to_uppercase()), body, at(-300)),
+            Ok(())
+        );
+        assert_eq!(
+            check(key, ts, Some(good), br#"{"foo":"baz"}"#, at(0)),
+            Err(Unauthentic::NoMatch)
+        );
+        assert_eq!(
+            check(b"another-secret", ts, Some(good), body, at(0)),
+            Err(Unauthentic::NoMatch)
+        );
+        assert_eq!(
+            check(key, Some("1614265331"), Some(good), body, at(0)),
+            Err(Unauthentic::NoMatch)
+        );
+        assert_eq!(
+            check(key, ts, Some(&good[..62]), body, at(0)),
+            Err(Unauthentic::NoMatch)
+        );
+        assert_eq!(
+            check(key, ts, Some(good), body, at(301)),
+            Err(Unauthentic::Expired)
+        );
+        assert_eq!(
+            check(key, ts, Some(good), body, at(-301)),
+            Err(Unauthentic::Expired)
+        );
+        assert_eq!(
+            check(key, Some("soon"), Some(good), body, at(0)),
+            Err(Unauthentic::BadTimestamp)
+        );
+        assert_eq!(
+            check(key, None, Some(good), body, at(0)),
+            Err(Unauthentic::MissingHeaders)
+        );
+        assert_eq!(
+            check(key, ts, None, body, at(0)),
+            Err(Unauthentic::MissingHeaders)
+        );
+    }
+
     #[test]
     fn the_specification_vector_verifies() {
         assert_eq!(sign(&secret(), ID, TIMESTAMP, BODY), SIGNATURE);
@@ -215,24 +289,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn vendor_hex_signatures_verify() {
-        let signature = sign_hex(b"vendor-secret", b"{}");
-        assert!(verify_hex(b"vendor-secret", Some(&signature), b"{}"));
-        assert!(verify_hex(
-            b"vendor-secret",
-            Some(&format!("sha256={}", signature.to_uppercase())),
-            b"{}"
-        ));
-        assert!(!verify_hex(b"vendor-secret", Some(&signature[..10]), b"{}"));
-        assert!(!verify_hex(b"other", Some(&signature), b"{}"));
-        assert!(!verify_hex(b"vendor-secret", None, b"{}"));
-    }
-
     proptest::proptest! {
         #[test]
         fn verifiers_never_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512), text in "\\PC{0,300}") {
-            let _ = verify_hex(b"k", Some(&text), &body);
+            let _ = verify_timestamped_hex(b"k", Some(&text), Some(&text), &body, at(0));
             let delivery = Delivery { id: Some(&text), timestamp: Some(&text), signature: Some(&text), body: &body };
             let _ = verify(&secret(), delivery, at(0));
         }

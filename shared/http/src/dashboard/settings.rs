@@ -72,6 +72,8 @@ struct SettingsPage {
     values: Values,
     errors: BTreeMap<String, String>,
     time_zone: String,
+    /// Where Housecall Pro is told to send this business's deliveries.
+    housecallpro_url: String,
 }
 
 impl SettingsPage {
@@ -138,6 +140,11 @@ fn values_of(settings: &Settings) -> Values {
         fields.insert(k.to_owned(), v);
     };
     let as_text = |v: Value| v.as_str().map(str::to_owned).unwrap_or_default();
+    // Never the secret itself: whether one is saved.
+    put(
+        "hcp_configured",
+        settings.integrations.housecallpro.is_some().to_string(),
+    );
     put("name", settings.name.clone());
     put("landing_url", settings.landing_url.to_string());
     put(
@@ -259,6 +266,7 @@ async fn render_page(
     errors: BTreeMap<String, String>,
     saved: bool,
     time_zone: String,
+    origin: String,
 ) -> Response {
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -271,6 +279,7 @@ async fn render_page(
         values,
         errors,
         time_zone,
+        housecallpro_url: format!("{origin}/webhooks/{}/housecallpro", actor.business_id),
     };
     super::show(&page, status)
 }
@@ -278,6 +287,7 @@ async fn render_page(
 /// `GET /admin/settings` (`?saved` after a save).
 pub async fn page(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     Staffer(actor): Staffer,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Response {
@@ -293,7 +303,16 @@ pub async fn page(
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    render_page(&actor, values_of(&settings), BTreeMap::new(), saved, zone).await
+    let origin = state.link_base(&headers);
+    render_page(
+        &actor,
+        values_of(&settings),
+        BTreeMap::new(),
+        saved,
+        zone,
+        origin,
+    )
+    .await
 }
 
 /// The posted form as a settings document; what cannot be read as a number is a reason under
@@ -450,6 +469,14 @@ fn document(posted: &Posted, errors: &mut BTreeMap<String, String>) -> Value {
     for (name, value) in later {
         doc[name.as_str()] = value;
     }
+    // The Housecall Pro signing secret: replaced when one is typed, removed when asked, kept
+    // otherwise (the page never shows it).
+    let secret = text("hcp_signing_secret");
+    if posted.field("hcp_remove") == "on" {
+        doc["integrations"] = json!({"housecallpro": null});
+    } else if !secret.is_empty() {
+        doc["integrations"] = json!({"housecallpro": {"signing_secret": secret}});
+    }
     // Blank: no VIP extra; not posted at all: as it is.
     if posted.given("vip_extra").is_some() {
         doc["vip_reward"] = if vip_extra.is_null() {
@@ -465,7 +492,8 @@ fn document(posted: &Posted, errors: &mut BTreeMap<String, String>) -> Value {
 fn values_typed(posted: &Posted, business_name: &str) -> Values {
     let mut fields = BTreeMap::new();
     for (name, value) in &posted.fields {
-        if name != "csrf" {
+        // A secret typed is never shown back, even beside a reason.
+        if name != "csrf" && name != "hcp_signing_secret" {
             fields.insert(name.clone(), value.clone());
         }
     }
@@ -542,7 +570,11 @@ pub async fn segments(
 }
 
 /// `POST /admin/settings`.
-pub async fn save(State(state): State<AppState>, posted: Posted) -> Response {
+pub async fn save(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    posted: Posted,
+) -> Response {
     if let Some(refused) = unless_owner(&posted.actor) {
         return refused;
     }
@@ -567,6 +599,11 @@ pub async fn save(State(state): State<AppState>, posted: Posted) -> Response {
             Err(err) => return problem(err),
         }
     }
-    let values = values_typed(&posted, &current.name);
-    render_page(&posted.actor, values, errors, false, zone).await
+    let mut values = values_typed(&posted, &current.name);
+    values.fields.insert(
+        "hcp_configured".into(),
+        current.integrations.housecallpro.is_some().to_string(),
+    );
+    let origin = state.link_base(&headers);
+    render_page(&posted.actor, values, errors, false, zone, origin).await
 }

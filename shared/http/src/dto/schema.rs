@@ -443,6 +443,24 @@ pub struct SettingsSchema {
     pub limits: LimitsSchema,
     /// Moving it on revokes every referrer's page link sent so far.
     pub status_link_version: u32,
+    /// Write `{"housecallpro": {"signing_secret": "…"}}`; read back, secrets show as
+    /// `configured`. `null` removes an integration.
+    pub integrations: IntegrationsSchema,
+}
+
+/// The integrations as the settings show them.
+#[derive(ToSchema)]
+#[schema(as = Integrations)]
+pub struct IntegrationsSchema {
+    pub housecallpro: ConfiguredSchema,
+}
+
+/// An integration whose secret is write-only.
+#[derive(ToSchema)]
+#[schema(as = Configured)]
+pub struct ConfiguredSchema {
+    /// A secret is saved (it is never shown).
+    pub configured: bool,
 }
 
 #[cfg(test)]
@@ -489,7 +507,10 @@ pub(crate) mod tests {
         use vouch_domain::model::settings::RewardType;
 
         let settings = vouch_domain::testing::acme_settings();
-        assert_eq!(properties(super::SettingsSchema::schema()), keys(&settings));
+        assert_eq!(
+            properties(super::SettingsSchema::schema()),
+            keys(crate::dto::settings::shown(&settings))
+        );
         assert_eq!(properties(super::SmsSchema::schema()), keys(&settings.sms));
         assert_eq!(
             properties(super::TemplatesSchema::schema()),

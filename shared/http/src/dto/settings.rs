@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use vouch_domain::FieldErrors;
 use vouch_domain::model::settings::{
-    Approval, Limits, Promotion, QualifyingStatus, RefereeReward, RewardProgram, Settings,
-    SmsSettings, VipReward,
+    Approval, Integrations, Limits, Promotion, QualifyingStatus, RefereeReward, RewardProgram,
+    Settings, SmsSettings, VipReward,
 };
 use vouch_domain::values::{BusinessId, Country, Currency, Money, TimeZone, WebOrigin, WebUrl};
 
@@ -36,6 +36,7 @@ const TOP_LEVEL: &[&str] = &[
     "reengage_per_day",
     "limits",
     "status_link_version",
+    "integrations",
 ];
 
 /// `{"business_id", ...settings}` of `POST /api/operator/businesses`: the id and the completed
@@ -94,7 +95,9 @@ pub fn complete(doc: &Value, base: Option<&Settings>) -> Result<Settings, FieldE
             map.remove(*key);
         }
     }
-    merge(&mut merged, &Value::Object(doc.clone()));
+    let mut doc = doc.clone();
+    forget_shown_flags(&mut doc);
+    merge(&mut merged, &Value::Object(doc));
 
     let mut check = Checker {
         doc: &mut merged,
@@ -126,6 +129,7 @@ pub fn complete(doc: &Value, base: Option<&Settings>) -> Result<Settings, FieldE
     check.field::<u32>("reengage_per_day");
     check.field::<Limits>("limits");
     check.field::<u32>("status_link_version");
+    check.field::<Integrations>("integrations");
     let bad = check.bad;
 
     // Every field now reads (a bad one stands in with its current value), so the whole document
@@ -151,6 +155,33 @@ pub fn complete(doc: &Value, base: Option<&Settings>) -> Result<Settings, FieldE
     } else {
         Err(errors)
     }
+}
+
+/// The integrations' keys a document may carry back from [`shown`]: `configured` is what the
+/// settings show in place of a secret, so a document read and sent back unchanged keeps them.
+fn forget_shown_flags(doc: &mut serde_json::Map<String, Value>) {
+    if let Some(Value::Object(integrations)) = doc.get_mut("integrations") {
+        // `{"configured": true}` alone says nothing to change.
+        integrations.retain(|_, vendor| match vendor {
+            Value::Object(fields) => fields.remove("configured").is_none() || !fields.is_empty(),
+            _ => true,
+        });
+    }
+}
+
+/// The settings as staff read them: every integration says whether it is configured, and no
+/// secret is ever shown.
+pub fn shown(settings: &Settings) -> Value {
+    let mut value = serde_json::to_value(settings).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        map.insert(
+            "integrations".into(),
+            serde_json::json!({
+                "housecallpro": {"configured": settings.integrations.housecallpro.is_some()},
+            }),
+        );
+    }
+    value
 }
 
 /// The defaults, around stand-ins for the three settings a business must give (the document

@@ -1,28 +1,22 @@
-//! Housecall Pro's own envelopes (`{id, event, created_at, data}`), mapped onto the same
-//! deliveries as the Standard Webhooks body.
+//! Housecall Pro's deliveries: `{"event": "job.completed", "job": {…}}` with the whole object
+//! (older envelopes put it under `data`, beside an `id` and `created_at`), money in integer
+//! cents, mapped onto the same deliveries as the Standard Webhooks body. Housecall Pro's test
+//! ping (`{"foo":"bar"}`: no `event`) is answered and does nothing.
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
+use vouch_domain::Error;
 use vouch_domain::FieldErrors;
 use vouch_domain::model::contact::CustomerInput;
 use vouch_domain::model::job::JobStatus;
 
-use vouch_domain::Error;
+use super::payload::{Envelope, JobInput, WebhookEvent, field_error, json, timestamp};
 
-use super::payload::{Envelope, JobInput, WebhookEvent, data, field_error, json, timestamp};
-
-/// The header carrying the signature unless the business configured another. Housecall Pro
-/// account set-ups differ; confirm the header name with the account before relying on it.
-pub const DEFAULT_SIGNATURE_HEADER: &str = "x-housecallpro-signature";
-
-#[derive(Deserialize)]
-struct Raw {
-    id: String,
-    event: String,
-    created_at: String,
-    #[serde(default)]
-    data: Value,
-}
+/// The headers Housecall Pro signs with, unless the deployment names others.
+pub const DEFAULT_TIMESTAMP_HEADER: &str = "api-timestamp";
+pub const DEFAULT_SIGNATURE_HEADER: &str = "api-signature";
 
 #[derive(Deserialize)]
 struct HcpCustomer {
@@ -38,6 +32,9 @@ struct HcpCustomer {
     #[serde(default)]
     home_number: Option<String>,
     #[serde(default)]
+    work_number: Option<String>,
+    /// Whether the customer takes Housecall Pro's notifications: read as consent to texts.
+    #[serde(default)]
     notifications_enabled: Option<bool>,
     #[serde(default)]
     tags: Vec<String>,
@@ -49,7 +46,7 @@ impl HcpCustomer {
             id: self.id,
             first_name: self.first_name.unwrap_or_default(),
             last_name: self.last_name,
-            phone: self.mobile_number.or(self.home_number),
+            phone: self.mobile_number.or(self.home_number).or(self.work_number),
             email: self.email,
             sms_consent: self.notifications_enabled,
             segment: None,
@@ -62,7 +59,13 @@ impl HcpCustomer {
 #[derive(Deserialize)]
 struct HcpJob {
     id: String,
-    customer: HcpCustomer,
+    #[serde(default)]
+    customer: Option<HcpCustomer>,
+    #[serde(default)]
+    customer_id: Option<String>,
+    #[serde(default)]
+    work_status: Option<String>,
+    /// Cents.
     #[serde(default)]
     total_amount: Option<i64>,
 }
@@ -75,103 +78,329 @@ struct HcpInvoice {
     #[serde(default)]
     customer: Option<HcpCustomer>,
     #[serde(default)]
+    status: Option<String>,
+    /// Cents; older deliveries call it `total` or `total_amount`.
+    #[serde(default, alias = "total", alias = "total_amount")]
     amount: Option<i64>,
 }
 
-/// The delivery id (for de-duplication) and the envelope it maps to.
-pub fn parse(body: &[u8]) -> Result<(String, Envelope), Error> {
-    envelope(json(body)?).map_err(Error::Validation)
+/// A delivery read: its id (for de-duplication) and what it maps to; `None` for the test ping.
+pub struct Parsed {
+    pub id: String,
+    pub envelope: Option<Envelope>,
 }
 
-fn envelope(body: Value) -> Result<(String, Envelope), FieldErrors> {
-    let raw: Raw = serde_path_to_error::deserialize(body).map_err(|err| {
-        let path = err.path().to_string();
-        field_error(if path == "." { "" } else { &path }, err.inner())
-    })?;
-    if raw.id.is_empty() || raw.id.len() > 256 {
-        return Err(field_error("id", "must be 1-256 characters"));
-    }
-    let occurred_at = timestamp(&raw.created_at, "created_at")?;
-    let job_event = |job: HcpJob, status: JobStatus| {
-        let customer = job.customer.into_input();
-        WebhookEvent::JobStatusChanged {
-            job: JobInput {
-                id: job.id,
-                customer_id: customer.id.clone(),
-                status,
-                invoice_total_cents: job.total_amount,
-                service_type: None,
-            },
-            customer: Some(customer),
+/// Reads a delivery signed at `signed_at` (its `Api-Timestamp`, when the body has no time).
+pub fn parse(body: &[u8], signed_at: DateTime<Utc>) -> Result<Parsed, Error> {
+    let value = json(body)?;
+    read(value, body, signed_at).map_err(Error::Validation)
+}
+
+/// `work_status` as Housecall Pro spells it (`complete unrated`, `Completed`, `in_progress`,
+/// `needs scheduling`, `pro canceled`…), matched loosely: case, `_`, `-` and spacing aside.
+pub fn work_status(raw: &str) -> Option<JobStatus> {
+    let words = raw
+        .to_lowercase()
+        .replace(['_', '-'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let status = match words.as_str() {
+        w if w.contains("cancel") => JobStatus::Canceled,
+        w if w.starts_with("complete") => JobStatus::Completed,
+        "in progress" | "started" | "working" => JobStatus::InProgress,
+        "on my way" | "dispatched" | "en route" => JobStatus::Dispatched,
+        // Booked but not on the calendar yet: still a job the customer asked for.
+        "scheduled" | "unscheduled" | "needs scheduling" | "rescheduled" => JobStatus::Scheduled,
+        "invoiced" => JobStatus::Invoiced,
+        "paid" | "paid in full" => JobStatus::Paid,
+        _ => return None,
+    };
+    Some(status)
+}
+
+fn string_field<'a>(map: &'a serde_json::Map<String, Value>, names: &[&str]) -> Option<&'a str> {
+    names.iter().find_map(|name| map.get(*name)?.as_str())
+}
+
+fn read(value: Value, body: &[u8], signed_at: DateTime<Utc>) -> Result<Parsed, FieldErrors> {
+    let Value::Object(mut map) = value else {
+        return Err(field_error("", "must be a JSON object"));
+    };
+    // Housecall Pro's own id of the event when it sends one; otherwise the body's digest, so a
+    // delivery sent again (same body) is recognised.
+    let id = match string_field(&map, &["id", "event_id"]) {
+        Some(id) if !id.is_empty() && id.len() <= 256 => id.to_owned(),
+        Some(_) => return Err(field_error("id", "must be 1-256 characters")),
+        None => format!("sha256:{}", hex::encode(Sha256::digest(body))),
+    };
+    let Some(event) = map.get("event").and_then(Value::as_str).map(str::to_owned) else {
+        if map.contains_key("event") {
+            return Err(field_error("event", "must be a string"));
+        }
+        // The test ping Housecall Pro sends when the webhook is saved.
+        return Ok(Parsed { id, envelope: None });
+    };
+    let occurred_at = match string_field(&map, &["created_at", "occurred_at", "timestamp"]) {
+        Some(raw) => timestamp(raw, "created_at")?,
+        None => signed_at,
+    };
+    let noun = event.split('.').next().unwrap_or_default().to_owned();
+    // The object: under `data` in older envelopes, under its own name (`job`, `invoice`,
+    // `customer`) in current ones.
+    let (field, object) = match map.remove("data") {
+        Some(object @ Value::Object(_)) => ("data".to_owned(), object),
+        _ => {
+            let object = map.remove(&noun).unwrap_or(Value::Null);
+            (noun.clone(), object)
         }
     };
-    let event = match raw.event.as_str() {
-        "customer.created" | "customer.updated" => {
-            let customer: HcpCustomer = data(raw.data)?;
-            WebhookEvent::CustomerUpserted {
-                customer: customer.into_input(),
+    let event = match event.as_str() {
+        "customer.created" | "customer.updated" => WebhookEvent::CustomerUpserted {
+            customer: object_at::<HcpCustomer>(&field, object)?.into_input(),
+        },
+        "invoice.paid" | "invoice.updated" | "invoice.created" => {
+            let invoice: HcpInvoice = object_at(&field, object)?;
+            let paid = event == "invoice.paid"
+                || invoice.status.as_deref().and_then(work_status) == Some(JobStatus::Paid);
+            if paid {
+                invoice_paid(invoice, &field)?
+            } else {
+                WebhookEvent::Unknown(event.chars().take(64).collect())
             }
         }
-        "job.completed" => job_event(data(raw.data)?, JobStatus::Completed),
-        "job.paid" => job_event(data(raw.data)?, JobStatus::Paid),
-        "invoice.paid" => {
-            let invoice: HcpInvoice = data(raw.data)?;
-            let customer = invoice.customer.map(HcpCustomer::into_input);
-            let customer_id = invoice
-                .customer_id
-                .or_else(|| customer.as_ref().map(|c| c.id.clone()))
-                .ok_or_else(|| field_error("data.customer_id", "is required"))?;
-            WebhookEvent::JobStatusChanged {
-                job: JobInput {
-                    id: invoice.job_id,
-                    customer_id,
-                    status: JobStatus::Paid,
-                    invoice_total_cents: invoice.amount,
-                    service_type: None,
-                },
-                customer,
+        job if job.starts_with("job.") => {
+            let named = match job {
+                "job.completed" => Some(JobStatus::Completed),
+                "job.paid" => Some(JobStatus::Paid),
+                "job.canceled" | "job.deleted" => Some(JobStatus::Canceled),
+                "job.started" => Some(JobStatus::InProgress),
+                "job.on_my_way" => Some(JobStatus::Dispatched),
+                "job.scheduled" => Some(JobStatus::Scheduled),
+                _ => None,
+            };
+            let job: HcpJob = object_at(&field, object)?;
+            let status = named
+                .or_else(|| job.work_status.as_deref().and_then(work_status))
+                .or((event == "job.created").then_some(JobStatus::Scheduled));
+            match status {
+                Some(status) => job_changed(job, status, &field)?,
+                // A job change that says nothing about its progress (an edit of its notes).
+                None => WebhookEvent::Unknown(event.chars().take(64).collect()),
             }
         }
         other => WebhookEvent::Unknown(other.chars().take(64).collect()),
     };
-    Ok((raw.id, Envelope { occurred_at, event }))
+    Ok(Parsed {
+        id,
+        envelope: Some(Envelope { occurred_at, event }),
+    })
+}
+
+fn object_at<T: serde::de::DeserializeOwned>(field: &str, value: Value) -> Result<T, FieldErrors> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let at = if path == "." {
+            field.to_owned()
+        } else {
+            format!("{field}.{path}")
+        };
+        field_error(&at, err.inner())
+    })
+}
+
+fn job_changed(job: HcpJob, status: JobStatus, field: &str) -> Result<WebhookEvent, FieldErrors> {
+    let customer = job.customer.map(HcpCustomer::into_input);
+    let customer_id = customer
+        .as_ref()
+        .map(|c| c.id.clone())
+        .or(job.customer_id)
+        .ok_or_else(|| field_error(&format!("{field}.customer"), "is required"))?;
+    Ok(WebhookEvent::JobStatusChanged {
+        job: JobInput {
+            id: job.id,
+            customer_id,
+            status,
+            invoice_total_cents: job.total_amount,
+            service_type: None,
+        },
+        customer,
+    })
+}
+
+fn invoice_paid(invoice: HcpInvoice, field: &str) -> Result<WebhookEvent, FieldErrors> {
+    let customer = invoice.customer.map(HcpCustomer::into_input);
+    let customer_id = invoice
+        .customer_id
+        .or_else(|| customer.as_ref().map(|c| c.id.clone()))
+        .ok_or_else(|| field_error(&format!("{field}.customer_id"), "is required"))?;
+    Ok(WebhookEvent::JobStatusChanged {
+        job: JobInput {
+            id: invoice.job_id,
+            customer_id,
+            status: JobStatus::Paid,
+            invoice_total_cents: invoice.amount,
+            service_type: None,
+        },
+        customer,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const JOB_COMPLETED: &str = include_str!("fixtures/housecallpro/job_completed.json");
+    const INVOICE_PAID: &str = include_str!("fixtures/housecallpro/invoice_paid.json");
+    const CUSTOMER_CREATED: &str = include_str!("fixtures/housecallpro/customer_created.json");
+    const JOB_UPDATED: &str =
+        include_str!("fixtures/housecallpro/job_updated_needs_scheduling.json");
+
+    fn signed_at() -> DateTime<Utc> {
+        "2026-11-20T16:48:07Z".parse().unwrap()
+    }
+
+    fn event(body: &str) -> (String, Envelope) {
+        let parsed = parse(body.as_bytes(), signed_at()).unwrap();
+        (parsed.id, parsed.envelope.expect("an event"))
+    }
+
     #[test]
-    fn housecall_pro_envelopes_map_onto_the_same_events() {
-        let job = br#"{"id":"evt_1","event":"job.completed","created_at":"2026-11-22T10:00:00Z","data":{"id":"job_9","customer":{"id":"cus_9","first_name":"Ana","mobile_number":"5125550199","notifications_enabled":true},"total_amount":30000}}"#;
-        let (id, envelope) = parse(job).unwrap();
-        assert_eq!(id, "evt_1");
-        match envelope.event {
-            WebhookEvent::JobStatusChanged { job, customer } => {
-                assert_eq!(
-                    (job.id.as_str(), job.status, job.invoice_total_cents),
-                    ("job_9", JobStatus::Completed, Some(30000))
-                );
-                assert_eq!(customer.unwrap().phone.as_deref(), Some("5125550199"));
-            }
-            other => panic!("{other:?}"),
-        }
-        let invoice = br#"{"id":"evt_2","event":"invoice.paid","created_at":"2026-11-22T11:00:00Z","data":{"id":"inv_1","job_id":"job_9","customer_id":"cus_9","amount":30000}}"#;
-        assert!(
-            matches!(parse(invoice).unwrap().1.event, WebhookEvent::JobStatusChanged { ref job, .. } if job.status == JobStatus::Paid)
+    fn a_completed_job_carries_its_customer_and_total_in_cents() {
+        let (id, envelope) = event(JOB_COMPLETED);
+        // No id in the body: the digest of the body stands for it.
+        assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
+        assert_eq!(envelope.occurred_at, signed_at());
+        let WebhookEvent::JobStatusChanged { job, customer } = envelope.event else {
+            panic!("not a job change");
+        };
+        assert_eq!(job.id, "job_4f1c2a9e7b3d4e21");
+        assert_eq!(job.status, JobStatus::Completed);
+        assert_eq!(job.invoice_total_cents, Some(28500));
+        let customer = customer.unwrap();
+        assert_eq!(customer.id, job.customer_id);
+        assert_eq!(customer.phone.as_deref(), Some("5125550143"));
+        assert_eq!(customer.sms_consent, Some(true));
+        assert_eq!(customer.tags, ["Maintenance plan"]);
+    }
+
+    #[test]
+    fn a_paid_invoice_is_the_jobs_payment() {
+        let (id, envelope) = event(INVOICE_PAID);
+        assert_eq!(id, "evt_01JDQ3M8X2V7K9");
+        assert_eq!(
+            envelope.occurred_at.to_rfc3339(),
+            "2026-11-21T09:14:52+00:00"
         );
-        let other = br#"{"id":"evt_3","event":"estimate.created","created_at":"2026-11-22T11:00:00Z","data":{}}"#;
+        let WebhookEvent::JobStatusChanged { job, .. } = envelope.event else {
+            panic!("not a job change");
+        };
+        assert_eq!(
+            (job.id.as_str(), job.customer_id.as_str(), job.status),
+            (
+                "job_4f1c2a9e7b3d4e21",
+                "cus_8d2e61b0c4a94f77",
+                JobStatus::Paid
+            )
+        );
+        assert_eq!(job.invoice_total_cents, Some(28500));
+        // The same invoice as an update with status paid means the same; unpaid, nothing.
+        let updated = INVOICE_PAID.replace("invoice.paid", "invoice.updated");
+        assert!(
+            matches!(event(&updated).1.event, WebhookEvent::JobStatusChanged { ref job, .. } if job.status == JobStatus::Paid)
+        );
+        let open = updated.replace("\"status\": \"paid\"", "\"status\": \"open\"");
+        assert!(matches!(event(&open).1.event, WebhookEvent::Unknown(_)));
+    }
+
+    #[test]
+    fn customers_map_with_their_consent() {
+        let (_, envelope) = event(CUSTOMER_CREATED);
+        let WebhookEvent::CustomerUpserted { customer } = envelope.event else {
+            panic!("not a customer");
+        };
+        assert_eq!(customer.first_name, "Teodor");
+        assert_eq!(customer.phone.as_deref(), Some("(512) 555-0178"));
+        assert_eq!(customer.sms_consent, Some(false));
+        assert_eq!(customer.email, None);
+    }
+
+    #[test]
+    fn work_status_is_matched_loosely() {
+        for (raw, status) in [
+            ("complete unrated", Some(JobStatus::Completed)),
+            ("complete rated", Some(JobStatus::Completed)),
+            ("Completed", Some(JobStatus::Completed)),
+            ("completed_unrated", Some(JobStatus::Completed)),
+            ("needs scheduling", Some(JobStatus::Scheduled)),
+            ("Needs_Scheduling", Some(JobStatus::Scheduled)),
+            ("unscheduled", Some(JobStatus::Scheduled)),
+            ("scheduled", Some(JobStatus::Scheduled)),
+            ("in progress", Some(JobStatus::InProgress)),
+            ("IN_PROGRESS", Some(JobStatus::InProgress)),
+            ("  on-my-way ", Some(JobStatus::Dispatched)),
+            ("user canceled", Some(JobStatus::Canceled)),
+            ("pro cancelled", Some(JobStatus::Canceled)),
+            ("paid", Some(JobStatus::Paid)),
+            ("estimate sent", None),
+            ("", None),
+        ] {
+            assert_eq!(work_status(raw), status, "{raw:?}");
+        }
+        let (_, envelope) = event(JOB_UPDATED);
+        assert!(
+            matches!(envelope.event, WebhookEvent::JobStatusChanged { ref job, .. } if job.status == JobStatus::Scheduled)
+        );
+        // An update that says nothing about progress is received and ignored.
+        let vague = JOB_UPDATED.replace("Needs_Scheduling", "estimate sent");
+        assert!(matches!(event(&vague).1.event, WebhookEvent::Unknown(_)));
+    }
+
+    #[test]
+    fn the_test_ping_and_older_envelopes_are_understood() {
+        let ping = parse(br#"{"foo":"bar"}"#, signed_at()).unwrap();
+        assert!(ping.envelope.is_none());
+        let older = br#"{"id":"evt_1","event":"job.paid","created_at":"2026-11-22T10:00:00Z","data":{"id":"job_9","customer":{"id":"cus_9","first_name":"Ana","mobile_number":"5125550199","notifications_enabled":true},"total_amount":30000}}"#;
+        let (id, envelope) = event(std::str::from_utf8(older).unwrap());
+        assert_eq!(id, "evt_1");
+        assert!(
+            matches!(envelope.event, WebhookEvent::JobStatusChanged { ref job, .. } if job.status == JobStatus::Paid && job.invoice_total_cents == Some(30000))
+        );
+        let other = br#"{"event":"estimate.created","estimate":{}}"#;
         assert!(matches!(
-            parse(other).unwrap().1.event,
+            parse(other, signed_at()).unwrap().envelope.unwrap().event,
             WebhookEvent::Unknown(_)
+        ));
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let no_customer =
+            br#"{"event":"job.completed","job":{"id":"job_1","work_status":"complete unrated"}}"#;
+        let Err(Error::Validation(errors)) = parse(no_customer, signed_at()) else {
+            panic!("accepted");
+        };
+        assert!(errors.contains_key("job.customer"), "{errors:?}");
+        let cents = br#"{"event":"job.completed","job":{"id":"job_1","customer_id":"c","total_amount":"285.00"}}"#;
+        let Err(Error::Validation(errors)) = parse(cents, signed_at()) else {
+            panic!("accepted");
+        };
+        assert!(errors.contains_key("job.total_amount"), "{errors:?}");
+        assert!(matches!(
+            parse(b"[1]", signed_at()),
+            Err(Error::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse(br#"{"event":7}"#, signed_at()),
+            Err(Error::Validation(_))
         ));
     }
 
     proptest::proptest! {
         #[test]
         fn the_parser_never_panics(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512), text in "\\PC{0,300}") {
-            let _ = parse(&body);
-            let _ = parse(text.as_bytes());
+            let _ = parse(&body, signed_at());
+            let _ = parse(text.as_bytes(), signed_at());
         }
     }
 }

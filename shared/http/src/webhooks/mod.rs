@@ -81,16 +81,17 @@ pub async fn standard(
     }))
 }
 
-/// Housecall Pro's own envelopes, signed with hex HMAC-SHA256 of the body.
+/// Housecall Pro's deliveries, signed with the business's Housecall Pro signing secret.
 #[utoipa::path(
     post, path = "/webhooks/{business_id}/housecallpro", tag = "webhooks",
     params(BusinessPath,
-           ("x-housecallpro-signature" = String, Header, description = "Hex HMAC-SHA256 of the raw body (the header name is configurable per deployment)")),
-    request_body(content = Object, description = "{id, event, created_at, data}: job.completed, job.paid, invoice.paid, customer.created, customer.updated"),
+           ("api-timestamp" = String, Header, description = "Unix seconds of signing, within 5 minutes (the header name is configurable per deployment)"),
+           ("api-signature" = String, Header, description = "Hex HMAC-SHA256 of \"{api-timestamp}.{raw body}\" keyed with the business's Housecall Pro signing secret (configurable name)")),
+    request_body(content = Object, description = "{event, job|invoice|customer} (or {id, event, created_at, data}): job.*, invoice.paid, invoice.updated, customer.created, customer.updated; {\"foo\":\"bar\"} is Housecall Pro's test ping"),
     responses(
         (status = 200, body = Received),
         (status = 400, body = crate::error::ErrorBody, description = "The body is not a JSON object"),
-        (status = 401, body = crate::error::ErrorBody, description = "Bad or missing signature, or unknown business"),
+        (status = 401, body = crate::error::ErrorBody, description = "Bad or missing signature, stale timestamp, no signing secret saved, or unknown business"),
         (status = 413, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody, description = "A field is invalid; see fields"),
         (status = 503, body = crate::error::ErrorBody, description = "Busy; retry after Retry-After seconds"),
@@ -103,22 +104,46 @@ pub async fn housecall_pro(
     body: Body,
 ) -> ApiResult<Json<Received>> {
     let body = read_body(body, MAX_BODY).await?;
-    let header_name = state
-        .web
-        .housecallpro_header
-        .as_deref()
-        .unwrap_or(housecallpro::DEFAULT_SIGNATURE_HEADER);
-    let signature = header(&headers, header_name);
+    let web = &state.web;
+    let timestamp = header(
+        &headers,
+        web.housecallpro_timestamp_header
+            .as_deref()
+            .unwrap_or(housecallpro::DEFAULT_TIMESTAMP_HEADER),
+    );
+    let signature = header(
+        &headers,
+        web.housecallpro_header
+            .as_deref()
+            .unwrap_or(housecallpro::DEFAULT_SIGNATURE_HEADER),
+    );
     let business = state
         .vouch
-        .authenticate_hex(&business_id, signature, &body)
+        .authenticate_housecallpro(&business_id, timestamp, signature, &body)
         .await?;
-    let (id, envelope) = housecallpro::parse(&body)?;
+    // Verified above: the signed time is a unix time within the tolerance.
+    let signed_at = timestamp
+        .and_then(|t| t.trim().parse::<i64>().ok())
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .unwrap_or_else(chrono::Utc::now);
+    let parsed = housecallpro::parse(&body, signed_at)?;
+    let Some(envelope) = parsed.envelope else {
+        tracing::info!(business_id, "housecallpro test ping answered");
+        return Ok(Json(Received {
+            received: true,
+            duplicate: false,
+        }));
+    };
     let command = payload::command_of(envelope, business.settings.country)?;
     let link_base = state.link_base(&headers);
     let receipt = state
         .vouch
-        .deliver(&business, &format!("hcp:{id}"), command, &link_base)
+        .deliver(
+            &business,
+            &format!("hcp:{}", parsed.id),
+            command,
+            &link_base,
+        )
         .await?;
     Ok(Json(Received {
         received: true,
