@@ -378,15 +378,22 @@ fn delivery() -> Value {
     ]})
 }
 
-/// Housecall Pro's envelope: `{id, event, created_at, data}`.
+/// Housecall Pro's deliveries: `{event, job|invoice|customer}` (or `{id, event, created_at,
+/// data}`); nothing is required, as its test ping is `{"foo":"bar"}`.
 fn housecall_pro() -> Value {
+    let id = json!({"type": "string", "minLength": 1, "maxLength": 256});
+    let object = "The job, invoice or customer; read only for the events mapped";
     json!({
-        "type": "object", "required": ["id", "event", "created_at"],
+        "type": "object",
         "properties": {
-            "id": {"type": "string", "minLength": 1, "maxLength": 256},
+            "id": id,
+            "event_id": id,
             "event": {"type": "string"},
             "created_at": {"type": "string", "format": "date-time"},
-            "data": {"description": "The job, invoice or customer; read only for the events mapped"},
+            "data": {"description": object},
+            "job": {"description": object},
+            "invoice": {"description": object},
+            "customer": {"description": object},
         },
     })
 }

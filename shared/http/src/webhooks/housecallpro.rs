@@ -119,8 +119,19 @@ pub fn work_status(raw: &str) -> Option<JobStatus> {
     Some(status)
 }
 
-fn string_field<'a>(map: &'a serde_json::Map<String, Value>, names: &[&str]) -> Option<&'a str> {
-    names.iter().find_map(|name| map.get(*name)?.as_str())
+/// The delivery's id: `id` or `event_id`, each a string of 1-256 characters when present.
+fn event_id(map: &serde_json::Map<String, Value>) -> Result<Option<String>, FieldErrors> {
+    let mut found = None;
+    for name in ["id", "event_id"] {
+        match map.get(name) {
+            None => {}
+            Some(Value::String(id)) if !id.is_empty() && id.len() <= 256 => {
+                found = found.or_else(|| Some(id.clone()));
+            }
+            Some(_) => return Err(field_error(name, "must be a string of 1-256 characters")),
+        }
+    }
+    Ok(found)
 }
 
 fn read(value: Value, body: &[u8], signed_at: DateTime<Utc>) -> Result<Parsed, FieldErrors> {
@@ -129,9 +140,8 @@ fn read(value: Value, body: &[u8], signed_at: DateTime<Utc>) -> Result<Parsed, F
     };
     // Housecall Pro's own id of the event when it sends one; otherwise the body's digest, so a
     // delivery sent again (same body) is recognised.
-    let id = match string_field(&map, &["id", "event_id"]) {
-        Some(id) if !id.is_empty() && id.len() <= 256 => id.to_owned(),
-        Some(_) => return Err(field_error("id", "must be 1-256 characters")),
+    let id = match event_id(&map)? {
+        Some(id) => id,
         None => format!("sha256:{}", hex::encode(Sha256::digest(body))),
     };
     let Some(event) = map.get("event").and_then(Value::as_str).map(str::to_owned) else {
@@ -141,9 +151,10 @@ fn read(value: Value, body: &[u8], signed_at: DateTime<Utc>) -> Result<Parsed, F
         // The test ping Housecall Pro sends when the webhook is saved.
         return Ok(Parsed { id, envelope: None });
     };
-    let occurred_at = match string_field(&map, &["created_at", "occurred_at", "timestamp"]) {
-        Some(raw) => timestamp(raw, "created_at")?,
+    let occurred_at = match map.get("created_at") {
         None => signed_at,
+        Some(Value::String(raw)) => timestamp(raw, "created_at")?,
+        Some(_) => return Err(field_error("created_at", "must be an RFC 3339 timestamp")),
     };
     let noun = event.split('.').next().unwrap_or_default().to_owned();
     // The object: under `data` in older envelopes, under its own name (`job`, `invoice`,
@@ -390,10 +401,22 @@ mod tests {
             parse(b"[1]", signed_at()),
             Err(Error::BadRequest(_))
         ));
-        assert!(matches!(
-            parse(br#"{"event":7}"#, signed_at()),
-            Err(Error::Validation(_))
-        ));
+        for bad in [
+            r#"{"event":7}"#,
+            r#"{"event":"job.completed","id":null}"#,
+            r#"{"event":"job.completed","id":""}"#,
+            r#"{"id":"evt_1","event_id":5}"#,
+            r#"{"event":"x","created_at":"yesterday"}"#,
+            r#"{"event":"x","created_at":null}"#,
+        ] {
+            assert!(
+                matches!(
+                    parse(bad.as_bytes(), signed_at()),
+                    Err(Error::Validation(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 
     proptest::proptest! {
