@@ -71,8 +71,9 @@ impl Config {
 
 /// In Lambda the execution role's credentials and the region are environment variables: the
 /// first links of the default chains. Naming them skips building the rest of each chain (the
-/// web-identity provider with its STS client, the IMDS clients) at start-up; it was about a
-/// third of a function's init. Elsewhere (a developer's profile) the default chains still apply.
+/// web-identity provider with its STS client, the IMDS clients) at start-up: about 0.2 ms of
+/// the click function's init when measured (3.03 → 2.82 ms). Elsewhere (a developer's profile)
+/// the default chains still apply.
 fn lambda_environment(loader: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
     let loader = if var("AWS_ACCESS_KEY_ID").is_some() && var("AWS_SECRET_ACCESS_KEY").is_some() {
         loader.credentials_provider(EnvironmentVariableCredentialsProvider::new())
