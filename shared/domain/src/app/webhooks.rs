@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use super::Vouch;
 use super::run::Ran;
 use crate::decide::Command;
@@ -43,14 +45,14 @@ impl Vouch {
     /// A Housecall Pro delivery: `Api-Timestamp` and `Api-Signature` (hex HMAC-SHA256 of
     /// `"{timestamp}.{body}"`) keyed with the signing secret the business saved from its
     /// Housecall Pro account. A business without one refuses every delivery, as an unknown
-    /// business does (no tenant enumeration).
+    /// business does (no tenant enumeration). Returns the business and the signed time.
     pub async fn authenticate_housecallpro(
         &self,
         business_id: &str,
         timestamp: Option<&str>,
         signature: Option<&str>,
         body: &[u8],
-    ) -> Result<Arc<Business>> {
+    ) -> Result<(Arc<Business>, DateTime<Utc>)> {
         let business = self.webhook_business(business_id).await?;
         let Some(account) = business.settings.integrations.housecallpro.as_ref() else {
             tracing::info!(
@@ -59,7 +61,7 @@ impl Vouch {
             );
             return Err(Error::Unauthenticated);
         };
-        signature::verify_timestamped_hex(
+        let signed_at = signature::verify_timestamped_hex(
             account.signing_secret.reveal().as_bytes(),
             timestamp,
             signature,
@@ -70,7 +72,7 @@ impl Vouch {
             tracing::info!(business_id, %reason, "housecallpro delivery refused");
             Error::Unauthenticated
         })?;
-        Ok(business)
+        Ok((business, signed_at))
     }
 
     /// Runs an authenticated delivery's command once per delivery id; `None` (a type this

@@ -95,19 +95,20 @@ pub fn sign(secret: &WebhookSecret, id: &str, timestamp: i64, body: &[u8]) -> St
 
 /// Housecall Pro's scheme: the `Api-Timestamp` header (unix seconds, within the tolerance both
 /// ways) and `Api-Signature`, hex HMAC-SHA256 of `"{timestamp}.{raw body}"` keyed with the
-/// account's signing secret. Constant-time, with a length check.
+/// account's signing secret. Constant-time, with a length check. Returns the signed time.
 pub fn verify_timestamped_hex(
     secret: &[u8],
     timestamp: Option<&str>,
     signature: Option<&str>,
     body: &[u8],
     now: DateTime<Utc>,
-) -> Result<(), Unauthentic> {
+) -> Result<DateTime<Utc>, Unauthentic> {
     let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
         return Err(Unauthentic::MissingHeaders);
     };
     let timestamp = timestamp.trim();
     let seconds: i64 = timestamp.parse().map_err(|_| Unauthentic::BadTimestamp)?;
+    let signed_at = DateTime::from_timestamp(seconds, 0).ok_or(Unauthentic::BadTimestamp)?;
     if (now.timestamp() - seconds).abs() > TOLERANCE_SECONDS {
         return Err(Unauthentic::Expired);
     }
@@ -120,6 +121,7 @@ pub fn verify_timestamped_hex(
     signed.update(body);
     signed
         .verify_slice(&bytes)
+        .map(|()| signed_at)
         .map_err(|_| Unauthentic::NoMatch)
 }
 
@@ -172,10 +174,10 @@ mod tests {
             verify_timestamped_hex(key, ts, sig, body, now)
         };
         let ts = Some("1614265330");
-        assert_eq!(check(key, ts, Some(good), body, at(0)), Ok(()));
+        assert_eq!(check(key, ts, Some(good), body, at(0)), Ok(at(0)));
         assert_eq!(
             check(key, ts, Some(&good.to_uppercase()), body, at(-300)),
-            Ok(())
+            Ok(at(0))
         );
         assert_eq!(
             check(key, ts, Some(good), br#"{"foo":"baz"}"#, at(0)),

@@ -117,15 +117,10 @@ pub async fn housecall_pro(
             .as_deref()
             .unwrap_or(housecallpro::DEFAULT_SIGNATURE_HEADER),
     );
-    let business = state
+    let (business, signed_at) = state
         .vouch
         .authenticate_housecallpro(&business_id, timestamp, signature, &body)
         .await?;
-    // Verified above: the signed time is a unix time within the tolerance.
-    let signed_at = timestamp
-        .and_then(|t| t.trim().parse::<i64>().ok())
-        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-        .unwrap_or_else(chrono::Utc::now);
     let parsed = housecallpro::parse(&body, signed_at)?;
     let Some(envelope) = parsed.envelope else {
         tracing::info!(business_id, "housecallpro test ping answered");
