@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value, json};
 use vouch_domain::Error;
@@ -72,8 +72,27 @@ struct SettingsPage {
     values: Values,
     errors: BTreeMap<String, String>,
     time_zone: String,
-    /// Where Housecall Pro is told to send this business's deliveries.
-    housecallpro_url: String,
+    housecallpro: HousecallProCard,
+}
+
+/// The settings' Housecall Pro card: whether a signing secret is saved (never the secret), and
+/// where Housecall Pro is told to send this business's deliveries.
+struct HousecallProCard {
+    connected: bool,
+    url: String,
+}
+
+impl HousecallProCard {
+    fn of(state: &AppState, headers: &HeaderMap, actor: &Actor, settings: &Settings) -> Self {
+        Self {
+            connected: settings.integrations.housecallpro.is_some(),
+            url: format!(
+                "{}/webhooks/{}/housecallpro",
+                state.link_base(headers),
+                actor.business_id
+            ),
+        }
+    }
 }
 
 impl SettingsPage {
@@ -140,11 +159,6 @@ fn values_of(settings: &Settings) -> Values {
         fields.insert(k.to_owned(), v);
     };
     let as_text = |v: Value| v.as_str().map(str::to_owned).unwrap_or_default();
-    // Never the secret itself: whether one is saved.
-    put(
-        "hcp_configured",
-        settings.integrations.housecallpro.is_some().to_string(),
-    );
     put("name", settings.name.clone());
     put("landing_url", settings.landing_url.to_string());
     put(
@@ -266,7 +280,7 @@ async fn render_page(
     errors: BTreeMap<String, String>,
     saved: bool,
     time_zone: String,
-    origin: String,
+    housecallpro: HousecallProCard,
 ) -> Response {
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -279,7 +293,7 @@ async fn render_page(
         values,
         errors,
         time_zone,
-        housecallpro_url: format!("{origin}/webhooks/{}/housecallpro", actor.business_id),
+        housecallpro,
     };
     super::show(&page, status)
 }
@@ -287,7 +301,7 @@ async fn render_page(
 /// `GET /admin/settings` (`?saved` after a save).
 pub async fn page(
     State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
+    headers: HeaderMap,
     Staffer(actor): Staffer,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Response {
@@ -303,14 +317,14 @@ pub async fn page(
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let origin = state.link_base(&headers);
+    let card = HousecallProCard::of(&state, &headers, &actor, &settings);
     render_page(
         &actor,
         values_of(&settings),
         BTreeMap::new(),
         saved,
         zone,
-        origin,
+        card,
     )
     .await
 }
@@ -570,11 +584,7 @@ pub async fn segments(
 }
 
 /// `POST /admin/settings`.
-pub async fn save(
-    State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
-    posted: Posted,
-) -> Response {
+pub async fn save(State(state): State<AppState>, headers: HeaderMap, posted: Posted) -> Response {
     if let Some(refused) = unless_owner(&posted.actor) {
         return refused;
     }
@@ -599,11 +609,7 @@ pub async fn save(
             Err(err) => return problem(err),
         }
     }
-    let mut values = values_typed(&posted, &current.name);
-    values.fields.insert(
-        "hcp_configured".into(),
-        current.integrations.housecallpro.is_some().to_string(),
-    );
-    let origin = state.link_base(&headers);
-    render_page(&posted.actor, values, errors, false, zone, origin).await
+    let values = values_typed(&posted, &current.name);
+    let card = HousecallProCard::of(&state, &headers, &posted.actor, &current);
+    render_page(&posted.actor, values, errors, false, zone, card).await
 }
