@@ -51,15 +51,7 @@ pub(crate) async fn code_of(app: &TestApp, key: &str, customer: &str) -> String 
 /// job is invoiced.
 pub(crate) async fn friend_closes(app: &TestApp, secret: &str, code: &str, n: u32) {
     let phone = format!("+1512555{:04}", 300 + n);
-    let reply = app
-        .call(
-            Method::POST,
-            "/api/leads",
-            None,
-            Some(json!({"business_id": "acme", "name": format!("Friend{n} Smith"), "phone": phone, "ref": code})),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    friend_leads(app, code, &format!("Friend{n} Smith"), &phone).await;
     let id = format!("sw_{n}");
     let steps = [
         (
@@ -77,6 +69,41 @@ pub(crate) async fn friend_closes(app: &TestApp, secret: &str, code: &str, n: u3
         let reply = deliver(app, "acme", secret, &delivery, kind, data).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     }
+}
+
+/// A friend fills in the website form with a referrer's code.
+pub(crate) async fn friend_leads(app: &TestApp, code: &str, name: &str, phone: &str) {
+    let reply = app
+        .call(
+            Method::POST,
+            "/api/leads",
+            None,
+            Some(json!({"business_id": "acme", "name": name, "phone": phone, "ref": code})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+}
+
+/// Runs the issuer on what the bus routed to its queue until `expected` events were handled
+/// (or four seconds passed); returns how many were.
+pub(crate) async fn drain_issuer(
+    app: &TestApp,
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    expected: usize,
+) -> usize {
+    let mut handled = 0;
+    for _ in 0..40 {
+        handled +=
+            vouch_local::bus::drain_once(sqs, queue, &app.state.vouch, "https://go.vouch.test")
+                .await
+                .unwrap();
+        if handled >= expected {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    handled
 }
 
 pub(crate) async fn rewards(app: &TestApp, key: &str, query: &str) -> Vec<Value> {
@@ -122,18 +149,7 @@ async fn the_loop_closes_through_the_bus_and_pays_each_referral_once() {
     for n in 1..=3 {
         friend_closes(&app, &secret, &code, n).await;
     }
-    let mut handled = 0;
-    for _ in 0..40 {
-        handled +=
-            vouch_local::bus::drain_once(&sqs, &queue, &app.state.vouch, "https://go.vouch.test")
-                .await
-                .unwrap();
-        if handled >= 3 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(handled, 3);
+    assert_eq!(drain_issuer(&app, &sqs, &queue, 3).await, 3);
     let mut paid: Vec<(u64, i64, String)> = rewards(&app, &key, "")
         .await
         .iter()
@@ -394,15 +410,7 @@ async fn simultaneous_deliveries(
     let (key, secret) = app.create_business("acme").await;
     happy_maria(&app, &secret).await;
     let code = code_of(&app, &key, "cus_maria").await;
-    let reply = app
-        .call(
-            Method::POST,
-            "/api/leads",
-            None,
-            Some(json!({"business_id": "acme", "name": "Friend1 Smith", "phone": "+15125550301", "ref": code})),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    friend_leads(&app, &code, "Friend1 Smith", "+15125550301").await;
     let reply = deliver(
         &app,
         "acme",

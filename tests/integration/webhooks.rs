@@ -411,7 +411,7 @@ async fn job_status(app: &TestApp, secret: &str, id: &str, status: &str, at: &st
     .await
 }
 
-async fn stored_job_status(app: &TestApp) -> String {
+pub(crate) async fn stored_job_status(app: &TestApp, job: &str) -> String {
     use aws_sdk_dynamodb::types::AttributeValue;
     let item = app
         .store
@@ -419,7 +419,7 @@ async fn stored_job_status(app: &TestApp) -> String {
         .get_item()
         .table_name(&app.table)
         .key("PK", AttributeValue::S("BIZ#acme".into()))
-        .key("SK", AttributeValue::S("JOB#job_1".into()))
+        .key("SK", AttributeValue::S(format!("JOB#{job}")))
         .send()
         .await
         .unwrap()
@@ -443,7 +443,7 @@ async fn a_job_moves_forward_and_never_back_on_out_of_order_delivery() {
         let reply = job_status(&app, &secret, id, status, at).await;
         assert_eq!(reply.status, StatusCode::OK, "{status}: {}", reply.text());
         assert_eq!(
-            stored_job_status(&app).await,
+            stored_job_status(&app, "job_1").await,
             expected,
             "after {status} at {at}"
         );

@@ -151,11 +151,7 @@ fn read(value: Value, body: &[u8], signed_at: DateTime<Utc>) -> Result<Parsed, F
         // The test ping Housecall Pro sends when the webhook is saved.
         return Ok(Parsed { id, envelope: None });
     };
-    let occurred_at = match map.get("created_at") {
-        None => signed_at,
-        Some(Value::String(raw)) => timestamp(raw, "created_at")?,
-        Some(_) => return Err(field_error("created_at", "must be an RFC 3339 timestamp")),
-    };
+    let created_at = map.get("created_at").cloned();
     let noun = event.split('.').next().unwrap_or_default().to_owned();
     // The object: under `data` in older envelopes, under its own name (`job`, `invoice`,
     // `customer`) in current ones.
@@ -165,6 +161,14 @@ fn read(value: Value, body: &[u8], signed_at: DateTime<Utc>) -> Result<Parsed, F
             let object = map.remove(&noun).unwrap_or(Value::Null);
             (noun.clone(), object)
         }
+    };
+    // When the change happened, for ordering: the envelope's `created_at`, else the object's
+    // own `updated_at`, else the time Housecall Pro signed the delivery (a retry is signed
+    // later, so that is the last resort).
+    let occurred_at = match (created_at, object.get("updated_at")) {
+        (Some(at), _) => time_at(&at, "created_at")?,
+        (None, Some(at)) if !at.is_null() => time_at(at, &format!("{field}.updated_at"))?,
+        (None, _) => signed_at,
     };
     let event = match event.as_str() {
         "customer.created" | "customer.updated" => WebhookEvent::CustomerUpserted {
@@ -206,6 +210,13 @@ fn read(value: Value, body: &[u8], signed_at: DateTime<Utc>) -> Result<Parsed, F
         id,
         envelope: Some(Envelope { occurred_at, event }),
     })
+}
+
+fn time_at(value: &Value, field: &str) -> Result<DateTime<Utc>, FieldErrors> {
+    match value {
+        Value::String(raw) => timestamp(raw, field),
+        _ => Err(field_error(field, "must be an RFC 3339 timestamp")),
+    }
 }
 
 fn object_at<T: serde::de::DeserializeOwned>(field: &str, value: Value) -> Result<T, FieldErrors> {
@@ -264,6 +275,7 @@ mod tests {
     const JOB_COMPLETED: &str = include_str!("fixtures/housecallpro/job_completed.json");
     const INVOICE_PAID: &str = include_str!("fixtures/housecallpro/invoice_paid.json");
     const CUSTOMER_CREATED: &str = include_str!("fixtures/housecallpro/customer_created.json");
+    const PING: &str = include_str!("fixtures/housecallpro/ping.json");
     const JOB_UPDATED: &str =
         include_str!("fixtures/housecallpro/job_updated_needs_scheduling.json");
 
@@ -281,7 +293,11 @@ mod tests {
         let (id, envelope) = event(JOB_COMPLETED);
         // No id in the body: the digest of the body stands for it.
         assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
-        assert_eq!(envelope.occurred_at, signed_at());
+        // No created_at: the job's own updated_at, not the later signing time.
+        assert_eq!(
+            envelope.occurred_at.to_rfc3339(),
+            "2026-11-20T16:48:05+00:00"
+        );
         let WebhookEvent::JobStatusChanged { job, customer } = envelope.event else {
             panic!("not a job change");
         };
@@ -359,6 +375,8 @@ mod tests {
             assert_eq!(work_status(raw), status, "{raw:?}");
         }
         let (_, envelope) = event(JOB_UPDATED);
+        // No time in the body at all: the time it was signed.
+        assert_eq!(envelope.occurred_at, signed_at());
         assert!(
             matches!(envelope.event, WebhookEvent::JobStatusChanged { ref job, .. } if job.status == JobStatus::Scheduled)
         );
@@ -369,7 +387,7 @@ mod tests {
 
     #[test]
     fn the_test_ping_and_older_envelopes_are_understood() {
-        let ping = parse(br#"{"foo":"bar"}"#, signed_at()).unwrap();
+        let ping = parse(PING.as_bytes(), signed_at()).unwrap();
         assert!(ping.envelope.is_none());
         let older = br#"{"id":"evt_1","event":"job.paid","created_at":"2026-11-22T10:00:00Z","data":{"id":"job_9","customer":{"id":"cus_9","first_name":"Ana","mobile_number":"5125550199","notifications_enabled":true},"total_amount":30000}}"#;
         let (id, envelope) = event(std::str::from_utf8(older).unwrap());
@@ -408,6 +426,7 @@ mod tests {
             r#"{"id":"evt_1","event_id":5}"#,
             r#"{"event":"x","created_at":"yesterday"}"#,
             r#"{"event":"x","created_at":null}"#,
+            r#"{"event":"job.completed","job":{"id":"j","customer_id":"c","updated_at":"soon"}}"#,
         ] {
             assert!(
                 matches!(
