@@ -360,6 +360,9 @@ def main():
             desktop.get(f"{base}/admin/{page}")
             check_page(desktop, f"{page} (desktop)", DESKTOP[0])
             shot(desktop, f"{page}-desktop")
+        desktop.get(f"{base}/admin/settings")
+        desktop.execute_script("document.getElementById('hcp_signing_secret').scrollIntoView()")
+        shot(desktop, "settings-integrations-desktop")
     finally:
         desktop.quit()
     print(f"dashboard: ok; screenshots in {SHOTS}/dashboard-*.png")
