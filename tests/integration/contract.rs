@@ -451,6 +451,7 @@ fn reward(id: &str, customer: &str, status: RewardStatus) -> Reward {
         release_at: None,
         flags: Vec::new(),
         audit: Vec::new(),
+        order: None,
     }
 }
 

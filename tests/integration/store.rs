@@ -199,6 +199,7 @@ async fn held_rewards_are_listed_for_the_scheduler_until_done() {
         release_at: Some(release),
         flags: Vec::new(),
         audit: Vec::new(),
+        order: None,
     };
     let plan = Plan {
         reward_due: vec![

@@ -132,7 +132,7 @@ pub(crate) fn commit(tx: &mut Tx<'_>, business: &BusinessId, plan: &Plan) -> any
         }
     }
     for reward in &plan.reward_due {
-        let Some(release_at) = reward.release_at else {
+        let Some(release_at) = reward.due_at() else {
             continue;
         };
         let mut item: Item = to_item(DueItem {

@@ -17,6 +17,7 @@
 //! | `run` | deciding a command, committing it, then sending and publishing |
 
 mod businesses;
+mod gift_cards;
 mod leads;
 mod links;
 mod me;
@@ -60,7 +61,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::model::business::Business;
 use crate::ports::{
-    Businesses, Clicks, Clock, EventPublisher, FixedClock, GiftCards, ManualGiftCards, Outbox,
+    Businesses, Clicks, Clock, EventPublisher, FixedClock, GiftCards, NoGiftCards, Outbox,
     Participants, ProgramStore, RateLimits, Recipients, Referrals, Reports, Rewards, SmsSender,
     Staff,
 };
@@ -147,7 +148,7 @@ impl Ports {
             rewards: store.clone(),
             reports: store.clone(),
             staff: store,
-            gift_cards: Arc::new(ManualGiftCards),
+            gift_cards: Arc::new(NoGiftCards),
             sms,
             events,
             clock,

@@ -195,6 +195,16 @@ impl Vouch {
         match self.ports.rewards.due_rewards(now, 100).await {
             Ok(due) => {
                 for (business_id, reward) in due {
+                    looked_at += 1;
+                    if reward.order.is_some() {
+                        if let Err(err) = self
+                            .follow_gift_card(&business_id, &reward.reward_id, link_base)
+                            .await
+                        {
+                            tracing::warn!(reward_id = %reward.reward_id, error = %err, "following a gift card order failed; the next run retries");
+                        }
+                        continue;
+                    }
                     let command = Command::Reward {
                         customer_id: reward.lead_customer_id.clone(),
                         action: RewardAction::Release {
@@ -202,7 +212,6 @@ impl Vouch {
                         },
                         referrer: Some(reward.customer_id.clone()),
                     };
-                    looked_at += 1;
                     if let Err(err) = self.run_for(&business_id, &command, link_base).await {
                         tracing::warn!(reward_id = %reward.reward_id, error = %err, "releasing a reward failed; the next run retries");
                     }

@@ -17,7 +17,10 @@ use crate::model::events::{DomainEvent, REWARD_ISSUED, REWARD_REDEEMED, REWARD_R
 use crate::model::message::Purpose;
 use crate::model::participant::Participant;
 use crate::model::referral::{Referral, Status as RefStatus};
-use crate::model::reward::{LedgerEntry, Recipient, Reward, RewardStatus, discount_code};
+use crate::model::reward::{
+    GiftCardOrder, LedgerEntry, OrderOutcome, OrderState, Recipient, Reward, RewardStatus,
+    discount_code,
+};
 use crate::model::settings::RewardType;
 use crate::rules::reward_terms::{initial_status, promoted, terms_for};
 
@@ -28,6 +31,11 @@ pub enum RewardAction {
     Issue { referral_id: String },
     /// The scheduler: the hold of this reward ended.
     Release { reward_id: String },
+    /// The scheduler asked the gift-card provider about the reward's order: what it said.
+    Order {
+        reward_id: String,
+        outcome: OrderOutcome,
+    },
     /// Staff move a reward along its state machine.
     Move {
         reward_id: String,
@@ -154,14 +162,107 @@ fn try_issue(
     referee_given: &mut bool,
     ctx: &Context<'_>,
 ) {
-    let ready = referral.reward.as_ref().is_some_and(|r| {
-        r.status == RewardStatus::Approved
-            && r.release_at.is_none_or(|at| at <= ctx.now)
-            && r.fulfils_itself()
-    });
-    if ready {
-        issue(plan, referral, parties, referee_given, "rules", None, ctx);
+    let Some(reward) = referral.reward.as_ref() else {
+        return;
+    };
+    if reward.status != RewardStatus::Approved || reward.release_at.is_some_and(|at| at > ctx.now) {
+        return;
     }
+    let ordered = reward.kind == RewardType::GiftCard
+        && reward.recipient == Recipient::Referrer
+        && ctx.settings.integrations.gift_cards.is_some();
+    if reward.fulfils_itself() || (ordered && capped(parties.participant, ctx)) {
+        // (A capped gift card is canceled, never ordered.)
+        issue(plan, referral, parties, referee_given, "rules", None, ctx);
+    } else if ordered && reward.order.is_none() {
+        // The scheduler orders it from the provider (the reward stays approved until the
+        // provider delivers it).
+        if let Some(mut reward) = referral.reward.take() {
+            reward.order = Some(GiftCardOrder::new(ctx.now));
+            keep_order(plan, &reward);
+            referral.reward = Some(reward);
+        }
+    }
+}
+
+/// Writes a reward whose gift-card order changed, and keeps it on the scheduler's list.
+fn keep_order(plan: &mut Plan, reward: &Reward) {
+    plan.reward_due.retain(|r| r.reward_id != reward.reward_id);
+    plan.reward_due.push(reward.clone());
+    plan.rewards.retain(|r| r.reward_id != reward.reward_id);
+    plan.rewards.push(reward.clone());
+}
+
+/// How long the scheduler waits before asking again about an order not delivered yet.
+pub const FOLLOW_ORDER: Duration = Duration::minutes(2);
+
+/// How long the scheduler waits after `failures` failed attempts in a row: 5 minutes, doubling,
+/// at most 6 hours.
+pub fn order_retry(failures: u32) -> Duration {
+    let minutes = 5_i64.saturating_mul(1 << failures.saturating_sub(1).min(7));
+    Duration::minutes(minutes.min(6 * 60))
+}
+
+/// Applies what the provider said about a reward's order.
+fn follow_order(
+    plan: &mut Plan,
+    referral: &mut Referral,
+    parties: &Parties<'_>,
+    referee_given: &mut bool,
+    outcome: &OrderOutcome,
+    ctx: &Context<'_>,
+) {
+    let Some(mut reward) = referral.reward.take() else {
+        return;
+    };
+    let Some(order) = reward.order.as_mut() else {
+        referral.reward = Some(reward);
+        return;
+    };
+    order.at = ctx.now;
+    match outcome {
+        OrderOutcome::Delivered { order_id } => {
+            order.state = OrderState::Delivered;
+            order.order_id = Some(order_id.clone());
+            order.reason = None;
+            let note = Some(format!("gift card order {order_id} delivered"));
+            let by = ctx
+                .settings
+                .integrations
+                .gift_cards
+                .as_ref()
+                .map_or("provider", |p| p.provider.as_str());
+            referral.reward = Some(reward);
+            // Delivered is paid for: the yearly cap was checked before ordering.
+            deliver(plan, referral, parties, referee_given, by, note, ctx);
+            return;
+        }
+        OrderOutcome::Ordered { order_id } => {
+            order.state = OrderState::Ordered;
+            order.order_id = Some(order_id.clone());
+            order.reason = None;
+            order.failures = 0;
+            order.next_at = ctx.now + FOLLOW_ORDER;
+        }
+        OrderOutcome::Failed {
+            order_id,
+            reason,
+            final_order,
+        } => {
+            order.state = OrderState::Failed;
+            order.reason = Some(reason.chars().take(300).collect());
+            order.failures = order.failures.saturating_add(1);
+            if *final_order {
+                order.failed_orders = order.failed_orders.saturating_add(1);
+                order.order_id = None;
+            } else if order_id.is_some() {
+                order.order_id.clone_from(order_id);
+            }
+            order.next_at = ctx.now + order_retry(order.failures);
+        }
+    }
+    keep_order(plan, &reward);
+    referral.reward = Some(reward);
 }
 
 /// Issues the referral's reward now — unless the yearly cap is reached (then it is canceled) —
@@ -175,23 +276,40 @@ fn issue(
     note: Option<String>,
     ctx: &Context<'_>,
 ) {
+    if !capped(parties.participant, ctx) {
+        deliver(plan, referral, parties, referee_given, by, note, ctx);
+        return;
+    }
     let Some(mut reward) = referral.reward.take() else {
         return;
     };
-    if capped(parties.participant, ctx) {
-        reward.flags.push("yearly_cap".into());
-        let note = Some("max_rewards_per_year reached".to_owned());
-        move_reward(
-            plan,
-            &mut reward,
-            RewardStatus::Canceled,
-            "rules",
-            note,
-            ctx,
-        );
-        referral.reward = Some(reward);
+    reward.flags.push("yearly_cap".into());
+    let note = Some("max_rewards_per_year reached".to_owned());
+    move_reward(
+        plan,
+        &mut reward,
+        RewardStatus::Canceled,
+        "rules",
+        note,
+        ctx,
+    );
+    referral.reward = Some(reward);
+}
+
+/// Issues the referral's reward now, thanks the referrer, marks the referral rewarded and
+/// gives the friend their reward.
+fn deliver(
+    plan: &mut Plan,
+    referral: &mut Referral,
+    parties: &Parties<'_>,
+    referee_given: &mut bool,
+    by: &str,
+    note: Option<String>,
+    ctx: &Context<'_>,
+) {
+    let Some(mut reward) = referral.reward.take() else {
         return;
-    }
+    };
     move_reward(plan, &mut reward, RewardStatus::Issued, by, note, ctx);
     if referral.status == RefStatus::Qualified {
         referral.decide(RefStatus::Rewarded, "reward issued", ctx.now);
@@ -366,6 +484,7 @@ fn act_on(
                 .map(str::to_owned)
                 .collect(),
                 audit: Vec::new(),
+                order: None,
             };
             move_reward(
                 plan,
@@ -397,11 +516,26 @@ fn act_on(
             if referral
                 .reward
                 .as_ref()
-                .is_some_and(|r| r.status == RewardStatus::Approved)
+                .is_some_and(|r| r.status == RewardStatus::Approved && r.order.is_none())
             {
                 // Waits for staff (gift card, custom): off the scheduler's list.
                 plan.reward_done.push(reward_id.clone());
             }
+        }
+        RewardAction::Order { reward_id, outcome } => {
+            let open = referral.reward.as_ref().is_some_and(|r| {
+                r.reward_id == *reward_id
+                    && r.status == RewardStatus::Approved
+                    && r.order
+                        .as_ref()
+                        .is_some_and(|o| o.state != OrderState::Delivered)
+            });
+            if !open {
+                // Canceled or issued by staff meanwhile: off the scheduler's list.
+                plan.reward_done.push(reward_id.clone());
+                return Ok(());
+            }
+            follow_order(plan, referral, &parties, referee_given, outcome, ctx);
         }
         RewardAction::Move {
             reward_id,
@@ -494,6 +628,7 @@ fn referee_reward(
         release_at: None,
         flags: Vec::new(),
         audit: Vec::new(),
+        order: None,
     };
     move_reward(plan, &mut reward, RewardStatus::Issued, "rules", None, ctx);
     if let Some(code) = &reward.code {

@@ -140,6 +140,87 @@ pub struct Reward {
     pub flags: Vec<String>,
     #[serde(default)]
     pub audit: Vec<RewardChange>,
+    /// A gift card ordered from the business's provider: where the order stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<GiftCardOrder>,
+}
+
+/// Where a gift card ordered from the provider stands. The reward stays `approved` until the
+/// provider says the card was delivered; until then the scheduler follows (or retries) it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GiftCardOrder {
+    pub state: OrderState,
+    /// The provider's id for the order, once it answered.
+    #[serde(default)]
+    pub order_id: Option<String>,
+    /// Why the last attempt failed, for staff.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Attempts that failed in a row (they set how long the next one waits).
+    #[serde(default)]
+    pub failures: u32,
+    /// Orders the provider failed for good (nothing was paid); the next order is a new one.
+    #[serde(default)]
+    pub failed_orders: u32,
+    /// When it last changed.
+    pub at: DateTime<Utc>,
+    /// When the scheduler next orders, follows or retries it.
+    pub next_at: DateTime<Utc>,
+}
+
+impl GiftCardOrder {
+    pub fn new(at: DateTime<Utc>) -> Self {
+        Self {
+            state: OrderState::Ordering,
+            order_id: None,
+            reason: None,
+            failures: 0,
+            failed_orders: 0,
+            at,
+            next_at: at,
+        }
+    }
+
+    /// The provider's idempotency key: the reward id, so that asking again can never buy a
+    /// second card; after an order the provider failed for good, the reward id and a count.
+    pub fn external_id(&self, reward_id: &str) -> String {
+        match self.failed_orders {
+            0 => reward_id.to_owned(),
+            n => format!("{reward_id}-{n}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    /// To be ordered (or asked again, if the last answer was lost).
+    Ordering,
+    /// Ordered; waiting for the provider to deliver it.
+    Ordered,
+    /// The last attempt failed; retried by the scheduler.
+    Failed,
+    /// Delivered to the recipient: the reward is issued.
+    Delivered,
+}
+
+/// What the provider said about an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderOutcome {
+    Delivered {
+        order_id: String,
+    },
+    /// Accepted, not delivered yet (processing, or waiting for approval in the account).
+    Ordered {
+        order_id: String,
+    },
+    /// Not placed or not delivered. `final_order`: the provider failed this order for good
+    /// (nothing was paid), so the next attempt places a new one.
+    Failed {
+        order_id: Option<String>,
+        reason: String,
+        final_order: bool,
+    },
 }
 
 impl Reward {
@@ -159,6 +240,16 @@ impl Reward {
     /// The reward's value in cents, when it has one (percent discounts have none).
     pub fn cents(&self) -> i64 {
         self.amount_cents.map_or(0, Money::cents)
+    }
+
+    /// When the scheduler next looks at it: a gift-card order being placed or followed, else
+    /// the end of its hold.
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        self.order
+            .as_ref()
+            .filter(|o| o.state != OrderState::Delivered)
+            .map(|o| o.next_at)
+            .or(self.release_at)
     }
 
     /// Service credit and discount codes are fulfilled by Vouch itself; gift cards (with the

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::values::error::FieldErrors;
 use crate::values::money::{Currency, Money};
 use crate::values::person::Country;
-use crate::values::secrets::VendorSecret;
+use crate::values::secrets::{VendorId, VendorSecret};
 use crate::values::segment::Segment;
 use crate::values::{ClockTime, TimeZone, WebOrigin, WebUrl};
 
@@ -286,6 +286,38 @@ pub struct Settings {
 pub struct Integrations {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub housecallpro: Option<HousecallPro>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gift_cards: Option<GiftCardProvider>,
+}
+
+/// Who orders gift-card rewards, with the business's own account there. Without one, staff
+/// buy the card and mark the reward issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GiftCardProvider {
+    pub provider: GiftCardVendor,
+    pub api_key: VendorSecret,
+    /// What pays for the orders (`balance` for the account's balance).
+    pub funding_source_id: VendorId,
+    /// The campaign that sets which cards the recipient may choose and how they look; the
+    /// account's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<VendorId>,
+}
+
+/// The gift-card providers Vouch can order from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GiftCardVendor {
+    Tremendous,
+}
+
+impl GiftCardVendor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GiftCardVendor::Tremendous => "tremendous",
+        }
+    }
 }
 
 /// Housecall Pro's webhook signing secret for this business's account (shown in Housecall

@@ -29,7 +29,7 @@ pub use participants::{Clicks, Participants};
 pub use program::{Finish, ProgramStore, SendOutcome, SendResult};
 pub use referrals::Referrals;
 pub use reports::Reports;
-pub use rewards::{GiftCards, ManualGiftCards, Rewards};
+pub use rewards::{GiftCardRequest, GiftCards, NoGiftCards, Rewards};
 pub use staff::Staff;
 
 /// The outcome of a conditional write.

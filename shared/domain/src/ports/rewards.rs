@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::model::reward::{LedgerEntry, Reward, RewardStatus};
+use crate::model::reward::{LedgerEntry, OrderOutcome, Reward, RewardStatus};
+use crate::model::settings::GiftCardProvider;
 use crate::values::ids::{BusinessId, CustomerId};
 
 use super::Page;
@@ -49,26 +50,57 @@ pub trait Rewards: Send + Sync {
     ) -> anyhow::Result<Vec<(BusinessId, Reward)>>;
 }
 
-/// Fulfils gift cards. The default is manual: staff buy the card and mark the reward issued.
-#[async_trait]
-pub trait GiftCards: Send + Sync {
-    /// Whether cards are issued by a provider without staff.
-    fn automatic(&self) -> bool;
-    /// Issues a card for the reward; returns the provider's reference.
-    async fn issue(&self, reward: &Reward) -> anyhow::Result<String>;
+/// What a gift card is ordered for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GiftCardRequest {
+    /// The idempotency key: asking again with it returns the same order.
+    pub external_id: String,
+    pub amount_cents: i64,
+    /// ISO 4217, upper case.
+    pub currency: String,
+    pub recipient_name: String,
+    pub recipient_email: Option<String>,
+    /// E.164; used to deliver by text when there is no email address.
+    pub recipient_phone: Option<String>,
 }
 
-/// No provider configured: every gift card waits for staff.
+/// Orders gift cards from the business's provider, with its account.
+#[async_trait]
+pub trait GiftCards: Send + Sync {
+    /// Places the order, or — the same `external_id` again — reads the order placed before.
+    /// `Err` is a failure to get an answer (the order may or may not exist).
+    async fn order(
+        &self,
+        account: &GiftCardProvider,
+        request: &GiftCardRequest,
+    ) -> anyhow::Result<OrderOutcome>;
+    /// Where an order placed before stands.
+    async fn status(
+        &self,
+        account: &GiftCardProvider,
+        order_id: &str,
+    ) -> anyhow::Result<OrderOutcome>;
+}
+
+/// No provider wired into this process: every order fails with a reason staff can read.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ManualGiftCards;
+pub struct NoGiftCards;
 
 #[async_trait]
-impl GiftCards for ManualGiftCards {
-    fn automatic(&self) -> bool {
-        false
+impl GiftCards for NoGiftCards {
+    async fn order(
+        &self,
+        _account: &GiftCardProvider,
+        _request: &GiftCardRequest,
+    ) -> anyhow::Result<OrderOutcome> {
+        anyhow::bail!("this process cannot reach a gift-card provider")
     }
 
-    async fn issue(&self, _reward: &Reward) -> anyhow::Result<String> {
-        anyhow::bail!("gift cards are fulfilled by staff: no provider is configured")
+    async fn status(
+        &self,
+        _account: &GiftCardProvider,
+        _order_id: &str,
+    ) -> anyhow::Result<OrderOutcome> {
+        anyhow::bail!("this process cannot reach a gift-card provider")
     }
 }

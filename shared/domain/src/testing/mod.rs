@@ -5,9 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod fakes;
+pub mod gift_cards;
 mod store;
 mod world;
 
 pub use fakes::{FakeEvents, FakeSms, ManualClock};
+pub use gift_cards::{FakeGiftCards, GIFT_CARD_KEY};
 pub use store::InMemoryStore;
 pub use world::*;

@@ -40,6 +40,7 @@ pub struct World {
     pub sms: Arc<FakeSms>,
     pub events: Arc<FakeEvents>,
     pub clock: Arc<ManualClock>,
+    pub gift_cards: Arc<super::FakeGiftCards>,
     pub vouch: Vouch,
     pub business: BusinessId,
     pub secret: WebhookSecret,
@@ -112,8 +113,11 @@ impl World {
         let sms = Arc::new(FakeSms::default());
         let events = Arc::new(FakeEvents::default());
         let clock = Arc::new(ManualClock::at(eleven_am()));
+        let gift_cards = Arc::new(super::FakeGiftCards::default());
+        let mut ports = Ports::new(store.clone(), sms.clone(), events.clone(), clock.clone());
+        ports.gift_cards = gift_cards.clone();
         let vouch = Vouch::new(
-            Ports::new(store.clone(), sms.clone(), events.clone(), clock.clone()),
+            ports,
             ServiceConfig {
                 operator_key: Some(OPERATOR_KEY.into()),
                 ip_hasher: IpHasher::new(b"k"),
@@ -133,6 +137,7 @@ impl World {
             sms,
             events,
             clock,
+            gift_cards,
             vouch,
             business: id,
             secret: WebhookSecret::parse(&created.webhook_secret).unwrap_or_else(|e| panic!("{e}")),

@@ -184,6 +184,47 @@ impl From<VendorSecret> for String {
     }
 }
 
+/// A vendor's id for something in the business's own account there (a Tremendous funding
+/// source or campaign): 1–64 letters, digits, `_` or `-`, as the vendor shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct VendorId(String);
+
+impl VendorId {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let raw = raw.trim();
+        if raw.is_empty() || raw.len() > 64 {
+            return Err(ParseError::new("must be 1-64 characters"));
+        }
+        if !raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(ParseError::new(
+                "must be letters, digits, _ or -, as the vendor shows it",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for VendorId {
+    type Error = ParseError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<VendorId> for String {
+    fn from(id: VendorId) -> String {
+        id.0
+    }
+}
+
 /// A keyed hash of a client IP address: lets fraud rules compare addresses without storing them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct IpHash(String);

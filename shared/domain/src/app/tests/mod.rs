@@ -10,6 +10,10 @@ mod flows;
 
 // ----
 
+mod gift_cards;
+
+// ----
+
 mod leads;
 
 // ----

@@ -287,10 +287,10 @@ impl Rewards for InMemoryStore {
             let mut due: Vec<(BusinessId, Reward)> = s
                 .reward_due
                 .iter()
-                .filter(|(_, r)| r.release_at.is_none_or(|at| at <= now))
+                .filter(|(_, r)| r.due_at().is_none_or(|at| at <= now))
                 .map(|((b, _), r)| (b.clone(), r.clone()))
                 .collect();
-            due.sort_by_key(|d| d.1.release_at);
+            due.sort_by_key(|d| d.1.due_at());
             due.truncate(limit as usize);
             due
         })
@@ -306,6 +306,12 @@ impl InMemoryStore {
 
     pub fn all_rewards(&self) -> Vec<Reward> {
         self.with(|s| s.rewards.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The rewards on the scheduler's list.
+    pub fn due_reward_ids(&self) -> Vec<String> {
+        self.with(|s| s.reward_due.values().map(|r| r.reward_id.clone()).collect())
             .unwrap_or_default()
     }
 
