@@ -259,6 +259,8 @@ async fn emulator_table(
         sms_sender_id: None,
         housecallpro_signature_header: None,
         housecallpro_timestamp_header: None,
+        // No gift card is ordered in the bench.
+        tremendous_api_url: vouch_aws::tremendous::PRODUCTION.into(),
     };
     let app = vouch_aws::wiring::application(&config).await;
     vouch_aws::table::create(app.store.dynamodb(), &table).await?;

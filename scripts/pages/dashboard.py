@@ -248,10 +248,35 @@ def main():
             fail(f"the settings do not say Housecall Pro is connected, or where it sends: {main[-400:]!r}")
         if hcp_secret in owner.page_source:
             fail("the saved signing secret is on the page")
-        if call("GET", f"{base}/api/admin/settings", key=key)["integrations"] != {"housecallpro": {"configured": True}}:
+        if call("GET", f"{base}/api/admin/settings", key=key)["integrations"]["housecallpro"] != {"configured": True}:
             fail("the saved signing secret is not configured in the settings")
         owner.execute_script("document.getElementById('hcp_signing_secret').scrollIntoView()")
         shot(owner, "settings-integrations-phone")
+
+        # Gift cards from Tremendous: a bad funding source is refused beside its field (the
+        # typed key never shown back); a good key connects, shown as such and never on the page.
+        gc_key = "TEST_pages-check-gift-card-key"
+        owner.get(f"{base}/admin/settings")
+        fill(owner, {"gc_api_key": gc_key, "gc_funding_source": "not a source"})
+        submit(owner, "form[action='/admin/settings']")
+        if not owner.find_elements(By.ID, "gc_funding_source-error"):
+            fail("a refused funding source did not say why beside its field")
+        if gc_key in owner.page_source:
+            fail("a typed gift-card API key was shown back")
+        expected_errors(owner)
+        owner.get(f"{base}/admin/settings")
+        fill(owner, {"gc_api_key": gc_key, "gc_funding_source": "balance"})
+        submit(owner, "form[action='/admin/settings']")
+        owner.get(f"{base}/admin/settings")
+        if "Ordered from Tremendous" not in owner.find_element(By.TAG_NAME, "main").text:
+            fail("the settings do not say gift cards are ordered from Tremendous")
+        if gc_key in owner.page_source:
+            fail("the saved gift-card API key is on the page")
+        shown = call("GET", f"{base}/api/admin/settings", key=key)["integrations"]["gift_cards"]
+        if shown != {"configured": True, "provider": "tremendous", "funding_source_id": "balance"}:
+            fail(f"the gift-card provider is not configured as saved: {shown}")
+        owner.execute_script("document.getElementById('gc_api_key').scrollIntoView()")
+        shot(owner, "settings-gift-cards-phone")
 
         # The texts the demo sent, with their segments.
         owner.get(f"{base}/admin/texts")
@@ -363,6 +388,8 @@ def main():
         desktop.get(f"{base}/admin/settings")
         desktop.execute_script("document.getElementById('hcp_signing_secret').scrollIntoView()")
         shot(desktop, "settings-integrations-desktop")
+        desktop.execute_script("document.getElementById('gc_api_key').scrollIntoView()")
+        shot(desktop, "settings-gift-cards-desktop")
     finally:
         desktop.quit()
     print(f"dashboard: ok; screenshots in {SHOTS}/dashboard-*.png")

@@ -11,7 +11,7 @@ use crate::harness::{Reply, TestApp, send, spawn_app};
 const PASSWORD: &str = "a long enough password";
 
 /// A browser's session: its cookie and the CSRF token its pages carry.
-struct Browser {
+pub(crate) struct Browser {
     cookie: String,
     csrf: String,
 }
@@ -42,7 +42,7 @@ async fn post_form(
     .await
 }
 
-async fn get_page(app: &TestApp, path: &str, who: Option<&Browser>) -> Reply {
+pub(crate) async fn get_page(app: &TestApp, path: &str, who: Option<&Browser>) -> Reply {
     let mut builder = Request::builder().uri(path).header("host", "go.vouch.test");
     if let Some(who) = who {
         builder = builder.header("cookie", format!("vouch_session={}", who.cookie));
@@ -90,7 +90,7 @@ fn csrf_in(page: &str) -> String {
 }
 
 /// Invites someone with the admin key and accepts through the invite form.
-async fn member(
+pub(crate) async fn member(
     app: &TestApp,
     key: &str,
     email: &str,

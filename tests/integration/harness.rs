@@ -32,8 +32,19 @@ pub struct TestApp {
     /// What the router serves with: for calling non-HTTP handlers (the issuer) directly.
     pub state: AppState,
     pub table: String,
+    /// The test's own Tremendous stand-in.
+    pub tremendous: vouch_local::tremendous::Running,
     config: Config,
     web: Web,
+}
+
+/// A Tremendous stand-in of the test's own, accepting `GIFT_CARD_KEY`.
+async fn tremendous_stand_in() -> vouch_local::tremendous::Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port for the stand-in");
+    vouch_local::tremendous::spawn(listener, vouch_domain::testing::GIFT_CARD_KEY)
+        .expect("the stand-in")
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -42,6 +53,7 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(web: Web) -> TestApp {
     let table = format!("t-{}", ulid::Ulid::new());
+    let tremendous = tremendous_stand_in().await;
     let config = Config {
         table: table.clone(),
         aws_endpoint: Some(endpoint()),
@@ -54,6 +66,7 @@ pub async fn spawn_app_with(web: Web) -> TestApp {
         sms_sender_id: None,
         housecallpro_signature_header: None,
         housecallpro_timestamp_header: None,
+        tremendous_api_url: tremendous.base.clone(),
     };
     let app = wiring::application(&config).await;
     vouch_local::provision(&app, &table, &config.event_bus)
@@ -77,6 +90,7 @@ pub async fn spawn_app_with(web: Web) -> TestApp {
         router,
         state,
         table,
+        tremendous,
         config,
         web,
     }
@@ -185,6 +199,7 @@ impl TestApp {
             router,
             state,
             table: self.table.clone(),
+            tremendous: self.tremendous.clone(),
             config: self.config.clone(),
             web: self.web.clone(),
         }

@@ -11,6 +11,7 @@ mod architecture;
 mod click_path;
 mod contract;
 mod dashboard;
+mod gift_cards;
 mod handlers;
 mod housecallpro;
 mod leads;

@@ -35,6 +35,9 @@ pub struct Config {
     /// `VOUCH_HOUSECALLPRO_TIMESTAMP_HEADER`: the header of the signed time, when not
     /// `Api-Timestamp`.
     pub housecallpro_timestamp_header: Option<String>,
+    /// `VOUCH_TREMENDOUS_API_URL`: the gift-card provider's API (its sandbox, or the local
+    /// stand-in); Tremendous's production API when unset.
+    pub tremendous_api_url: String,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -59,6 +62,8 @@ impl Config {
             sms_sender_id: var("VOUCH_SMS_SENDER_ID"),
             housecallpro_signature_header: var("VOUCH_HOUSECALLPRO_SIGNATURE_HEADER"),
             housecallpro_timestamp_header: var("VOUCH_HOUSECALLPRO_TIMESTAMP_HEADER"),
+            tremendous_api_url: var("VOUCH_TREMENDOUS_API_URL")
+                .unwrap_or_else(|| crate::tremendous::PRODUCTION.to_owned()),
         })
     }
 

@@ -9,6 +9,7 @@ pub mod https;
 pub mod lazy;
 pub mod messaging;
 pub mod telemetry;
+pub mod tremendous;
 pub mod wiring;
 
 pub use config::Config;

@@ -7,6 +7,7 @@ use vouch_domain::app::{Ports, ServiceConfig, Vouch};
 use vouch_domain::values::secrets::{IpHasher, PageKey};
 
 use crate::messaging::{EventBridgePublisher, SnsSms};
+use crate::tremendous::Tremendous;
 use crate::{Config, DynamoStore, RequestCounter};
 
 /// The application, its adapters and the request counters of each AWS client.
@@ -34,13 +35,15 @@ pub async fn application(config: &Config) -> Application {
         config.sms_sender_id.clone(),
     );
     let events = EventBridgePublisher::new(&sdk, &eventbridge_requests, config.event_bus.clone());
+    let mut ports = Ports::new(
+        Arc::new(store.clone()),
+        Arc::new(sms),
+        Arc::new(events.clone()),
+        Arc::new(SystemClock),
+    );
+    ports.gift_cards = Arc::new(Tremendous::new(&config.tremendous_api_url));
     let vouch = Vouch::new(
-        Ports::new(
-            Arc::new(store.clone()),
-            Arc::new(sms),
-            Arc::new(events.clone()),
-            Arc::new(SystemClock),
-        ),
+        ports,
         ServiceConfig {
             operator_key: config.operator_key.clone(),
             ip_hasher: IpHasher::new(&config.ip_hash_key),

@@ -42,7 +42,7 @@ use crate::{common, error, webhooks};
         referrals::ReferralView, referrals::ReferralPage, referrals::LeadView,
         referrals::AttributeRequest, referrals::ApproveRequest, referrals::CustomerView,
         referrals::CustomerPage,
-        rewards::RewardView, rewards::RewardPage, rewards::RewardUpdate, rewards::OverrideRequest,
+        rewards::RewardView, rewards::OrderView, rewards::RewardPage, rewards::RewardUpdate, rewards::OverrideRequest,
         schema::RewardOverrideSchema, schema::RewardChangeSchema,
         reports::SummaryView, reports::FunnelView, reports::ConversionView, reports::SourceView,
         reports::ChannelView, reports::MonthView, reports::TopReferrerView,

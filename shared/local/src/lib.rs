@@ -14,6 +14,7 @@ use vouch_http::{AppState, routers};
 
 pub mod bus;
 pub mod site;
+pub mod tremendous;
 
 /// Every function's routes on one router, as API Gateway would route them in AWS, plus the
 /// local stand-ins for what AWS triggers (`/_local/...`).

@@ -30,6 +30,16 @@ async fn main() -> anyhow::Result<()> {
     };
 
     let emulator = Emulator::start().await?;
+    let tremendous = match std::env::var("VOUCH_TREMENDOUS_API_URL") {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => {
+            vouch_local::tremendous::spawn(
+                tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+                vouch_local::tremendous::DEV_API_KEY,
+            )?
+            .base
+        }
+    };
     let config = Config {
         table: "vouch".into(),
         aws_endpoint: Some(emulator.endpoint.clone()),
@@ -44,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
         sms_sender_id: None,
         housecallpro_signature_header: None,
         housecallpro_timestamp_header: None,
+        tremendous_api_url: tremendous.clone(),
     };
     let app = wiring::application(&config).await;
     provision(&app, &config.table, &config.event_bus).await?;
@@ -131,6 +142,7 @@ async fn main() -> anyhow::Result<()> {
          \n  Maria's page     {status_url}\
          \n  API document     {base}/openapi.json\
          \n  sent texts       {emulator}/moto-api/data.json (sns.SMS)\
+         \n  gift cards       {tremendous} (Tremendous stand-in; API key {gift_card_key}, funding source balance; orders at {tremendous_orders})\
          \n  quiet hours      23:00-06:00 America/Chicago (texts then are deferred; the sweep sends them)\
          \n\nTry:\
          \n  open {base}/r/{code} in a browser: the demo site's plain form sends a lead credited to Maria\
@@ -149,6 +161,8 @@ async fn main() -> anyhow::Result<()> {
          \nStand-ins for AWS triggers: POST {base}/_local/sms/inbound, POST {base}/_local/scheduler/run\
          \n\nCtrl-C stops everything.\n",
         emulator = emulator.endpoint,
+        gift_card_key = vouch_local::tremendous::DEV_API_KEY,
+        tremendous_orders = tremendous.replace("/api/v2", "/_standin/orders"),
         note = if generated {
             " (generated; set VOUCH_OPERATOR_KEY to choose one)"
         } else {

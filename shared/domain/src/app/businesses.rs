@@ -135,6 +135,13 @@ impl Vouch {
                         "housecallpro signing secret changed"
                     );
                 }
+                if current.settings.integrations.gift_cards != settings.integrations.gift_cards {
+                    tracing::info!(
+                        business_id = %id,
+                        configured = settings.integrations.gift_cards.is_some(),
+                        "gift card provider changed"
+                    );
+                }
                 Ok(settings)
             }
             Written::Refused => Err(Error::Conflict {

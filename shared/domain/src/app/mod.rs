@@ -220,6 +220,14 @@ impl Vouch {
     }
 
     /// A business, from the cache when it was read in the last [`SETTINGS_CACHE_TTL`].
+    /// The same application on another clock (tests that move time over real adapters).
+    #[cfg(any(test, feature = "testing"))]
+    pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Vouch {
+        let mut ports = self.ports.clone();
+        ports.clock = clock;
+        Vouch::new(ports, self.config.clone())
+    }
+
     pub async fn business(&self, id: &BusinessId) -> Result<Option<Arc<Business>>> {
         let now = self.now();
         if let Some(hit) = self.cache.get(id, now) {

@@ -7,7 +7,9 @@ use axum::routing::{get, patch};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use vouch_domain::model::reward::{Recipient, Reward, RewardChange, RewardOverride, RewardStatus};
+use vouch_domain::model::reward::{
+    GiftCardOrder, OrderState, Recipient, Reward, RewardChange, RewardOverride, RewardStatus,
+};
 use vouch_domain::model::settings::RewardType;
 
 use super::Admin;
@@ -58,6 +60,36 @@ pub struct RewardView {
     /// Every change, who made it and why.
     #[schema(value_type = Vec<RewardChangeSchema>)]
     pub audit: Vec<RewardChange>,
+    /// A gift card ordered from the business's provider: where the order stands.
+    pub order: Option<OrderView>,
+}
+
+/// A gift-card order as staff see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderView {
+    /// `ordering` (to be placed), `ordered` (waiting for delivery), `failed` (retried at
+    /// `next_at`) or `delivered`.
+    #[schema(value_type = String, example = "ordered")]
+    pub state: OrderState,
+    /// The provider's order id, once it answered.
+    pub order_id: Option<String>,
+    /// Why the last attempt failed.
+    pub reason: Option<String>,
+    /// When the scheduler next places, follows or retries it; none once delivered.
+    pub next_at: Option<String>,
+    pub updated_at: String,
+}
+
+impl From<GiftCardOrder> for OrderView {
+    fn from(o: GiftCardOrder) -> Self {
+        Self {
+            state: o.state,
+            order_id: o.order_id,
+            reason: o.reason,
+            next_at: (o.state != OrderState::Delivered).then(|| rfc3339(o.next_at)),
+            updated_at: rfc3339(o.at),
+        }
+    }
 }
 
 impl From<Reward> for RewardView {
@@ -79,6 +111,7 @@ impl From<Reward> for RewardView {
             release_at: r.release_at.map(rfc3339),
             flags: r.flags,
             audit: r.audit,
+            order: r.order.map(OrderView::from),
         }
     }
 }

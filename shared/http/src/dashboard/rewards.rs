@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use vouch_domain::Error;
-use vouch_domain::model::reward::{Recipient, Reward, RewardStatus};
+use vouch_domain::model::reward::{GiftCardOrder, OrderState, Recipient, Reward, RewardStatus};
 use vouch_domain::model::staff::Actor;
 use vouch_domain::values::money::Currency;
 
@@ -40,6 +40,36 @@ pub struct RewardItem {
     pub release: Option<String>,
     pub audit: Vec<String>,
     pub moves: Vec<Move>,
+    /// Where a gift card ordered from the provider stands, in words; `alert` when it failed.
+    pub order: Option<(String, bool)>,
+}
+
+/// A gift-card order, as staff read it.
+fn order_line(order: &GiftCardOrder) -> (String, bool) {
+    let id = order
+        .order_id
+        .as_ref()
+        .map(|id| format!(" (order {id})"))
+        .unwrap_or_default();
+    match order.state {
+        OrderState::Ordering => (
+            format!("Gift card to be ordered by {}", when(order.next_at)),
+            false,
+        ),
+        OrderState::Ordered => (
+            format!("Gift card ordered{id}; waiting for delivery"),
+            false,
+        ),
+        OrderState::Delivered => (format!("Gift card delivered{id}"), false),
+        OrderState::Failed => (
+            format!(
+                "Gift card order failed{id}: {}. Retried at {}.",
+                order.reason.as_deref().unwrap_or("no reason given"),
+                when(order.next_at)
+            ),
+            true,
+        ),
+    }
 }
 
 #[derive(Template)]
@@ -113,6 +143,7 @@ fn item(reward: &Reward, name: Option<&String>, currency: &Currency) -> RewardIt
             })
             .collect(),
         moves: moves(reward.status),
+        order: reward.order.as_ref().map(order_line),
     }
 }
 

@@ -72,20 +72,23 @@ struct SettingsPage {
     values: Values,
     errors: BTreeMap<String, String>,
     time_zone: String,
-    housecallpro: HousecallProCard,
+    integrations: IntegrationsCard,
 }
 
-/// The settings' Housecall Pro card: whether a signing secret is saved (never the secret), and
-/// where Housecall Pro is told to send this business's deliveries.
-struct HousecallProCard {
+/// The settings' integrations: whether Housecall Pro's signing secret is saved (never the
+/// secret) and where Housecall Pro is told to send this business's deliveries; whether a
+/// gift-card provider's API key is saved.
+struct IntegrationsCard {
     connected: bool,
     url: String,
+    gift_cards: bool,
 }
 
-impl HousecallProCard {
+impl IntegrationsCard {
     fn of(state: &AppState, headers: &HeaderMap, actor: &Actor, settings: &Settings) -> Self {
         Self {
             connected: settings.integrations.housecallpro.is_some(),
+            gift_cards: settings.integrations.gift_cards.is_some(),
             url: format!(
                 "{}/webhooks/{}/housecallpro",
                 state.link_base(headers),
@@ -158,6 +161,18 @@ fn values_of(settings: &Settings) -> Values {
     let mut put = |k: &str, v: String| {
         fields.insert(k.to_owned(), v);
     };
+    let gift_cards = settings.integrations.gift_cards.as_ref();
+    put(
+        "gc_funding_source",
+        gift_cards.map_or("balance".into(), |g| g.funding_source_id.as_str().into()),
+    );
+    put(
+        "gc_campaign",
+        gift_cards
+            .and_then(|g| g.campaign_id.as_ref())
+            .map(|c| c.as_str().to_owned())
+            .unwrap_or_default(),
+    );
     let as_text = |v: Value| v.as_str().map(str::to_owned).unwrap_or_default();
     put("name", settings.name.clone());
     put("landing_url", settings.landing_url.to_string());
@@ -280,7 +295,7 @@ async fn render_page(
     errors: BTreeMap<String, String>,
     saved: bool,
     time_zone: String,
-    housecallpro: HousecallProCard,
+    integrations: IntegrationsCard,
 ) -> Response {
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -293,7 +308,7 @@ async fn render_page(
         values,
         errors,
         time_zone,
-        housecallpro,
+        integrations,
     };
     super::show(&page, status)
 }
@@ -317,7 +332,7 @@ pub async fn page(
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let card = HousecallProCard::of(&state, &headers, &actor, &settings);
+    let card = IntegrationsCard::of(&state, &headers, &actor, &settings);
     render_page(
         &actor,
         values_of(&settings),
@@ -412,7 +427,11 @@ fn tiers(posted: &Posted, errors: &mut BTreeMap<String, String>) -> Vec<Value> {
 
 /// The posted form as a settings document; what cannot be read as a number is a reason under
 /// its field's path instead.
-fn document(posted: &Posted, errors: &mut BTreeMap<String, String>) -> Value {
+fn document(
+    posted: &Posted,
+    gift_cards_saved: bool,
+    errors: &mut BTreeMap<String, String>,
+) -> Value {
     let text = |name: &str| posted.field(name).trim().to_owned();
     let mut number = |name: &str, path: &str| whole(posted, name, path, false, errors);
     let satisfaction = number("satisfaction_threshold", "satisfaction_threshold");
@@ -485,11 +504,35 @@ fn document(posted: &Posted, errors: &mut BTreeMap<String, String>) -> Value {
     }
     // The Housecall Pro signing secret: replaced when one is typed, removed when asked, kept
     // otherwise (the page never shows it).
+    let mut integrations = Map::new();
     let secret = text("hcp_signing_secret");
     if posted.field("hcp_remove") == "on" {
-        doc["integrations"] = json!({"housecallpro": null});
+        integrations.insert("housecallpro".into(), Value::Null);
     } else if !secret.is_empty() {
-        doc["integrations"] = json!({"housecallpro": {"signing_secret": secret}});
+        integrations.insert("housecallpro".into(), json!({"signing_secret": secret}));
+    }
+    // Gift cards from Tremendous: the API key likewise; the funding source and campaign are
+    // saved with it, or on their own once a key is saved (a form without the fields, as an
+    // older page, leaves them be).
+    if posted.field("gc_remove") == "on" {
+        integrations.insert("gift_cards".into(), Value::Null);
+    } else if let Some(funding) = posted.given("gc_funding_source") {
+        let key = text("gc_api_key");
+        if !key.is_empty() || gift_cards_saved {
+            let campaign = text("gc_campaign");
+            let mut account = json!({
+                "provider": "tremendous",
+                "funding_source_id": funding.trim(),
+                "campaign_id": if campaign.is_empty() { Value::Null } else { json!(campaign) },
+            });
+            if !key.is_empty() {
+                account["api_key"] = json!(key);
+            }
+            integrations.insert("gift_cards".into(), account);
+        }
+    }
+    if !integrations.is_empty() {
+        doc["integrations"] = Value::Object(integrations);
     }
     // Blank: no VIP extra; not posted at all: as it is.
     if posted.given("vip_extra").is_some() {
@@ -507,7 +550,7 @@ fn values_typed(posted: &Posted, business_name: &str) -> Values {
     let mut fields = BTreeMap::new();
     for (name, value) in &posted.fields {
         // A secret typed is never shown back, even beside a reason.
-        if name != "csrf" && name != "hcp_signing_secret" {
+        if name != "csrf" && name != "hcp_signing_secret" && name != "gc_api_key" {
             fields.insert(name.clone(), value.clone());
         }
     }
@@ -593,7 +636,11 @@ pub async fn save(State(state): State<AppState>, headers: HeaderMap, posted: Pos
         Err(err) => return problem(err),
     };
     let mut errors = BTreeMap::new();
-    let doc = document(&posted, &mut errors);
+    let doc = document(
+        &posted,
+        current.integrations.gift_cards.is_some(),
+        &mut errors,
+    );
     let zone = json!(current.time_zone)
         .as_str()
         .unwrap_or_default()
@@ -610,6 +657,6 @@ pub async fn save(State(state): State<AppState>, headers: HeaderMap, posted: Pos
         }
     }
     let values = values_typed(&posted, &current.name);
-    let card = HousecallProCard::of(&state, &headers, &posted.actor, &current);
+    let card = IntegrationsCard::of(&state, &headers, &posted.actor, &current);
     render_page(&posted.actor, values, errors, false, zone, card).await
 }

@@ -443,8 +443,9 @@ pub struct SettingsSchema {
     pub limits: LimitsSchema,
     /// Moving it on revokes every referrer's page link sent so far.
     pub status_link_version: u32,
-    /// Write `{"housecallpro": {"signing_secret": "…"}}`; read back, secrets show as
-    /// `configured`. `null` removes an integration.
+    /// Write `{"housecallpro": {"signing_secret": "…"}}` or `{"gift_cards": {"provider":
+    /// "tremendous", "api_key": "…", "funding_source_id": "balance"}}`; read back, secrets show
+    /// as `configured`. `null` removes an integration.
     pub integrations: IntegrationsSchema,
 }
 
@@ -453,6 +454,26 @@ pub struct SettingsSchema {
 #[schema(as = Integrations)]
 pub struct IntegrationsSchema {
     pub housecallpro: ConfiguredSchema,
+    pub gift_cards: GiftCardsSchema,
+}
+
+/// The gift-card provider as the settings show it (the API key is write-only: send
+/// `api_key` to set it).
+#[derive(ToSchema)]
+#[schema(as = GiftCards)]
+pub struct GiftCardsSchema {
+    /// A provider and its API key are saved.
+    pub configured: bool,
+    /// `tremendous`.
+    #[schema(nullable = false)]
+    pub provider: Option<String>,
+    /// Written, never shown.
+    #[schema(nullable = false, write_only)]
+    pub api_key: Option<String>,
+    #[schema(nullable = false)]
+    pub funding_source_id: Option<String>,
+    #[schema(nullable = false)]
+    pub campaign_id: Option<String>,
 }
 
 /// An integration whose secret is write-only.

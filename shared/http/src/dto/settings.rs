@@ -178,10 +178,29 @@ pub fn shown(settings: &Settings) -> Value {
             "integrations".into(),
             serde_json::json!({
                 "housecallpro": {"configured": settings.integrations.housecallpro.is_some()},
+                "gift_cards": gift_cards_shown(settings),
             }),
         );
     }
     value
+}
+
+/// The gift-card provider without its API key.
+fn gift_cards_shown(settings: &Settings) -> Value {
+    match &settings.integrations.gift_cards {
+        None => serde_json::json!({"configured": false}),
+        Some(account) => {
+            let mut shown = serde_json::json!({
+                "configured": true,
+                "provider": account.provider.as_str(),
+                "funding_source_id": account.funding_source_id.as_str(),
+            });
+            if let Some(campaign) = &account.campaign_id {
+                shown["campaign_id"] = campaign.as_str().into();
+            }
+            shown
+        }
+    }
 }
 
 /// The defaults, around stand-ins for the three settings a business must give (the document
