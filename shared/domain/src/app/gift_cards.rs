@@ -96,7 +96,7 @@ impl Vouch {
     }
 
     /// The order for a reward: its amount, and the referrer as the recipient (by email when
-    /// known, else by text when they may be texted).
+    /// known, else by text when they agreed to texts and have not opted out).
     async fn order_request(
         &self,
         business_id: &BusinessId,
@@ -130,11 +130,14 @@ impl Vouch {
             return Ok(None);
         };
         let email = referrer.email.as_ref().map(|e| e.as_str().to_owned());
-        let phone = referrer
-            .phone
-            .as_ref()
-            .filter(|_| referrer.sms_consent)
-            .map(ToString::to_string);
+        // By text only to someone who agreed to texts and has not replied STOP since.
+        let phone = match referrer.phone.as_ref().filter(|_| referrer.sms_consent) {
+            Some(phone) if email.is_none() => {
+                let opted_out = self.ports.recipients.recipient(phone).await?.opted_out;
+                (!opted_out).then(|| phone.to_string())
+            }
+            other => other.map(ToString::to_string),
+        };
         if email.is_none() && phone.is_none() {
             return Ok(None);
         }

@@ -13,6 +13,9 @@ use crate::values::error::Result;
 use crate::values::ids::BusinessId;
 use crate::values::local_day;
 
+/// Most gift-card orders placed or followed in one run (each may wait for the provider).
+const GIFT_CARDS_PER_SWEEP: u32 = 20;
+
 /// Outbox events younger than this are left to the request that wrote them.
 const EVENT_GRACE: Duration = Duration::minutes(1);
 
@@ -194,9 +197,16 @@ impl Vouch {
         let mut looked_at = 0;
         match self.ports.rewards.due_rewards(now, 100).await {
             Ok(due) => {
+                let mut orders = 0;
                 for (business_id, reward) in due {
                     looked_at += 1;
                     if reward.order.is_some() {
+                        // Each is a call to the provider (up to its timeout): a few a run, the
+                        // rest stay due for the next.
+                        orders += 1;
+                        if orders > GIFT_CARDS_PER_SWEEP {
+                            continue;
+                        }
                         if let Err(err) = self
                             .follow_gift_card(&business_id, &reward.reward_id, link_base)
                             .await

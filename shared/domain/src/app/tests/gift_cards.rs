@@ -11,6 +11,7 @@ use crate::model::message::Purpose;
 use crate::model::referral::Status as RefStatus;
 use crate::model::reward::{OrderState, Reward, RewardStatus};
 use crate::model::settings::GiftCardProvider;
+use crate::ports::Recipients;
 use crate::testing::gift_cards::contract;
 use crate::testing::{
     FakeGiftCards, GIFT_CARD_KEY, LINKS, World, customer, friend, job, settings_with, upsert,
@@ -213,4 +214,28 @@ fn retries_back_off_from_five_minutes_to_six_hours() {
         .map(|n| order_retry(n).num_minutes())
         .collect();
     assert_eq!(minutes, [5, 10, 20, 40, 320, 360, 360]);
+}
+
+#[tokio::test]
+async fn a_referrer_who_replied_stop_and_has_no_email_gets_no_card_by_text() {
+    let w = World::with(ordered_from_provider()).await;
+    approved_gift_card(&w).await;
+    let maria = crate::values::person::Phone::parse(
+        "+15125550123",
+        crate::values::person::Country::parse("US").unwrap(),
+    )
+    .unwrap();
+    w.store.set_opted_out(&maria, true, w.now()).await.unwrap();
+    sweep(&w).await;
+    assert!(w.gift_cards.orders().is_empty());
+    let order = reward(&w).order.unwrap();
+    assert_eq!(order.state, OrderState::Failed);
+    assert!(
+        order
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("no email address"),
+        "{order:?}"
+    );
 }
