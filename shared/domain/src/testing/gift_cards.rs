@@ -21,6 +21,8 @@ pub struct PlacedOrder {
     pub order_id: String,
     pub request: GiftCardRequest,
     pub delivered: bool,
+    /// The provider failed it for good (nothing paid).
+    pub failed: bool,
 }
 
 #[derive(Default)]
@@ -45,6 +47,15 @@ impl FakeGiftCards {
     pub fn lose_answers(&self, n: u32) {
         if let Ok(mut lose) = self.lose.lock() {
             *lose = n;
+        }
+    }
+
+    /// The provider fails every order placed so far for good (as for a payment it declined).
+    pub fn fail_placed_orders(&self) {
+        if let Ok(mut orders) = self.orders.lock() {
+            for order in orders.values_mut() {
+                order.failed = true;
+            }
         }
     }
 
@@ -97,6 +108,7 @@ impl GiftCards for FakeGiftCards {
                 order_id: format!("ORDER{:07}", count + 1),
                 request: request.clone(),
                 delivered: false,
+                failed: false,
             })
             .clone();
         drop(orders);
@@ -124,13 +136,19 @@ impl GiftCards for FakeGiftCards {
         let Some(order) = orders.values_mut().find(|o| o.order_id == order_id) else {
             anyhow::bail!("no order {order_id} (404)");
         };
-        order.delivered = true;
+        order.delivered = !order.failed;
         Ok(outcome(order))
     }
 }
 
 fn outcome(order: &PlacedOrder) -> OrderOutcome {
-    if order.delivered {
+    if order.failed {
+        OrderOutcome::Failed {
+            order_id: Some(order.order_id.clone()),
+            reason: format!("the provider failed order {}", order.order_id),
+            final_order: true,
+        }
+    } else if order.delivered {
         OrderOutcome::Delivered {
             order_id: order.order_id.clone(),
         }

@@ -239,3 +239,35 @@ async fn a_referrer_who_replied_stop_and_has_no_email_gets_no_card_by_text() {
         "{order:?}"
     );
 }
+
+#[tokio::test]
+async fn an_order_the_provider_failed_for_good_is_replaced_by_a_new_one() {
+    let w = World::with(ordered_from_provider()).await;
+    let approved = approved_gift_card(&w).await;
+    sweep(&w).await;
+    w.gift_cards.fail_placed_orders();
+    w.clock.advance(FOLLOW_ORDER);
+    sweep(&w).await;
+    let failed = reward(&w).order.unwrap();
+    assert_eq!(failed.state, OrderState::Failed);
+    assert_eq!((failed.order_id, failed.failed_orders), (None, 1));
+
+    w.clock.advance(order_retry(1));
+    sweep(&w).await;
+    w.clock.advance(FOLLOW_ORDER);
+    sweep(&w).await;
+    let orders = w.gift_cards.orders();
+    let keys: Vec<&str> = orders
+        .iter()
+        .map(|o| o.request.external_id.as_str())
+        .collect();
+    let replacement = format!("{}-1", approved.reward_id);
+    assert_eq!(keys, [approved.reward_id.as_str(), replacement.as_str()]);
+    let issued = reward(&w);
+    assert_eq!(issued.status, RewardStatus::Issued);
+    assert_eq!(
+        issued.order.unwrap().order_id,
+        Some(orders[1].order_id.clone())
+    );
+    assert_eq!(w.messages_of(Purpose::Reward).len(), 1);
+}
