@@ -31,7 +31,7 @@ type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 
 pub struct Tremendous {
     base: String,
-    client: OnceLock<anyhow::Result<Client<Https, Full<Bytes>>>>,
+    client: OnceLock<Client<Https, Full<Bytes>>>,
 }
 
 impl Tremendous {
@@ -42,19 +42,20 @@ impl Tremendous {
         }
     }
 
+    /// Built on first use; a failure (no root certificates readable) is tried again next time.
     fn client(&self) -> anyhow::Result<&Client<Https, Full<Bytes>>> {
-        self.client
-            .get_or_init(|| {
-                let https = hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_native_roots()
-                    .context("loading the platform's root certificates")?
-                    .https_or_http()
-                    .enable_http1()
-                    .build();
-                Ok(Client::builder(TokioExecutor::new()).build(https))
-            })
-            .as_ref()
-            .map_err(|err| anyhow::anyhow!("{err:#}"))
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .context("loading the platform's root certificates")?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Ok(self
+            .client
+            .get_or_init(|| Client::builder(TokioExecutor::new()).build(https)))
     }
 
     /// One call; the status and the JSON answer (`Null` when the body is not JSON).
@@ -86,7 +87,7 @@ impl Tremendous {
 
     fn read(&self, status: StatusCode, body: &Value) -> anyhow::Result<OrderOutcome> {
         match status.as_u16() {
-            200 | 201 => outcome(&body["order"]),
+            200..=202 => outcome(&body["order"]),
             401 => Ok(refused("Tremendous refused the API key (401)".into())),
             429 => bail!("rate limited (429)"),
             400..=499 => Ok(refused(format!(

@@ -31,18 +31,18 @@ impl Vouch {
                 .order
                 .as_ref()
                 .is_some_and(|o| o.state != OrderState::Delivered);
-        let action = if open {
-            RewardAction::Order {
+        let action = match reward.order.as_ref().filter(|_| open) {
+            Some(order) => RewardAction::Order {
                 reward_id: reward.reward_id.clone(),
+                external_id: order.external_id(&reward.reward_id),
                 outcome: self
                     .ask_provider(business_id, &business.settings, &reward)
                     .await?,
-            }
-        } else {
+            },
             // Staff issued or canceled it meanwhile: releasing it takes it off the list.
-            RewardAction::Release {
+            None => RewardAction::Release {
                 reward_id: reward.reward_id.clone(),
-            }
+            },
         };
         let command = Command::Reward {
             customer_id: reward.lead_customer_id.clone(),
@@ -67,9 +67,14 @@ impl Vouch {
         let Some(account) = settings.integrations.gift_cards.as_ref() else {
             return Ok(OrderOutcome::Failed {
                 order_id: order.order_id.clone(),
-                reason: "no gift-card provider is configured any more: fulfil it by hand, or \
-                         configure one"
-                    .into(),
+                reason: if order.order_id.is_some() || order.failures > 0 {
+                    "no gift-card provider is configured any more, and an order may exist there: \
+                     check it before fulfilling the reward by hand"
+                } else {
+                    "no gift-card provider is configured any more: fulfil it by hand, or \
+                     configure one"
+                }
+                .into(),
                 final_order: false,
             });
         };

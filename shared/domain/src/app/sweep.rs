@@ -13,8 +13,10 @@ use crate::values::error::Result;
 use crate::values::ids::BusinessId;
 use crate::values::local_day;
 
-/// Most gift-card orders placed or followed in one run (each may wait for the provider).
+/// Most gift-card orders placed or followed in one run, and the time they may take together
+/// (each may wait for the provider; the run has other work after them).
 const GIFT_CARDS_PER_SWEEP: u32 = 20;
+const GIFT_CARD_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Outbox events younger than this are left to the request that wrote them.
 const EVENT_GRACE: Duration = Duration::minutes(1);
@@ -198,13 +200,14 @@ impl Vouch {
         match self.ports.rewards.due_rewards(now, 100).await {
             Ok(due) => {
                 let mut orders = 0;
+                let started = std::time::Instant::now();
                 for (business_id, reward) in due {
                     looked_at += 1;
                     if reward.order.is_some() {
                         // Each is a call to the provider (up to its timeout): a few a run, the
                         // rest stay due for the next.
                         orders += 1;
-                        if orders > GIFT_CARDS_PER_SWEEP {
+                        if orders > GIFT_CARDS_PER_SWEEP || started.elapsed() > GIFT_CARD_BUDGET {
                             continue;
                         }
                         if let Err(err) = self

@@ -21,7 +21,7 @@ pub use plan::{
     Context, CounterBump, DEDUPE_DAYS, IndexEntry, IssueDue, Overrides, Plan, Refusal, Rejection,
     SearchUpdate, Snapshot, StatsDelta, YearBump, status_link,
 };
-pub use reward::{FOLLOW_ORDER, RewardAction, order_retry};
+pub use reward::{FOLLOW_ORDER, RewardAction, follow_after, order_retry};
 
 use chrono::Duration;
 

@@ -34,6 +34,9 @@ pub enum RewardAction {
     /// The scheduler asked the gift-card provider about the reward's order: what it said.
     Order {
         reward_id: String,
+        /// The order asked about (its idempotency key): an answer about an earlier order,
+        /// applied late, changes nothing.
+        external_id: String,
         outcome: OrderOutcome,
     },
     /// Staff move a reward along its state machine.
@@ -193,8 +196,15 @@ fn keep_order(plan: &mut Plan, reward: &Reward) {
     plan.rewards.push(reward.clone());
 }
 
-/// How long the scheduler waits before asking again about an order not delivered yet.
+/// How long the scheduler first waits before asking again about an order not delivered yet.
 pub const FOLLOW_ORDER: Duration = Duration::minutes(2);
+
+/// How long it waits after `follows` answers in a row that the order is on its way: 2 minutes,
+/// doubling, at most an hour (an order waiting for approval in the account may wait days).
+pub fn follow_after(follows: u32) -> Duration {
+    let minutes = 2_i64.saturating_mul(1 << follows.saturating_sub(1).min(6));
+    Duration::minutes(minutes.min(60))
+}
 
 /// How long the scheduler waits after `failures` failed attempts in a row: 5 minutes, doubling,
 /// at most 6 hours.
@@ -242,7 +252,8 @@ fn follow_order(
             order.order_id = Some(order_id.clone());
             order.reason = None;
             order.failures = 0;
-            order.next_at = ctx.now + FOLLOW_ORDER;
+            order.follows = order.follows.saturating_add(1);
+            order.next_at = ctx.now + follow_after(order.follows);
         }
         OrderOutcome::Failed {
             order_id,
@@ -252,6 +263,7 @@ fn follow_order(
             order.state = OrderState::Failed;
             order.reason = Some(reason.chars().take(300).collect());
             order.failures = order.failures.saturating_add(1);
+            order.follows = 0;
             if *final_order {
                 order.failed_orders = order.failed_orders.saturating_add(1);
                 order.order_id = None;
@@ -522,10 +534,17 @@ fn act_on(
                 plan.reward_done.push(reward_id.clone());
             }
         }
-        RewardAction::Order { reward_id, outcome } => {
-            let open = referral.reward.as_ref().is_some_and(|r| {
-                r.reward_id == *reward_id
-                    && r.status == RewardStatus::Approved
+        RewardAction::Order {
+            reward_id,
+            external_id,
+            outcome,
+        } => {
+            let current = referral
+                .reward
+                .as_ref()
+                .filter(|r| r.reward_id == *reward_id);
+            let open = current.is_some_and(|r| {
+                r.status == RewardStatus::Approved
                     && r.order
                         .as_ref()
                         .is_some_and(|o| o.state != OrderState::Delivered)
@@ -534,6 +553,12 @@ fn act_on(
                 // Canceled or issued by staff meanwhile: off the scheduler's list.
                 plan.reward_done.push(reward_id.clone());
                 return Ok(());
+            }
+            let same_order = current
+                .and_then(|r| r.order.as_ref())
+                .is_some_and(|o| o.external_id(reward_id) == *external_id);
+            if !same_order {
+                return Err(Rejection::Unchanged);
             }
             follow_order(plan, referral, &parties, referee_given, outcome, ctx);
         }

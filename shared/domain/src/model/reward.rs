@@ -162,6 +162,9 @@ pub struct GiftCardOrder {
     /// Orders the provider failed for good (nothing was paid); the next order is a new one.
     #[serde(default)]
     pub failed_orders: u32,
+    /// Answers in a row that the order is on its way (they set when it is asked about next).
+    #[serde(default)]
+    pub follows: u32,
     /// When it last changed.
     pub at: DateTime<Utc>,
     /// When the scheduler next orders, follows or retries it.
@@ -176,6 +179,7 @@ impl GiftCardOrder {
             reason: None,
             failures: 0,
             failed_orders: 0,
+            follows: 0,
             at,
             next_at: at,
         }

@@ -57,13 +57,26 @@ fn order_line(order: &GiftCardOrder) -> (String, bool) {
             false,
         ),
         OrderState::Ordered => (
-            format!("Gift card ordered{id}; waiting for delivery"),
+            format!(
+                "Gift card ordered{id}; waiting for delivery. To cancel, cancel the order in \
+                 the provider's account too; do not buy another card."
+            ),
             false,
         ),
         OrderState::Delivered => (format!("Gift card delivered{id}"), false),
+        // An order the provider holds (delivery failed, or the last look went unanswered).
+        OrderState::Failed if order.order_id.is_some() => (
+            format!(
+                "Gift card order{id} needs attention: {}. Checked again at {}. It is paid for: \
+                 resend or cancel it in the provider's account rather than buying another.",
+                order.reason.as_deref().unwrap_or("no reason given"),
+                when(order.next_at)
+            ),
+            true,
+        ),
         OrderState::Failed => (
             format!(
-                "Gift card order failed{id}: {}. Retried at {}.",
+                "Gift card order failed: {}. Tried again at {}.",
                 order.reason.as_deref().unwrap_or("no reason given"),
                 when(order.next_at)
             ),

@@ -271,3 +271,35 @@ async fn an_order_the_provider_failed_for_good_is_replaced_by_a_new_one() {
     );
     assert_eq!(w.messages_of(Purpose::Reward).len(), 1);
 }
+
+#[tokio::test]
+async fn an_answer_about_an_earlier_order_applied_late_changes_nothing() {
+    let w = World::with(ordered_from_provider()).await;
+    let approved = approved_gift_card(&w).await;
+    sweep(&w).await;
+    let before = reward(&w);
+    let business = w.vouch.business(&w.business).await.unwrap().unwrap();
+    let late = crate::decide::Command::Reward {
+        customer_id: approved.lead_customer_id.clone(),
+        action: crate::decide::RewardAction::Order {
+            reward_id: approved.reward_id.clone(),
+            external_id: format!("{}-1", approved.reward_id),
+            outcome: crate::model::reward::OrderOutcome::Delivered {
+                order_id: "ORDER-OTHER".into(),
+            },
+        },
+        referrer: Some(approved.customer_id.clone()),
+    };
+    w.vouch.run(&business, &late, None, LINKS).await.unwrap();
+    assert_eq!(reward(&w), before, "not the order asked about");
+    assert!(w.messages_of(Purpose::Reward).is_empty());
+}
+
+#[test]
+fn an_order_on_its_way_is_asked_about_less_and_less_often() {
+    let minutes: Vec<i64> = [1, 2, 3, 5, 6, 30]
+        .into_iter()
+        .map(|n| crate::decide::follow_after(n).num_minutes())
+        .collect();
+    assert_eq!(minutes, [2, 4, 8, 32, 60, 60]);
+}
