@@ -271,19 +271,7 @@ async fn commit(store: &impl Store, business: &str, plan: Plan) -> Result<(), Re
 }
 
 fn keys(customer: &str) -> LoadKeys {
-    LoadKeys {
-        customer_id: cust(customer),
-        phone: None,
-        email: None,
-        job_id: None,
-        participant: false,
-        referral_parties: false,
-        referrer: None,
-        click: None,
-        lead_keys: Vec::new(),
-        counters: Vec::new(),
-        mention: None,
-    }
+    LoadKeys::contact(cust(customer))
 }
 
 async fn load(store: &impl Store, business: &str, keys: &LoadKeys) -> Snapshot {

@@ -132,14 +132,7 @@ async fn a_referred_friends_invoice_ends_in_exactly_one_card_through_refusals_an
     let app = spawn_app().await;
     let (key, secret) = app.create_business("acme").await;
     order_gift_cards(&app, &key).await;
-    let (sqs, queue) = vouch_local::bus::route_to_issuer(
-        &app.events,
-        &crate::harness::endpoint(),
-        &app.bus,
-        &format!("issuer-{}", app.table),
-    )
-    .await
-    .unwrap();
+    let (sqs, queue) = crate::rewards::issuer_queue(&app).await;
     happy_maria(&app, &secret).await;
     let code = code_of(&app, &key, "cus_maria").await;
     friend_closes(&app, &secret, &code, 1).await;

@@ -229,14 +229,7 @@ async fn a_referred_customers_paid_invoice_rewards_the_referrer_once() {
     let app = spawn_app().await;
     let (key, secret) = app.create_business("acme").await;
     connect(&app, &key).await;
-    let (sqs, queue) = vouch_local::bus::route_to_issuer(
-        &app.events,
-        &crate::harness::endpoint(),
-        &app.bus,
-        &format!("issuer-{}", app.table),
-    )
-    .await
-    .unwrap();
+    let (sqs, queue) = crate::rewards::issuer_queue(&app).await;
     happy_maria(&app, &secret).await;
     let code = code_of(&app, &key, "cus_maria").await;
     // The friend fills in the website form with Maria's code; Housecall Pro then sends the

@@ -84,6 +84,18 @@ pub(crate) async fn friend_leads(app: &TestApp, code: &str, name: &str, phone: &
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
 }
 
+/// A rule on the test's bus feeding a queue of its own, as the issuer's trigger would.
+pub(crate) async fn issuer_queue(app: &TestApp) -> (aws_sdk_sqs::Client, String) {
+    vouch_local::bus::route_to_issuer(
+        &app.events,
+        &crate::harness::endpoint(),
+        &app.bus,
+        &format!("issuer-{}", app.table),
+    )
+    .await
+    .unwrap()
+}
+
 /// Runs the issuer on what the bus routed to its queue until `expected` events were handled
 /// (or four seconds passed); returns how many were.
 pub(crate) async fn drain_issuer(
@@ -136,14 +148,7 @@ async fn the_loop_closes_through_the_bus_and_pays_each_referral_once() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    let (sqs, queue) = vouch_local::bus::route_to_issuer(
-        &app.events,
-        &crate::harness::endpoint(),
-        &app.bus,
-        &format!("issuer-{}", app.table),
-    )
-    .await
-    .unwrap();
+    let (sqs, queue) = issuer_queue(&app).await;
     happy_maria(&app, &secret).await;
     let code = code_of(&app, &key, "cus_maria").await;
     for n in 1..=3 {

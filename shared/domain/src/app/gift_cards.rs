@@ -114,22 +114,7 @@ impl Vouch {
         let snapshot = self
             .ports
             .program
-            .load(
-                business_id,
-                &LoadKeys {
-                    customer_id: reward.customer_id.clone(),
-                    phone: None,
-                    email: None,
-                    job_id: None,
-                    participant: false,
-                    referral_parties: false,
-                    referrer: None,
-                    click: None,
-                    lead_keys: Vec::new(),
-                    counters: Vec::new(),
-                    mention: None,
-                },
-            )
+            .load(business_id, &LoadKeys::contact(reward.customer_id.clone()))
             .await?;
         let Some(referrer) = snapshot.contact else {
             return Ok(None);

@@ -97,17 +97,9 @@ impl Vouch {
             .load(
                 business_id,
                 &LoadKeys {
-                    customer_id: due.customer_id.clone(),
-                    phone: None,
-                    email: None,
-                    job_id: None,
                     participant: true,
-                    referral_parties: false,
-                    referrer: None,
-                    click: None,
-                    lead_keys: Vec::new(),
                     counters: vec![counter.clone()],
-                    mention: None,
+                    ..LoadKeys::contact(due.customer_id.clone())
                 },
             )
             .await?;

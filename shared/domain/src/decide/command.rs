@@ -246,3 +246,22 @@ pub struct LoadKeys {
     /// Search enrolled contacts by this name.
     pub mention: Option<String>,
 }
+
+impl LoadKeys {
+    /// The contact alone (add what else to read with struct update syntax).
+    pub fn contact(customer_id: CustomerId) -> Self {
+        Self {
+            customer_id,
+            phone: None,
+            email: None,
+            job_id: None,
+            participant: false,
+            referral_parties: false,
+            referrer: None,
+            click: None,
+            lead_keys: Vec::new(),
+            counters: Vec::new(),
+            mention: None,
+        }
+    }
+}

@@ -6,16 +6,15 @@ use chrono::Duration;
 use serde_json::{Value, json};
 
 use crate::decide::{FOLLOW_ORDER, order_retry};
-use crate::model::job::JobStatus;
 use crate::model::message::Purpose;
 use crate::model::referral::Status as RefStatus;
 use crate::model::reward::{OrderState, Reward, RewardStatus};
 use crate::model::settings::GiftCardProvider;
 use crate::ports::Recipients;
 use crate::testing::gift_cards::contract;
-use crate::testing::{
-    FakeGiftCards, GIFT_CARD_KEY, LINKS, World, customer, friend, job, settings_with, upsert,
-};
+use crate::testing::{FakeGiftCards, GIFT_CARD_KEY, LINKS, World, settings_with};
+
+use super::rewards::invoiced;
 
 fn ordered_from_provider() -> Value {
     json!({
@@ -28,26 +27,7 @@ fn ordered_from_provider() -> Value {
 
 /// Maria refers Dana; Dana's job is invoiced and the issuer runs: Maria's gift card is approved.
 async fn approved_gift_card(w: &World) -> Reward {
-    let maria = w.referrer().await;
-    w.submit(friend(maria.code.as_str())).await.unwrap();
-    w.deliver(
-        "u1",
-        upsert(customer("cus_9", "Dana", Some("512-555-0188"))),
-    )
-    .await
-    .unwrap();
-    w.deliver(
-        "inv",
-        job(
-            "job_9",
-            "cus_9",
-            JobStatus::Invoiced,
-            "2026-11-24T16:00:00Z",
-            Some(42000),
-        ),
-    )
-    .await
-    .unwrap();
+    invoiced(w).await;
     w.run_issuer().await;
     reward(w)
 }

@@ -100,7 +100,7 @@ pub(super) async fn closed_friend(w: &World, n: u32, code: &str) {
 }
 
 /// Maria's friend Dana (cus_9) is invoiced: the referral qualifies.
-async fn invoiced(w: &World) {
+pub(super) async fn invoiced(w: &World) {
     w.referred_customer().await;
     w.deliver(
         "inv",
