@@ -67,7 +67,7 @@ clean:
 ## builds every function's arm64 bootstrap in one cargo-lambda run (the later ones find them
 ## fresh), then each copies its own. LAMBDA_PROFILE picks the Cargo profile (`release` deploys).
 LAMBDA_PROFILE ?= release
-FUNCTIONS := link-click lead-intake admin-api job-webhook sms-inbound scheduler reward-issuer
+FUNCTIONS := link-click lead-intake admin-api job-webhook sms-inbound scheduler reward-issuer jobber-sync
 
 lambda-bootstraps:
 	cargo lambda build --profile $(LAMBDA_PROFILE) --arm64 $(addprefix -p ,$(FUNCTIONS))
@@ -86,3 +86,5 @@ build-SchedulerFunction: lambda-bootstraps
 	cp target/lambda/scheduler/bootstrap $(ARTIFACTS_DIR)/bootstrap
 build-RewardIssuerFunction: lambda-bootstraps
 	cp target/lambda/reward-issuer/bootstrap $(ARTIFACTS_DIR)/bootstrap
+build-JobberSyncFunction: lambda-bootstraps
+	cp target/lambda/jobber-sync/bootstrap $(ARTIFACTS_DIR)/bootstrap

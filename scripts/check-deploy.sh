@@ -13,7 +13,7 @@ sam validate --lint --template-file infra/template.yaml --region us-east-1
 export LAMBDA_PROFILE="${LAMBDA_PROFILE:-arm64-check}"
 sam build --build-in-source --template-file infra/template.yaml --build-dir .aws-sam/build
 status=0
-for function in LinkClickFunction LeadIntakeFunction AdminApiFunction JobWebhookFunction SmsInboundFunction SchedulerFunction RewardIssuerFunction; do
+for function in LinkClickFunction LeadIntakeFunction AdminApiFunction JobWebhookFunction SmsInboundFunction SchedulerFunction RewardIssuerFunction JobberSyncFunction; do
   bootstrap=".aws-sam/build/$function/bootstrap"
   if [ ! -x "$bootstrap" ]; then echo "missing $bootstrap"; status=1; continue; fi
   machine=$(od -An -tx1 -j18 -N2 "$bootstrap" | tr -d ' ')

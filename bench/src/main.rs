@@ -261,6 +261,10 @@ async fn emulator_table(
         housecallpro_timestamp_header: None,
         // No gift card is ordered in the bench.
         tremendous_api_url: vouch_aws::tremendous::PRODUCTION.into(),
+        // Nor is Jobber read back.
+        jobber_api_url: vouch_aws::jobber::PRODUCTION_API.into(),
+        jobber_auth_url: vouch_aws::jobber::PRODUCTION_AUTH.into(),
+        jobber_queue_url: None,
     };
     let app = vouch_aws::wiring::application(&config).await;
     vouch_aws::table::create(app.store.dynamodb(), &table).await?;

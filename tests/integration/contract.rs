@@ -21,6 +21,7 @@ use vouch_domain::model::contact::CustomerDetails;
 use vouch_domain::model::events::DomainEvent;
 use vouch_domain::model::job::Job;
 use vouch_domain::model::job::JobStatus;
+use vouch_domain::model::jobber::{JobberConnection, JobberId, JobberTokens, OAuthToken};
 use vouch_domain::model::lead::{CounterKey, LeadKey};
 use vouch_domain::model::message::{Message, Purpose, Reason, Status};
 use vouch_domain::model::participant::{Participant, ParticipantSort, ReengageDue};
@@ -34,6 +35,7 @@ use vouch_domain::model::reward::{
 use vouch_domain::model::search::{SearchEntry, SearchKey, SearchQuery};
 use vouch_domain::model::settings::RewardType;
 use vouch_domain::model::staff::{Invite, Role as StaffRole, Session, StaffMember};
+use vouch_domain::ports::JobberLinks;
 use vouch_domain::ports::{
     Businesses, Clicks, Finish, MessageFilter, Outbox, Page, Participants, Position, ProgramStore,
     Rate, RateKey, RateLimits, Recipient, Recipients, Referrals, Reports, Rewards, SendOutcome,
@@ -64,6 +66,7 @@ trait Store:
     + Rewards
     + Reports
     + Staff
+    + JobberLinks
 {
 }
 
@@ -79,6 +82,7 @@ impl<T> Store for T where
         + Rewards
         + Reports
         + Staff
+        + JobberLinks
 {
 }
 
@@ -124,6 +128,7 @@ macro_rules! contracts {
 }
 
 contracts!(
+    a_jobber_account_is_connected_to_one_business_and_its_tokens_refresh_once,
     a_business_and_its_admin_key_are_created_together_once,
     an_admin_key_belongs_to_one_business,
     settings_are_saved_only_at_the_version_read,
@@ -2968,5 +2973,109 @@ async fn sessions_are_read_with_their_member_touched_and_closed(store: &impl Sto
             .unwrap(),
         None,
         "touching a closed session does not open it"
+    );
+}
+
+fn jobber_connection(business: &str, account: &str, refresh: &str) -> JobberConnection {
+    let token = |t: &str| OAuthToken::parse(t).unwrap();
+    JobberConnection {
+        business_id: BusinessId::parse(business).unwrap(),
+        account_id: JobberId::parse(account).unwrap(),
+        account_name: "Riverside Plumbing".into(),
+        tokens: JobberTokens {
+            access_token: token(&format!("access-{refresh}")),
+            refresh_token: token(refresh),
+            expires_at: minutes(60),
+        },
+        connected_at: t0(),
+        connected_by: "Olivia (owner)".into(),
+    }
+}
+
+async fn a_jobber_account_is_connected_to_one_business_and_its_tokens_refresh_once(
+    store: &impl Store,
+) {
+    let first = jobber_connection("riverside", "QWNjb3VudC8x", "refresh-1");
+    let riverside = first.business_id.clone();
+    assert_eq!(
+        store.connect_jobber(&first).await.unwrap(),
+        Written::Applied
+    );
+    assert_eq!(
+        store.jobber_connection(&riverside).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.jobber_business(&first.account_id).await.unwrap(),
+        Some(riverside.clone())
+    );
+    // Another business cannot take the account.
+    let taken = jobber_connection("lakeside", "QWNjb3VudC8x", "refresh-x");
+    assert_eq!(
+        store.connect_jobber(&taken).await.unwrap(),
+        Written::Refused
+    );
+    assert_eq!(
+        store.jobber_connection(&taken.business_id).await.unwrap(),
+        None
+    );
+
+    // Two refreshes spending the same refresh token: only the first replaces the tokens.
+    let fresh = |refresh: &str| JobberTokens {
+        access_token: OAuthToken::parse(&format!("access-{refresh}")).unwrap(),
+        refresh_token: OAuthToken::parse(refresh).unwrap(),
+        expires_at: minutes(120),
+    };
+    let spent = &first.tokens.refresh_token;
+    assert_eq!(
+        store
+            .refresh_jobber(&riverside, spent, &fresh("refresh-2"))
+            .await
+            .unwrap(),
+        Written::Applied
+    );
+    assert_eq!(
+        store
+            .refresh_jobber(&riverside, spent, &fresh("refresh-3"))
+            .await
+            .unwrap(),
+        Written::Refused
+    );
+    let stored = store.jobber_connection(&riverside).await.unwrap().unwrap();
+    assert_eq!(stored.tokens, fresh("refresh-2"));
+
+    // Connecting another account releases the first one's claim.
+    let second = jobber_connection("riverside", "QWNjb3VudC8y", "refresh-4");
+    assert_eq!(
+        store.connect_jobber(&second).await.unwrap(),
+        Written::Applied
+    );
+    assert_eq!(
+        store.jobber_business(&first.account_id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.jobber_business(&second.account_id).await.unwrap(),
+        Some(riverside.clone())
+    );
+    // A disconnect of the old pairing leaves the new one; of the new one, nothing stays.
+    store
+        .disconnect_jobber(&riverside, &first.account_id)
+        .await
+        .unwrap();
+    assert!(store.jobber_connection(&riverside).await.unwrap().is_some());
+    store
+        .disconnect_jobber(&riverside, &second.account_id)
+        .await
+        .unwrap();
+    assert_eq!(store.jobber_connection(&riverside).await.unwrap(), None);
+    assert_eq!(
+        store.jobber_business(&second.account_id).await.unwrap(),
+        None
+    );
+    // Free again: another business may connect it.
+    assert_eq!(
+        store.connect_jobber(&taken).await.unwrap(),
+        Written::Applied
     );
 }

@@ -12,8 +12,8 @@ const PASSWORD: &str = "a long enough password";
 
 /// A browser's session: its cookie and the CSRF token its pages carry.
 pub(crate) struct Browser {
-    cookie: String,
-    csrf: String,
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
 fn form_request(path: &str, cookie: Option<&str>, fields: &[(&str, &str)]) -> Request<Body> {

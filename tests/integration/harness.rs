@@ -34,6 +34,10 @@ pub struct TestApp {
     pub table: String,
     /// The test's own Tremendous stand-in.
     pub tremendous: vouch_local::tremendous::Running,
+    /// The test's own Jobber stand-in (its app is `JOBBER_CLIENT_ID` / `JOBBER_CLIENT_SECRET`),
+    /// and the read-back queue its webhooks fill.
+    pub jobber: vouch_local::jobber::Running,
+    pub read_backs: (aws_sdk_sqs::Client, String),
     config: Config,
     web: Web,
 }
@@ -47,6 +51,25 @@ async fn tremendous_stand_in() -> vouch_local::tremendous::Running {
         .expect("the stand-in")
 }
 
+pub const JOBBER_CLIENT_ID: &str = "test-jobber-app";
+pub const JOBBER_CLIENT_SECRET: &str = "test-jobber-client-secret";
+
+/// A Jobber stand-in of the test's own; its webhooks go nowhere until a test serves Vouch.
+async fn jobber_stand_in() -> vouch_local::jobber::Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port for the stand-in");
+    vouch_local::jobber::spawn(
+        listener,
+        vouch_local::jobber::App {
+            client_id: JOBBER_CLIENT_ID.into(),
+            client_secret: JOBBER_CLIENT_SECRET.into(),
+        },
+        None,
+    )
+    .expect("the stand-in")
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Web::default()).await
 }
@@ -54,6 +77,10 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(web: Web) -> TestApp {
     let table = format!("t-{}", ulid::Ulid::new());
     let tremendous = tremendous_stand_in().await;
+    let jobber = jobber_stand_in().await;
+    let read_backs = vouch_local::read_backs::create_queue(&endpoint(), &format!("rb-{table}"))
+        .await
+        .expect("the read-back queue");
     let config = Config {
         table: table.clone(),
         aws_endpoint: Some(endpoint()),
@@ -67,6 +94,9 @@ pub async fn spawn_app_with(web: Web) -> TestApp {
         housecallpro_signature_header: None,
         housecallpro_timestamp_header: None,
         tremendous_api_url: tremendous.base.clone(),
+        jobber_api_url: jobber.api_url(),
+        jobber_auth_url: jobber.auth_url(),
+        jobber_queue_url: Some(read_backs.1.clone()),
     };
     let app = wiring::application(&config).await;
     vouch_local::provision(&app, &table, &config.event_bus)
@@ -91,6 +121,8 @@ pub async fn spawn_app_with(web: Web) -> TestApp {
         state,
         table,
         tremendous,
+        jobber,
+        read_backs,
         config,
         web,
     }
@@ -200,6 +232,8 @@ impl TestApp {
             state,
             table: self.table.clone(),
             tremendous: self.tremendous.clone(),
+            jobber: self.jobber.clone(),
+            read_backs: self.read_backs.clone(),
             config: self.config.clone(),
             web: self.web.clone(),
         }

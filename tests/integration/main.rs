@@ -14,6 +14,7 @@ mod dashboard;
 mod gift_cards;
 mod handlers;
 mod housecallpro;
+mod jobber;
 mod leads;
 mod me;
 mod reports;

@@ -38,6 +38,13 @@ pub struct Config {
     /// `VOUCH_TREMENDOUS_API_URL`: the gift-card provider's API (its sandbox, or the local
     /// stand-in); Tremendous's production API when unset.
     pub tremendous_api_url: String,
+    /// `VOUCH_JOBBER_API_URL`: Jobber's GraphQL endpoint (locally the stand-in).
+    pub jobber_api_url: String,
+    /// `VOUCH_JOBBER_AUTH_URL`: Jobber's OAuth base (`…/authorize`, `…/token`).
+    pub jobber_auth_url: String,
+    /// `VOUCH_JOBBER_QUEUE_URL`: the SQS queue between Jobber's webhooks and their read-back;
+    /// unset, a Jobber webhook is answered 503 (Jobber sends it again).
+    pub jobber_queue_url: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -64,6 +71,11 @@ impl Config {
             housecallpro_timestamp_header: var("VOUCH_HOUSECALLPRO_TIMESTAMP_HEADER"),
             tremendous_api_url: var("VOUCH_TREMENDOUS_API_URL")
                 .unwrap_or_else(|| crate::tremendous::PRODUCTION.to_owned()),
+            jobber_api_url: var("VOUCH_JOBBER_API_URL")
+                .unwrap_or_else(|| crate::jobber::PRODUCTION_API.to_owned()),
+            jobber_auth_url: var("VOUCH_JOBBER_AUTH_URL")
+                .unwrap_or_else(|| crate::jobber::PRODUCTION_AUTH.to_owned()),
+            jobber_queue_url: var("VOUCH_JOBBER_QUEUE_URL"),
         })
     }
 

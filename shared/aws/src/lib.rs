@@ -6,10 +6,12 @@ pub mod config;
 pub mod counter;
 mod dynamo;
 pub mod https;
+pub mod jobber;
 pub mod lazy;
 pub mod messaging;
 pub mod telemetry;
 pub mod tremendous;
+pub mod vendor;
 pub mod wiring;
 
 pub use config::Config;

@@ -5,57 +5,32 @@
 //! `https://testflight.tremendous.com/api/v2`, locally the stand-in). The HTTPS client is built
 //! on the first order, never at start-up.
 
-use std::sync::OnceLock;
-use std::time::Duration;
-
 use anyhow::{Context, bail};
 use async_trait::async_trait;
 use bytes::Bytes;
 use http::{Method, Request, StatusCode, header};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::Full;
 use serde_json::{Value, json};
 use vouch_domain::model::reward::OrderOutcome;
 use vouch_domain::model::settings::GiftCardProvider;
 use vouch_domain::ports::{GiftCardRequest, GiftCards};
 
+use crate::vendor::VendorClient;
+
 /// Tremendous's production API.
 pub const PRODUCTION: &str = "https://www.tremendous.com/api/v2";
 
-/// How long one call may take before it counts as unanswered (the scheduler retries).
-const TIMEOUT: Duration = Duration::from_secs(10);
-
-type Https = hyper_rustls::HttpsConnector<HttpConnector>;
-
 pub struct Tremendous {
     base: String,
-    client: OnceLock<Client<Https, Full<Bytes>>>,
+    client: VendorClient,
 }
 
 impl Tremendous {
     pub fn new(base: &str) -> Self {
         Self {
             base: base.trim_end_matches('/').to_owned(),
-            client: OnceLock::new(),
+            client: VendorClient::default(),
         }
-    }
-
-    /// Built on first use; a failure (no root certificates readable) is tried again next time.
-    fn client(&self) -> anyhow::Result<&Client<Https, Full<Bytes>>> {
-        if let Some(client) = self.client.get() {
-            return Ok(client);
-        }
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .context("loading the platform's root certificates")?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        Ok(self
-            .client
-            .get_or_init(|| Client::builder(TokioExecutor::new()).build(https)))
     }
 
     /// One call; the status and the JSON answer (`Null` when the body is not JSON).
@@ -74,15 +49,8 @@ impl Tremendous {
             .header(header::ACCEPT, "application/json")
             .header(header::CONTENT_TYPE, "application/json")
             .body(Full::new(Bytes::from(bytes)))?;
-        let answer = tokio::time::timeout(TIMEOUT, async {
-            let response = self.client()?.request(request).await?;
-            let status = response.status();
-            let body = response.into_body().collect().await?.to_bytes();
-            anyhow::Ok((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
-        })
-        .await
-        .context("no answer within 10 s")??;
-        Ok(answer)
+        let (status, _, body) = self.client.send(request).await?;
+        Ok((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
     }
 
     fn read(&self, status: StatusCode, body: &Value) -> anyhow::Result<OrderOutcome> {

@@ -6,7 +6,8 @@ use crate::clock::SystemClock;
 use vouch_domain::app::{Ports, ServiceConfig, Vouch};
 use vouch_domain::values::secrets::{IpHasher, PageKey};
 
-use crate::messaging::{EventBridgePublisher, SnsSms};
+use crate::jobber::Jobber;
+use crate::messaging::{EventBridgePublisher, SnsSms, SqsReadBacks};
 use crate::tremendous::Tremendous;
 use crate::{Config, DynamoStore, RequestCounter};
 
@@ -18,12 +19,15 @@ pub struct Application {
     pub dynamodb_requests: RequestCounter,
     pub sns_requests: RequestCounter,
     pub eventbridge_requests: RequestCounter,
+    pub sqs_requests: RequestCounter,
+    /// The Jobber read-back queue, when configured.
+    pub read_backs: Option<SqsReadBacks>,
 }
 
 /// Builds everything without touching the network.
 pub async fn application(config: &Config) -> Application {
     let sdk = config.sdk_config().await;
-    let (dynamodb_requests, sns_requests, eventbridge_requests) = Default::default();
+    let (dynamodb_requests, sns_requests, eventbridge_requests, sqs_requests) = Default::default();
     let store = DynamoStore::new(
         DynamoStore::client(&sdk, &dynamodb_requests),
         config.table.clone(),
@@ -42,6 +46,14 @@ pub async fn application(config: &Config) -> Application {
         Arc::new(SystemClock),
     );
     ports.gift_cards = Arc::new(Tremendous::new(&config.tremendous_api_url));
+    ports.jobber = Arc::new(Jobber::new(&config.jobber_api_url, &config.jobber_auth_url));
+    let read_backs = config
+        .jobber_queue_url
+        .clone()
+        .map(|url| SqsReadBacks::new(&sdk, &sqs_requests, url));
+    if let Some(queue) = &read_backs {
+        ports.read_backs = Arc::new(queue.clone());
+    }
     let vouch = Vouch::new(
         ports,
         ServiceConfig {
@@ -57,5 +69,7 @@ pub async fn application(config: &Config) -> Application {
         dynamodb_requests,
         sns_requests,
         eventbridge_requests,
+        sqs_requests,
+        read_backs,
     }
 }

@@ -13,6 +13,8 @@ use tokio::process::{Child, Command};
 use vouch_http::{AppState, routers};
 
 pub mod bus;
+pub mod jobber;
+pub mod read_backs;
 pub mod site;
 pub mod tremendous;
 

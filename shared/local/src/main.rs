@@ -40,6 +40,18 @@ async fn main() -> anyhow::Result<()> {
             .base
         }
     };
+    // Jobber: the stand-in (its OAuth, GraphQL and webhooks), and the read-back queue its
+    // webhooks fill, as the SAM template declares it.
+    let jobber = vouch_local::jobber::spawn(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+        vouch_local::jobber::App {
+            client_id: vouch_local::jobber::DEV_CLIENT_ID.into(),
+            client_secret: vouch_local::jobber::DEV_CLIENT_SECRET.into(),
+        },
+        Some(format!("http://127.0.0.1:{port}/webhooks/jobber")),
+    )?;
+    let (read_back_sqs, read_back_queue) =
+        vouch_local::read_backs::create_queue(&emulator.endpoint, "jobber-read-backs").await?;
     let config = Config {
         table: "vouch".into(),
         aws_endpoint: Some(emulator.endpoint.clone()),
@@ -55,6 +67,9 @@ async fn main() -> anyhow::Result<()> {
         housecallpro_signature_header: None,
         housecallpro_timestamp_header: None,
         tremendous_api_url: tremendous.clone(),
+        jobber_api_url: jobber.api_url(),
+        jobber_auth_url: jobber.auth_url(),
+        jobber_queue_url: Some(read_back_queue.clone()),
     };
     let app = wiring::application(&config).await;
     provision(&app, &config.table, &config.event_bus).await?;
@@ -143,6 +158,7 @@ async fn main() -> anyhow::Result<()> {
          \n  API document     {base}/openapi.json\
          \n  sent texts       {emulator}/moto-api/data.json (sns.SMS)\
          \n  gift cards       {tremendous} (Tremendous stand-in; API key {gift_card_key}, funding source balance; orders at {tremendous_orders})\
+         \n  jobber           {jobber_base} (Jobber stand-in; app client id {jobber_id}, secret {jobber_secret}; save them in the dashboard's settings, then Connect Jobber)\
          \n  quiet hours      23:00-06:00 America/Chicago (texts then are deferred; the sweep sends them)\
          \n\nTry:\
          \n  open {base}/r/{code} in a browser: the demo site's plain form sends a lead credited to Maria\
@@ -162,6 +178,9 @@ async fn main() -> anyhow::Result<()> {
          \n\nCtrl-C stops everything.\n",
         emulator = emulator.endpoint,
         gift_card_key = vouch_local::tremendous::DEV_API_KEY,
+        jobber_base = jobber.base,
+        jobber_id = vouch_local::jobber::DEV_CLIENT_ID,
+        jobber_secret = vouch_local::jobber::DEV_CLIENT_SECRET,
         tremendous_orders = tremendous.replace("/api/v2", "/_standin/orders"),
         note = if generated {
             " (generated; set VOUCH_OPERATOR_KEY to choose one)"
@@ -179,6 +198,8 @@ async fn main() -> anyhow::Result<()> {
         "emulator": emulator.endpoint, "referrer_code": maria.code.to_string(),
         "referrer_status_url": status_url,
         "owner_email": owner_email, "owner_password": owner_password,
+        "jobber": {"base_url": jobber.base, "client_id": vouch_local::jobber::DEV_CLIENT_ID,
+                   "client_secret": vouch_local::jobber::DEV_CLIENT_SECRET},
     });
     // VOUCH_SESSION_FILE lets a second instance (the API fuzz) keep its own.
     let session_file = std::path::PathBuf::from(
@@ -199,6 +220,13 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     vouch_local::bus::spawn_poller(sqs, queue, state.vouch.clone(), base.clone());
+    // Jobber's webhooks → the read-back queue → the jobber-sync handler.
+    vouch_local::read_backs::spawn_poller(
+        read_back_sqs,
+        read_back_queue,
+        state.vouch.clone(),
+        base.clone(),
+    );
     // The scheduler's every-minute sweep: deferred texts, held rewards, missed events.
     let sweeper = state.clone();
     tokio::spawn(async move {

@@ -40,12 +40,15 @@
 //! | sign-in (email → member) | `SIGNIN#{email}` | `#SIGNIN` | |
 //! | invite link (TTL) | `INVITE#{sha256}` | `#INVITE` | |
 //! | session (TTL) | `SESSION#{sha256}` | `#SESSION` | |
+//! | Jobber connection (tokens) | `BIZ#{b}` | `#JOBBER` | |
+//! | Jobber account claim | `JOBBER#{account}` | `#JOBBER` | |
 //!
 //! Times in keys are RFC 3339 in UTC with milliseconds, so that they sort as text.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
 use vouch_domain::decide::IndexEntry;
+use vouch_domain::model::jobber::JobberId;
 use vouch_domain::model::lead::{CounterKey, LeadKey};
 use vouch_domain::model::message::Purpose;
 use vouch_domain::model::referral::Status;
@@ -446,4 +449,14 @@ pub(crate) fn invite(token: &KeyHash) -> Key {
 /// A session, by the hash of its cookie.
 pub(crate) fn session(token: &KeyHash) -> Key {
     (format!("SESSION#{}", token.as_str()), "#SESSION".to_owned())
+}
+
+/// A business's connected Jobber account and its tokens.
+pub(crate) fn jobber_connection(business: &BusinessId) -> Key {
+    (business_pk(business), "#JOBBER".to_owned())
+}
+
+/// Which business a Jobber account is connected to (one at most).
+pub(crate) fn jobber_account(account: &JobberId) -> Key {
+    (format!("JOBBER#{}", account.as_str()), "#JOBBER".to_owned())
 }

@@ -7,6 +7,7 @@
 
 mod businesses;
 mod contacts;
+mod jobber;
 mod keys;
 mod leads;
 mod limits;

@@ -1,7 +1,9 @@
-//! SNS for texts and EventBridge for domain events.
+//! SNS for texts, EventBridge for domain events, SQS for Jobber read-backs.
 
 mod eventbridge;
 mod sns;
+mod sqs;
 
 pub use eventbridge::{EVENT_SOURCE, EventBridgePublisher};
 pub use sns::SnsSms;
+pub use sqs::{SqsReadBacks, backoff};

@@ -142,6 +142,14 @@ impl Vouch {
                         "gift card provider changed"
                     );
                 }
+                if current.settings.integrations.jobber != settings.integrations.jobber {
+                    tracing::info!(
+                        business_id = %id,
+                        configured = settings.integrations.jobber.is_some(),
+                        by = %self.acting,
+                        "jobber app changed"
+                    );
+                }
                 Ok(settings)
             }
             Written::Refused => Err(Error::Conflict {

@@ -18,6 +18,7 @@
 
 mod businesses;
 mod gift_cards;
+mod jobber;
 mod leads;
 mod links;
 mod me;
@@ -36,6 +37,7 @@ mod webhooks;
 mod tests;
 
 pub use businesses::{CreatedBusiness, Operator};
+pub use jobber::{APP_DISCONNECT, JobberEvent, JobberReceipt, ReadBackOutcome, oauth_state};
 pub use leads::{LeadForm, LeadReceipt, MAX_MESSAGE_CHARS};
 pub use links::{
     ClickOutcome, ReferralCard, UNKNOWN_CODE_WINDOW_SECS, UNKNOWN_CODES_PER_WINDOW, Visit,
@@ -61,9 +63,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::model::business::Business;
 use crate::ports::{
-    Businesses, Clicks, Clock, EventPublisher, FixedClock, GiftCards, NoGiftCards, Outbox,
-    Participants, ProgramStore, RateLimits, Recipients, Referrals, Reports, Rewards, SmsSender,
-    Staff,
+    Businesses, Clicks, Clock, EventPublisher, FixedClock, GiftCards, JobberApi, JobberLinks,
+    NoGiftCards, NoJobber, NoReadBacks, Outbox, Participants, ProgramStore, RateLimits, ReadBacks,
+    Recipients, Referrals, Reports, Rewards, SmsSender, Staff,
 };
 use crate::values::error::{Error, Result};
 use crate::values::ids::BusinessId;
@@ -110,6 +112,9 @@ pub struct Ports {
     pub reports: Arc<dyn Reports>,
     pub staff: Arc<dyn Staff>,
     pub gift_cards: Arc<dyn GiftCards>,
+    pub jobber_links: Arc<dyn JobberLinks>,
+    pub jobber: Arc<dyn JobberApi>,
+    pub read_backs: Arc<dyn ReadBacks>,
     pub sms: Arc<dyn SmsSender>,
     pub events: Arc<dyn EventPublisher>,
     pub clock: Arc<dyn Clock>,
@@ -134,6 +139,7 @@ impl Ports {
             + Rewards
             + Reports
             + Staff
+            + JobberLinks
             + 'static,
     {
         Self {
@@ -147,8 +153,11 @@ impl Ports {
             referrals: store.clone(),
             rewards: store.clone(),
             reports: store.clone(),
-            staff: store,
+            staff: store.clone(),
+            jobber_links: store,
             gift_cards: Arc::new(NoGiftCards),
+            jobber: Arc::new(NoJobber),
+            read_backs: Arc::new(NoReadBacks),
             sms,
             events,
             clock,

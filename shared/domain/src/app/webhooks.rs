@@ -21,7 +21,7 @@ pub struct Receipt {
 
 impl Vouch {
     /// The business a delivery names, or 401 alike for an unknown one (no tenant enumeration).
-    async fn webhook_business(&self, raw_id: &str) -> Result<Arc<Business>> {
+    pub(super) async fn webhook_business(&self, raw_id: &str) -> Result<Arc<Business>> {
         let id = BusinessId::parse(raw_id).map_err(|_| Error::Unauthenticated)?;
         self.business(&id).await?.ok_or(Error::Unauthenticated)
     }

@@ -6,6 +6,7 @@ pub mod click;
 pub mod contact;
 pub mod events;
 pub mod job;
+pub mod jobber;
 pub mod lead;
 pub mod message;
 pub mod participant;

@@ -288,6 +288,18 @@ pub struct Integrations {
     pub housecallpro: Option<HousecallPro>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gift_cards: Option<GiftCardProvider>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobber: Option<JobberApp>,
+}
+
+/// The business's Jobber app (Jobber's Developer Center shows its client id and secret): Vouch
+/// connects the business's Jobber account through it, and its secret verifies the app's
+/// webhooks. The account's tokens are kept apart, never in settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobberApp {
+    pub client_id: VendorId,
+    pub client_secret: VendorSecret,
 }
 
 /// Who orders gift-card rewards, with the business's own account there. Without one, staff

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::values::ids::CustomerId;
 
 mod businesses;
+mod jobber;
 mod limits;
 mod messaging;
 mod outbox;
@@ -22,6 +23,9 @@ mod rewards;
 mod staff;
 
 pub use businesses::Businesses;
+pub use jobber::{
+    JobberApi, JobberFailure, JobberLinks, NoJobber, NoReadBacks, ReadBacks, TokenGrant,
+};
 pub use limits::{Rate, RateKey, RateLimits, window};
 pub use messaging::{EventPublisher, SendError, SmsSender};
 pub use outbox::{MessageFilter, Outbox, Recipient, Recipients};

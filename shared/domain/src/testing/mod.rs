@@ -6,10 +6,12 @@
 
 mod fakes;
 pub mod gift_cards;
+pub mod jobber;
 mod store;
 mod world;
 
 pub use fakes::{FakeEvents, FakeSms, ManualClock};
 pub use gift_cards::{FakeGiftCards, GIFT_CARD_KEY};
+pub use jobber::{FakeJobber, MemoryReadBacks};
 pub use store::InMemoryStore;
 pub use world::*;

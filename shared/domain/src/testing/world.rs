@@ -41,6 +41,8 @@ pub struct World {
     pub events: Arc<FakeEvents>,
     pub clock: Arc<ManualClock>,
     pub gift_cards: Arc<super::FakeGiftCards>,
+    pub jobber: Arc<super::FakeJobber>,
+    pub read_backs: Arc<super::MemoryReadBacks>,
     pub vouch: Vouch,
     pub business: BusinessId,
     pub secret: WebhookSecret,
@@ -116,6 +118,10 @@ impl World {
         let gift_cards = Arc::new(super::FakeGiftCards::default());
         let mut ports = Ports::new(store.clone(), sms.clone(), events.clone(), clock.clone());
         ports.gift_cards = gift_cards.clone();
+        let jobber = Arc::new(super::FakeJobber::new(clock.clone()));
+        let read_backs = Arc::new(super::MemoryReadBacks::default());
+        ports.jobber = jobber.clone();
+        ports.read_backs = read_backs.clone();
         let vouch = Vouch::new(
             ports,
             ServiceConfig {
@@ -138,6 +144,8 @@ impl World {
             events,
             clock,
             gift_cards,
+            jobber,
+            read_backs,
             vouch,
             business: id,
             secret: WebhookSecret::parse(&created.webhook_secret).unwrap_or_else(|e| panic!("{e}")),

@@ -5,6 +5,7 @@
 
 pub mod attribute;
 pub mod home;
+pub mod jobber;
 pub mod participants;
 pub mod reports;
 pub mod review;
@@ -78,6 +79,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/staff", get(staff::page).post(staff::add))
         .route("/admin/staff/{id}/remove", post(staff::remove))
         .route("/admin/settings/segments", get(settings::segments))
+        .route("/integrations/jobber/connect", get(jobber::connect))
+        .route("/integrations/jobber/callback", get(jobber::callback))
         .route("/admin/assets/admin.css", get(stylesheet))
         .route("/admin/assets/dashboard.js", get(script))
 }

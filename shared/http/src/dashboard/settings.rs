@@ -82,18 +82,47 @@ struct IntegrationsCard {
     connected: bool,
     url: String,
     gift_cards: bool,
+    jobber: JobberCard,
+}
+
+/// Jobber on the settings page: whether the app's client id and secret are saved (never the
+/// secret), the account connected with them, and the two URLs Jobber's Developer Center asks
+/// for.
+struct JobberCard {
+    app_saved: bool,
+    /// "Riverside Plumbing, by Olivia (owner) on 3 Dec 2026".
+    connected: Option<String>,
+    webhook_url: String,
+    callback_url: String,
 }
 
 impl IntegrationsCard {
-    fn of(state: &AppState, headers: &HeaderMap, actor: &Actor, settings: &Settings) -> Self {
+    async fn of(state: &AppState, headers: &HeaderMap, actor: &Actor, settings: &Settings) -> Self {
+        let connection = match state.vouch.jobber_connection(&actor.business_id).await {
+            Ok(connection) => connection,
+            Err(err) => {
+                tracing::warn!(error = %err, "reading the Jobber connection for the settings page");
+                None
+            }
+        };
+        let base = state.link_base(headers);
         Self {
             connected: settings.integrations.housecallpro.is_some(),
             gift_cards: settings.integrations.gift_cards.is_some(),
-            url: format!(
-                "{}/webhooks/{}/housecallpro",
-                state.link_base(headers),
-                actor.business_id
-            ),
+            url: format!("{base}/webhooks/{}/housecallpro", actor.business_id),
+            jobber: JobberCard {
+                app_saved: settings.integrations.jobber.is_some(),
+                connected: connection.map(|c| {
+                    format!(
+                        "{}, by {} on {}",
+                        c.account_name,
+                        c.connected_by,
+                        c.connected_at.format("%-d %b %Y")
+                    )
+                }),
+                webhook_url: format!("{base}/webhooks/jobber"),
+                callback_url: super::jobber::callback_url(state, headers),
+            },
         }
     }
 }
@@ -171,6 +200,15 @@ fn values_of(settings: &Settings) -> Values {
         gift_cards
             .and_then(|g| g.campaign_id.as_ref())
             .map(|c| c.as_str().to_owned())
+            .unwrap_or_default(),
+    );
+    put(
+        "jb_client_id",
+        settings
+            .integrations
+            .jobber
+            .as_ref()
+            .map(|j| j.client_id.as_str().to_owned())
             .unwrap_or_default(),
     );
     let as_text = |v: Value| v.as_str().map(str::to_owned).unwrap_or_default();
@@ -332,7 +370,7 @@ pub async fn page(
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let card = IntegrationsCard::of(&state, &headers, &actor, &settings);
+    let card = IntegrationsCard::of(&state, &headers, &actor, &settings).await;
     render_page(
         &actor,
         values_of(&settings),
@@ -430,6 +468,7 @@ fn tiers(posted: &Posted, errors: &mut BTreeMap<String, String>) -> Vec<Value> {
 fn document(
     posted: &Posted,
     gift_cards_saved: bool,
+    jobber_saved: bool,
     errors: &mut BTreeMap<String, String>,
 ) -> Value {
     let text = |name: &str| posted.field(name).trim().to_owned();
@@ -531,6 +570,19 @@ fn document(
             integrations.insert("gift_cards".into(), account);
         }
     }
+    // The Jobber app: its client id with the secret typed, or on its own once one is saved.
+    if posted.field("jb_remove") == "on" {
+        integrations.insert("jobber".into(), Value::Null);
+    } else if let Some(client_id) = posted.given("jb_client_id") {
+        let secret = text("jb_client_secret");
+        if !secret.is_empty() || (jobber_saved && !client_id.trim().is_empty()) {
+            let mut app = json!({"client_id": client_id.trim()});
+            if !secret.is_empty() {
+                app["client_secret"] = json!(secret);
+            }
+            integrations.insert("jobber".into(), app);
+        }
+    }
     if !integrations.is_empty() {
         doc["integrations"] = Value::Object(integrations);
     }
@@ -550,7 +602,14 @@ fn values_typed(posted: &Posted, business_name: &str) -> Values {
     let mut fields = BTreeMap::new();
     for (name, value) in &posted.fields {
         // A secret typed is never shown back, even beside a reason.
-        if name != "csrf" && name != "hcp_signing_secret" && name != "gc_api_key" {
+        if ![
+            "csrf",
+            "hcp_signing_secret",
+            "gc_api_key",
+            "jb_client_secret",
+        ]
+        .contains(&name.as_str())
+        {
             fields.insert(name.clone(), value.clone());
         }
     }
@@ -639,6 +698,7 @@ pub async fn save(State(state): State<AppState>, headers: HeaderMap, posted: Pos
     let doc = document(
         &posted,
         current.integrations.gift_cards.is_some(),
+        current.integrations.jobber.is_some(),
         &mut errors,
     );
     let zone = json!(current.time_zone)
@@ -651,12 +711,21 @@ pub async fn save(State(state): State<AppState>, headers: HeaderMap, posted: Pos
             .replace_settings(&posted.actor.business_id, |now| complete(&doc, Some(now)))
             .await
         {
-            Ok(_) => return Redirect::to("/admin/settings?saved").into_response(),
+            Ok(saved) => {
+                // Without an app there is no way to use the account's tokens: forget them too.
+                if saved.integrations.jobber.is_none() && current.integrations.jobber.is_some() {
+                    let vouch = state.vouch.acting_as(&posted.actor.label());
+                    if let Err(err) = vouch.disconnect_jobber(&posted.actor.business_id).await {
+                        return problem(err);
+                    }
+                }
+                return Redirect::to("/admin/settings?saved").into_response();
+            }
             Err(Error::Validation(found)) => errors = found,
             Err(err) => return problem(err),
         }
     }
     let values = values_typed(&posted, &current.name);
-    let card = IntegrationsCard::of(&state, &headers, &posted.actor, &current);
+    let card = IntegrationsCard::of(&state, &headers, &posted.actor, &current).await;
     render_page(&posted.actor, values, errors, false, zone, card).await
 }

@@ -444,8 +444,9 @@ pub struct SettingsSchema {
     /// Moving it on revokes every referrer's page link sent so far.
     pub status_link_version: u32,
     /// Write `{"housecallpro": {"signing_secret": "…"}}` or `{"gift_cards": {"provider":
-    /// "tremendous", "api_key": "…", "funding_source_id": "balance"}}`; read back, secrets show
-    /// as `configured`. `null` removes an integration.
+    /// "tremendous", "api_key": "…", "funding_source_id": "balance"}}` or `{"jobber":
+    /// {"client_id": "…", "client_secret": "…"}}`; read back, secrets show as `configured`.
+    /// `null` removes an integration.
     pub integrations: IntegrationsSchema,
 }
 
@@ -455,6 +456,22 @@ pub struct SettingsSchema {
 pub struct IntegrationsSchema {
     pub housecallpro: ConfiguredSchema,
     pub gift_cards: GiftCardsSchema,
+    pub jobber: JobberSchema,
+}
+
+/// The Jobber app as the settings show it (the client secret is write-only). The account is
+/// connected from the dashboard (`GET /integrations/jobber/connect`); its tokens are never
+/// shown.
+#[derive(ToSchema)]
+#[schema(as = Jobber)]
+pub struct JobberSchema {
+    /// A client id and secret are saved.
+    pub configured: bool,
+    #[schema(nullable = false)]
+    pub client_id: Option<String>,
+    /// Written, never shown.
+    #[schema(nullable = false, write_only)]
+    pub client_secret: Option<String>,
 }
 
 /// The gift-card provider as the settings show it (the API key is write-only: send

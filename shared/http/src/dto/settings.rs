@@ -179,6 +179,13 @@ pub fn shown(settings: &Settings) -> Value {
             serde_json::json!({
                 "housecallpro": {"configured": settings.integrations.housecallpro.is_some()},
                 "gift_cards": gift_cards_shown(settings),
+                "jobber": match &settings.integrations.jobber {
+                    None => serde_json::json!({"configured": false}),
+                    Some(app) => serde_json::json!({
+                        "configured": true,
+                        "client_id": app.client_id.as_str(),
+                    }),
+                },
             }),
         );
     }

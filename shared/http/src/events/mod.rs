@@ -1,9 +1,10 @@
 //! The event functions' handlers: `referral.qualified` for the reward issuer, inbound texts from
-//! SNS, and the scheduled sweep. They take the application alone (no web state) and say whether
+//! SNS, the scheduled sweep, and Jobber read-backs. They take the application alone (no web state) and say whether
 //! a failure is worth retrying.
 
 pub mod inbound;
 pub mod issuer;
+pub mod jobber;
 pub mod sweep;
 
 use lambda_runtime::Diagnostic;

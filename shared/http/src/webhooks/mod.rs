@@ -8,6 +8,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
+use vouch_domain::app::JobberReceipt;
 use vouch_domain::values::signature::Delivery;
 
 use crate::dto::params::{BusinessPath, WebhookHeaders};
@@ -16,6 +17,7 @@ use crate::extract::read_body;
 use crate::state::AppState;
 
 pub mod housecallpro;
+pub mod jobber;
 pub mod payload;
 
 pub use payload::MAX_BODY;
@@ -24,6 +26,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/webhooks/{business_id}", post(standard))
         .route("/webhooks/{business_id}/housecallpro", post(housecall_pro))
+        .route("/webhooks/jobber", post(jobber_app))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -143,5 +146,52 @@ pub async fn housecall_pro(
     Ok(Json(Received {
         received: true,
         duplicate: receipt.duplicate,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobberReceived {
+    pub received: bool,
+    /// `queued` (read back from Jobber shortly), `ignored` (a topic Vouch does not follow) or
+    /// `disconnected` (APP_DISCONNECT: the account's tokens are forgotten).
+    pub outcome: &'static str,
+}
+
+/// Jobber's webhooks, one URL for the app: the account is found by `accountId`, the raw body
+/// checked against that business's Jobber client secret, and the item queued to be read back
+/// through Jobber's API (the answer does not wait for it).
+#[utoipa::path(
+    post, path = "/webhooks/jobber", tag = "webhooks",
+    params(("x-jobber-hmac-sha256" = String, Header, description = "Base64 HMAC-SHA256 of the raw body keyed with the Jobber app's client secret")),
+    request_body(content = Object, description = "{\"data\": {\"webHookEvent\": {topic, appId, accountId, itemId, occurredAt}}} (or the older form-encoded fields)"),
+    responses(
+        (status = 200, body = JobberReceived),
+        (status = 400, body = crate::error::ErrorBody, description = "The body is neither JSON nor a form"),
+        (status = 401, body = crate::error::ErrorBody, description = "Bad or missing signature, or an account not connected to any business"),
+        (status = 413, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody, description = "A field is invalid; see fields"),
+        (status = 503, body = crate::error::ErrorBody, description = "The read-back queue is unavailable; Jobber sends it again"),
+    )
+)]
+pub async fn jobber_app(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<JobberReceived>> {
+    let body = read_body(body, MAX_BODY).await?;
+    let event = jobber::parse(header(&headers, "content-type"), &body)?;
+    let receipt = state
+        .vouch
+        .receive_jobber(&event, header(&headers, "x-jobber-hmac-sha256"), &body)
+        .await?;
+    let outcome = match receipt {
+        JobberReceipt::Queued => "queued",
+        JobberReceipt::Ignored => "ignored",
+        JobberReceipt::Disconnected => "disconnected",
+    };
+    tracing::info!(topic = %event.topic, outcome, "jobber webhook answered");
+    Ok(Json(JobberReceived {
+        received: true,
+        outcome,
     }))
 }

@@ -101,7 +101,7 @@ struct ReviewData {
     score: u8,
 }
 
-pub(super) fn field_error(path: &str, err: impl std::fmt::Display) -> FieldErrors {
+pub(crate) fn field_error(path: &str, err: impl std::fmt::Display) -> FieldErrors {
     FieldErrors::from([(path.to_owned(), err.to_string())])
 }
 
@@ -117,7 +117,7 @@ pub(super) fn data<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Fi
     })
 }
 
-pub(super) fn timestamp(raw: &str, field: &str) -> Result<DateTime<Utc>, FieldErrors> {
+pub(crate) fn timestamp(raw: &str, field: &str) -> Result<DateTime<Utc>, FieldErrors> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| field_error(field, "must be an RFC 3339 timestamp"))

@@ -14,6 +14,10 @@ mod gift_cards;
 
 // ----
 
+mod jobber;
+
+// ----
+
 mod leads;
 
 // ----

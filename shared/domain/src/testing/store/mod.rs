@@ -33,6 +33,7 @@ use crate::values::ids::{BusinessId, ClickId, CustomerId};
 use crate::values::person::Phone;
 use crate::values::secrets::KeyHash;
 
+mod jobber;
 mod lists;
 mod program;
 mod reports;
@@ -82,6 +83,9 @@ struct State {
     sign_ins: HashMap<crate::values::person::Email, (BusinessId, crate::values::ids::StaffId)>,
     invites: HashMap<KeyHash, (BusinessId, crate::values::ids::StaffId)>,
     sessions: HashMap<KeyHash, crate::model::staff::Session>,
+    /// Connected Jobber accounts by business, and each account's business.
+    jobber: HashMap<BusinessId, crate::model::jobber::JobberConnection>,
+    jobber_accounts: HashMap<crate::model::jobber::JobberId, BusinessId>,
 }
 
 /// How the fake orders search entries: like the table, names and numbers apart, by key then id.
