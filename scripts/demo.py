@@ -10,6 +10,10 @@
    text and a thank-you text.
 5. Two more friends close: the third closed referral pays the third tier ($50).
 6. Staff delete the first attribution: its reward is reversed on the ledger.
+7. Jobber: the owner saves the Jobber app and connects the stand-in's account through Jobber's
+   authorize page; a client of the business refers a new client, whose request names her in
+   "Jobber"; the job is done, invoiced and paid there; Vouch reads each change back from Jobber's
+   API and the referrer is rewarded.
 
 Reads the keys `make dev` wrote to .local/dev-session.json. Exits non-zero if any check fails.
 """
@@ -130,6 +134,57 @@ class Demo:
         return [t["message"] for t in data.get("sns", {}).get("SMS", []) if t.get("phone_number") == phone]
 
 
+def jobber_leg(d, run):
+    jobber = d.s["jobber"]
+    status, _, body = call("PUT", f"{d.base}/api/admin/settings", headers=d.admin, body={
+        "integrations": {"jobber": {"client_id": jobber["client_id"],
+                                    "client_secret": jobber["client_secret"]}}})
+    d.check(status == 200, "the Jobber app's client id and secret saved (settings)")
+    # The owner signs in and connects, as in the dashboard's settings.
+    status, headers, _ = call("POST", f"{d.base}/admin/login", form=True,
+                              body={"email": d.s["owner_email"], "password": d.s["owner_password"]},
+                              headers={"Origin": d.base})
+    cookie = {"Cookie": (headers.get("Set-Cookie") or headers.get("set-cookie") or "").split(";")[0]}
+    status, headers, _ = call("GET", f"{d.base}/integrations/jobber/connect", headers=cookie)
+    authorize = headers.get("Location") or headers.get("location") or ""
+    status, headers, _ = call("GET", authorize)
+    back = headers.get("Location") or headers.get("location") or ""
+    status, headers, body = call("GET", back, headers=cookie)
+    d.check(status == 303 and (headers.get("Location") or headers.get("location")) ==
+            "/admin/settings?jobber=connected#jobber", "connected through Jobber's authorize page")
+
+    def standin(path, body=None):
+        status, _, text = call("POST", f"{jobber['base_url']}/_standin/{path}", body=body or {})
+        assert status in (200, 201), f"{path}: {status} {text}"
+        return json.loads(text) if text else {}
+
+    phone = lambda: f"+1512{random.randint(2000000, 9999998)}"
+    lucia = standin("clients", {"firstName": "Lucia", "lastName": f"Jobber{run}", "phone": phone(),
+                                "smsAllowed": True})["id"]
+    # Lucia is a client in Jobber; once read back, staff enrol her.
+    deadline = time.time() + 20
+    while True:
+        status, _, _ = call("POST", f"{d.base}/api/admin/participants", headers=d.admin,
+                            body={"customer_id": lucia})
+        if status in (200, 201) or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    d.check(status in (200, 201), f"Lucia read back from Jobber and enrolled ({lucia})")
+    friend = standin("clients", {"firstName": "Omar", "lastName": f"Jobber{run}", "phone": phone(),
+                                 "smsAllowed": True})["id"]
+    standin("requests", {"clientId": friend, "referringClientId": lucia})
+    job = standin("jobs", {"clientId": friend, "totalCents": 38000})["id"]
+    standin(f"jobs/{job}/status", {"status": "requires_invoicing"})
+    invoice = standin("invoices", {"jobId": job})["id"]
+    paid = standin(f"invoices/{invoice}/pay")
+    d.check(paid.get("webhook_status") == 200 and paid.get("payment_webhook_status") == 200,
+            "Jobber's webhooks answered 200 (queued for read-back)")
+    detail = d.rewards_of(lucia, 1)
+    issued = [r for r in detail["rewards"] if r["status"] == "issued"]
+    d.check(len(detail["rewards"]) == 1 and len(issued) == 1 and issued[0]["amount_cents"] == 2500,
+            f"Lucia rewarded once: {[(r['amount_cents'], r['status']) for r in detail['rewards']]}")
+
+
 def main():
     try:
         with open(SESSION) as f:
@@ -188,6 +243,9 @@ def main():
     reversed_ = [r for r in detail["rewards"] if r["status"] == "reversed"]
     d.check(len(reversed_) == 1, "its reward is reversed")
     d.check(detail["credit_balance_cents"] == 7500, f"ledger balance now {detail['credit_balance_cents']} cents")
+
+    print("7. Jobber: connect the account, a referred client's invoice is paid in Jobber")
+    jobber_leg(d, run)
 
     print("\nall checks passed" if d.failures == 0 else f"\n{d.failures} check(s) failed")
     return 0 if d.failures == 0 else 1

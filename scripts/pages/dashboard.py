@@ -278,6 +278,38 @@ def main():
         owner.execute_script("document.getElementById('gc_api_key').scrollIntoView()")
         shot(owner, "settings-gift-cards-phone")
 
+        # Jobber: the app's client id and secret saved (the secret never shown back), then
+        # "Connect Jobber" through the stand-in's authorize page and back to the settings, which
+        # name the connected account.
+        jobber = session["jobber"]
+        owner.get(f"{base}/admin/settings")
+        if owner.find_elements(By.NAME, "jb_remove"):
+            # Connected by the demo run before these checks: disconnect first, from this page.
+            owner.find_element(By.NAME, "jb_remove").click()
+            submit(owner, "form[action='/admin/settings']")
+            owner.get(f"{base}/admin/settings")
+            if "Not connected. In Jobber" not in owner.find_element(By.TAG_NAME, "main").text:
+                fail("removing the Jobber app did not disconnect it")
+        fill(owner, {"jb_client_id": jobber["client_id"], "jb_client_secret": jobber["client_secret"]})
+        submit(owner, "form[action='/admin/settings']")
+        owner.get(f"{base}/admin/settings")
+        if jobber["client_secret"] in owner.page_source:
+            fail("the saved Jobber client secret is on the page")
+        connect = owner.find_elements(By.CSS_SELECTOR, "a[href='/integrations/jobber/connect']")
+        if not connect:
+            text = owner.find_element(By.TAG_NAME, "main").text
+            fail("no Connect Jobber link once the app is saved: " + text[text.find("Jobber"):][:1500])
+        owner.execute_script("document.getElementById('jobber').scrollIntoView()")
+        shot(owner, "settings-jobber-saved-phone")
+        navigates(owner, connect[0].click)
+        if "jobber=connected" not in owner.current_url:
+            fail(f"Connect Jobber did not come back connected: {owner.current_url}")
+        if "Connected: Riverside Plumbing (stand-in)" not in owner.find_element(By.TAG_NAME, "main").text:
+            fail("the settings do not name the connected Jobber account")
+        check_page(owner, "settings (Jobber connected)", PHONE[0])
+        owner.execute_script("document.getElementById('jobber').scrollIntoView()")
+        shot(owner, "settings-jobber-phone")
+
         # The texts the demo sent, with their segments.
         owner.get(f"{base}/admin/texts")
         texts = owner.find_elements(By.CSS_SELECTOR, ".rows .sms")
@@ -390,6 +422,8 @@ def main():
         shot(desktop, "settings-integrations-desktop")
         desktop.execute_script("document.getElementById('gc_api_key').scrollIntoView()")
         shot(desktop, "settings-gift-cards-desktop")
+        desktop.execute_script("document.getElementById('jobber').scrollIntoView()")
+        shot(desktop, "settings-jobber-desktop")
     finally:
         desktop.quit()
     print(f"dashboard: ok; screenshots in {SHOTS}/dashboard-*.png")

@@ -76,7 +76,7 @@ async fn connect(app: &TestApp, owner: &Browser) {
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
     assert_eq!(
         reply.header("location"),
-        Some("/admin/settings?jobber=connected")
+        Some("/admin/settings?jobber=connected#jobber")
     );
 }
 

@@ -8,6 +8,9 @@ use ulid::Ulid;
 
 use crate::values::error::ParseError;
 
+/// Ids no business may take: they are paths of their own.
+const RESERVED: &[&str] = &["jobber"];
+
 /// A business (tenant) id: a slug `[a-z0-9-]{3,40}` that neither starts nor ends with `-`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -23,6 +26,10 @@ impl BusinessId {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         let ok_ends = !raw.starts_with('-') && !raw.ends_with('-');
+        // `/webhooks/jobber` is the Jobber app's one webhook URL, beside `/webhooks/{business}`.
+        if RESERVED.contains(&raw) {
+            return Err(ParseError::new("is reserved; choose another id"));
+        }
         if ok_len && ok_chars && ok_ends {
             Ok(Self(raw.to_owned()))
         } else {
@@ -160,6 +167,7 @@ mod tests {
             "acme-",
             "ac me",
             &"x".repeat(41),
+            "jobber",
             "acmé",
         ] {
             assert!(BusinessId::parse(bad).is_err(), "{bad}");

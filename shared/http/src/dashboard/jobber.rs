@@ -81,7 +81,7 @@ pub async fn callback(
         )
         .await
     {
-        Ok(_) => Redirect::to("/admin/settings?jobber=connected").into_response(),
+        Ok(_) => Redirect::to("/admin/settings?jobber=connected#jobber").into_response(),
         Err(err) => problem(err),
     }
 }
