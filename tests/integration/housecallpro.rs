@@ -72,7 +72,8 @@ async fn the_signing_secret_is_write_only_and_validated() {
     let (key, _) = app.create_business("acme").await;
     assert_eq!(
         read(&app, &key).await.json()["integrations"],
-        json!({"housecallpro": {"configured": false}, "gift_cards": {"configured": false}})
+        json!({"housecallpro": {"configured": false}, "gift_cards": {"configured": false},
+               "jobber": {"configured": false}})
     );
     for bad in [
         json!("short"),
@@ -120,7 +121,8 @@ async fn the_signing_secret_is_write_only_and_validated() {
     let shown = read(&app, &key).await;
     assert_eq!(
         shown.json()["integrations"],
-        json!({"housecallpro": {"configured": true}, "gift_cards": {"configured": false}})
+        json!({"housecallpro": {"configured": true}, "gift_cards": {"configured": false},
+               "jobber": {"configured": false}})
     );
     assert!(!shown.text().contains(SECRET), "{}", shown.text());
     // The document read is sent back as it is: the secret stays.

@@ -86,6 +86,7 @@ fn every_function_is_an_arm64_cargo_lambda_build_of_its_crate() {
         ("SmsInboundFunction", "sms-inbound"),
         ("SchedulerFunction", "scheduler"),
         ("RewardIssuerFunction", "reward-issuer"),
+        ("JobberSyncFunction", "jobber-sync"),
     ];
     let declared = doc["Resources"]
         .as_mapping()
@@ -118,4 +119,36 @@ fn every_function_is_an_arm64_cargo_lambda_build_of_its_crate() {
     assert_eq!(globals["Runtime"], "provided.al2023");
     assert_eq!(globals["Architectures"][0], "arm64");
     assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
+}
+
+#[test]
+fn jobber_webhooks_are_read_back_from_a_queue_with_a_dead_letter_queue() {
+    let doc = template();
+    let resources = &doc["Resources"];
+    let queue = &resources["JobberReadBacks"];
+    assert_eq!(queue["Type"], "AWS::SQS::Queue");
+    let redrive = &queue["Properties"]["RedrivePolicy"];
+    let target = serde_yaml::to_string(&redrive["deadLetterTargetArn"]).unwrap();
+    assert!(target.contains("JobberReadBackDeadLetters"), "{target}");
+    assert!(redrive["maxReceiveCount"].as_u64().unwrap() >= 3);
+    let sync = &resources["JobberSyncFunction"]["Properties"];
+    let event = &sync["Events"]["ReadBacks"];
+    assert_eq!(event["Type"], "SQS");
+    assert_eq!(
+        event["Properties"]["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    // Six times the function's timeout (10 s), as AWS advises for a queue trigger.
+    assert!(queue["Properties"]["VisibilityTimeout"].as_u64().unwrap() >= 60);
+    let webhook = &resources["JobWebhookFunction"]["Properties"];
+    let queue_url =
+        serde_yaml::to_string(&webhook["Environment"]["Variables"]["VOUCH_JOBBER_QUEUE_URL"])
+            .unwrap();
+    assert!(queue_url.contains("JobberReadBacks"), "{queue_url}");
+    let text = serde_yaml::to_string(&webhook["Policies"]).unwrap();
+    assert!(text.contains("sqs:SendMessage"), "{text}");
+    assert_eq!(
+        webhook["Events"]["Jobber"]["Properties"]["Path"],
+        "/webhooks/jobber"
+    );
 }

@@ -614,6 +614,45 @@ mod tests {
     }
 
     #[test]
+    fn a_visit_reads_as_its_job_and_a_payment_as_its_invoice() {
+        let client = json!({"id": "Q2xpZW50LzE=", "firstName": "Ana", "lastName": "Diaz",
+                            "phones": [], "emails": []});
+        let job = json!({"id": "Sm9iLzQ=", "jobStatus": "requires_invoicing",
+                         "completedAt": "2026-12-03T10:00:00Z", "total": 120.5, "client": client});
+        let visit =
+            JobberItem::Visit(JobberId::parse("VmlzaXQvMg==").unwrap_or_else(|_| unreachable!()));
+        let Ok(Some(JobberRecord::Job(read))) = record(&visit, &json!({"visit": {"job": job}}))
+        else {
+            unreachable!("the visit's job reads");
+        };
+        assert_eq!(
+            (read.job_status.as_str(), read.total_cents),
+            ("requires_invoicing", 12_050)
+        );
+        let payment =
+            JobberItem::Payment(JobberId::parse("UGF5LzM=").unwrap_or_else(|_| unreachable!()));
+        let invoice = json!({"id": "SW52b2ljZS85", "invoiceStatus": "paid",
+                             "amounts": {"total": 120.5}, "client": client, "jobs": {"nodes": []}});
+        let Ok(Some(JobberRecord::Invoice(read))) =
+            record(&payment, &json!({"paymentRecord": {"invoice": invoice}}))
+        else {
+            unreachable!("the payment's invoice reads");
+        };
+        assert_eq!(read.job_id, None);
+        assert_eq!(read.total_cents, 12_050);
+        // A payment recorded against no invoice: nothing to apply.
+        assert_eq!(
+            record(&payment, &json!({"paymentRecord": {"invoice": null}})).ok(),
+            Some(None)
+        );
+        // A shape that does not read is refused, not guessed.
+        assert!(matches!(
+            record(&payment, &json!({"paymentRecord": {"invoice": {"id": 5}}})),
+            Err(JobberFailure::Refused(_))
+        ));
+    }
+
+    #[test]
     fn an_access_token_lapses_at_its_exp() {
         let claims = URL_SAFE_NO_PAD.encode(br#"{"exp":1796300000,"account_id":1}"#);
         let token = format!("eyJhbGciOiJIUzI1NiJ9.{claims}.c2ln");
