@@ -183,7 +183,13 @@ async fn a_referral_paid_in_jobber_rewards_the_referrer_once() {
     assert_eq!(jobber.fire("REQUEST_CREATE", &request).await.unwrap(), 200);
     // Jobber delivers at least once: the same webhook again changes nothing.
     assert_eq!(jobber.fire("REQUEST_CREATE", &request).await.unwrap(), 200);
-    drain(&app, 2).await;
+    assert_eq!(
+        drain(&app, 2).await,
+        [
+            "Ok(Delivered { duplicate: false })",
+            "Ok(Delivered { duplicate: true })"
+        ]
+    );
     let referrals = app
         .call(Method::GET, "/api/admin/referrals", Some(&key), None)
         .await
@@ -193,19 +199,29 @@ async fn a_referral_paid_in_jobber_rewards_the_referrer_once() {
 
     // The job is done and invoiced, then paid: read back, the referral qualifies.
     let job = jobber.add_job(&dana, 42_000);
+    let visit = jobber.add_visit(&job);
+    jobber.complete_visit(&visit);
     jobber.set_job_status(&job, "requires_invoicing");
     let invoice = jobber.add_invoice(&job);
     let payment = jobber.pay_invoice(&invoice);
+    // Each mapped topic is read back and delivered (none refused or skipped).
     for (topic, item) in [
+        ("VISIT_COMPLETE", &visit),
         ("JOB_UPDATE", &job),
+        ("INVOICE_CREATE", &invoice),
         ("INVOICE_UPDATE", &invoice),
         ("PAYMENT_CREATE", &payment),
-        // Out of order: an older job update arriving last does not move the job back.
-        ("JOB_UPDATE", &job),
     ] {
         assert_eq!(jobber.fire(topic, item).await.unwrap(), 200, "{topic}");
+        let done = drain(&app, 1).await;
+        assert_eq!(done, ["Ok(Delivered { duplicate: false })"], "{topic}");
     }
-    drain(&app, 4).await;
+    assert_eq!(crate::webhooks::stored_job_status(&app, &job).await, "paid");
+    // Out of order: the job's update, delivered late, is older than the paid invoice and
+    // does not move the job back.
+    assert_eq!(jobber.fire("JOB_UPDATE", &job).await.unwrap(), 200);
+    assert_eq!(drain(&app, 1).await.len(), 1);
+    assert_eq!(crate::webhooks::stored_job_status(&app, &job).await, "paid");
     assert_eq!(drain_issuer(&app, &sqs, &queue, 1).await, 1);
     let rewards = app
         .call(Method::GET, "/api/admin/rewards", Some(&key), None)

@@ -143,8 +143,23 @@ impl JobberLinks for DynamoStore {
         business: &BusinessId,
         account: &JobberId,
     ) -> anyhow::Result<()> {
-        // Each goes only if it is still this pairing: a business that connected another
-        // account since keeps it.
+        // Both together, each only if it is still this pairing (a business that connected
+        // another account since keeps it).
+        let mut tx = Tx::new(self.table());
+        tx.delete_if(
+            keys::jobber_connection(business),
+            "account_id = :v",
+            vec![(":v", s(account.as_str()))],
+        )?;
+        tx.delete_if(
+            keys::jobber_account(account),
+            "business_id = :v",
+            vec![(":v", s(business.as_str()))],
+        )?;
+        if tx.send(self).await?.is_ok() {
+            return Ok(());
+        }
+        // One of the two is gone or another's: remove whichever is still this pairing's.
         for (key, condition, value) in [
             (
                 keys::jobber_connection(business),

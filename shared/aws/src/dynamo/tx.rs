@@ -128,6 +128,29 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
+    /// Deletes the item at `key` if `condition` holds for it (a missing item fails it).
+    pub(crate) fn delete_if(
+        &mut self,
+        key: Key,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> anyhow::Result<()> {
+        let mut delete = Delete::builder()
+            .table_name(self.table)
+            .set_key(Some(primary_key(key)))
+            .condition_expression(condition);
+        for (name, value) in values {
+            delete = delete.expression_attribute_values(name, value);
+        }
+        self.items.push(
+            TransactWriteItem::builder()
+                .delete(delete.build().context("Delete")?)
+                .build(),
+        );
+        self.roles.push(Role::Changed);
+        Ok(())
+    }
+
     pub(crate) fn check(&mut self, check: ConditionCheckBuilder, role: Role) -> anyhow::Result<()> {
         let check = check
             .table_name(self.table)

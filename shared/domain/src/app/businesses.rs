@@ -149,6 +149,10 @@ impl Vouch {
                         by = %self.acting,
                         "jobber app changed"
                     );
+                    // Without the app its account's tokens cannot be used or refreshed.
+                    if settings.integrations.jobber.is_none() {
+                        self.disconnect_jobber(id).await?;
+                    }
                 }
                 Ok(settings)
             }

@@ -238,6 +238,20 @@ impl Vouch {
                 Error::Unauthenticated
             })?;
         if event.topic == APP_DISCONNECT {
+            // Jobber signs no timestamp: an old disconnect sent again must not undo a
+            // connection made since.
+            let connection = self
+                .ports
+                .jobber_links
+                .jobber_connection(&business_id)
+                .await?;
+            // (Jobber's times are to the second.)
+            if connection
+                .is_some_and(|c| c.connected_at.timestamp() > event.occurred_at.timestamp())
+            {
+                tracing::info!(business_id = %business_id, "an APP_DISCONNECT older than the connection; ignored");
+                return Ok(JobberReceipt::Ignored);
+            }
             self.ports
                 .jobber_links
                 .disconnect_jobber(&business_id, &event.account_id)
@@ -331,12 +345,13 @@ impl Vouch {
                     .await?;
                 return match stored {
                     Some(stored) if &stored.tokens.refresh_token != previous => Ok(stored.tokens),
-                    _ => Err(Error::Conflict {
-                        code: "jobber_reconnect",
-                        message: format!(
-                            "Jobber refused the refresh token ({reason}); connect Jobber again"
-                        ),
-                    }),
+                    // Either the winner of a race has not stored its tokens yet, or the token
+                    // was revoked: worth trying again later (a revoked one ends in the
+                    // dead-letter queue, kept, rather than dropped).
+                    _ => Err(Error::Unavailable(anyhow::anyhow!(
+                        "Jobber refused the refresh token ({reason}); if this lasts, connect \
+                         Jobber again"
+                    ))),
                 };
             }
             Err(err) => return Err(failure(err)),

@@ -97,6 +97,11 @@ impl FakeJobber {
         self.with(|s| s.access.clear());
     }
 
+    /// Every refresh token handed out stops working (revoked at Jobber).
+    pub fn revoke_refresh_tokens(&self) {
+        self.with(|s| s.refresh.clear());
+    }
+
     pub fn disconnect(&self) {
         self.with(|s| {
             s.disconnected = true;

@@ -711,16 +711,7 @@ pub async fn save(State(state): State<AppState>, headers: HeaderMap, posted: Pos
             .replace_settings(&posted.actor.business_id, |now| complete(&doc, Some(now)))
             .await
         {
-            Ok(saved) => {
-                // Without an app there is no way to use the account's tokens: forget them too.
-                if saved.integrations.jobber.is_none() && current.integrations.jobber.is_some() {
-                    let vouch = state.vouch.acting_as(&posted.actor.label());
-                    if let Err(err) = vouch.disconnect_jobber(&posted.actor.business_id).await {
-                        return problem(err);
-                    }
-                }
-                return Redirect::to("/admin/settings?saved").into_response();
-            }
+            Ok(_) => return Redirect::to("/admin/settings?saved").into_response(),
             Err(Error::Validation(found)) => errors = found,
             Err(err) => return problem(err),
         }

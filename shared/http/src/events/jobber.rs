@@ -7,6 +7,7 @@ use vouch_domain::app::{ReadBackOutcome, Vouch};
 use vouch_domain::model::jobber::ReadBack;
 
 use super::EventError;
+use crate::webhooks::payload::{Envelope, WebhookEvent};
 use crate::webhooks::{jobber, payload};
 
 /// What a read-back came to, for the log and the tests.
@@ -35,8 +36,30 @@ pub async fn handle(
         }
     };
     let envelope = jobber::envelope_of(read_back, *record);
-    let command =
-        payload::command_of(envelope, business.settings.country).map_err(EventError::of)?;
+    let country = business.settings.country;
+    let command = match payload::command_of(envelope.clone(), country) {
+        // A job's progress or a paid invoice is not lost to its client's contact details that
+        // do not read (a phone with an extension, a mistyped email): the job alone is applied.
+        Err(vouch_domain::Error::Validation(fields)) => match envelope.event {
+            WebhookEvent::JobStatusChanged {
+                job,
+                customer: Some(_),
+            } => {
+                tracing::warn!(?fields, item_id = %read_back.item_id,
+                               "jobber client details do not read; the job is applied without them");
+                let envelope = Envelope {
+                    occurred_at: envelope.occurred_at,
+                    event: WebhookEvent::JobStatusChanged {
+                        job,
+                        customer: None,
+                    },
+                };
+                payload::command_of(envelope, country).map_err(EventError::of)?
+            }
+            _ => return Err(EventError::of(vouch_domain::Error::Validation(fields))),
+        },
+        other => other.map_err(EventError::of)?,
+    };
     let Some(command) = command else {
         return Ok(Synced::Skipped("nothing Vouch follows changed"));
     };
@@ -168,6 +191,70 @@ mod tests {
         assert_eq!(rewards.len(), 1);
         assert_eq!(rewards[0].status, RewardStatus::Issued);
         assert_eq!(rewards[0].cents(), 2500);
+    }
+
+    #[tokio::test]
+    async fn a_paid_invoice_counts_even_when_its_clients_number_does_not_read() {
+        let w = World::with(json!({"integrations": {"jobber": {
+            "client_id": JOBBER_CLIENT_ID, "client_secret": JOBBER_CLIENT_SECRET}}}))
+        .await;
+        let state = oauth_state("session", &w.business, w.now());
+        w.vouch
+            .connect_jobber(&w.business, "session", &state, &w.jobber.code(), LINKS)
+            .await
+            .unwrap();
+        w.enrol(MARIA, "Maria", "Garcia", "512-555-0123").await;
+        w.jobber.put(JobberRecord::Request(JobberRequest {
+            id: id("UmVxdWVzdC83"),
+            client: Some(client(DANA, "Dana", "512-555-0188")),
+            referring_client_id: Some(id(MARIA)),
+            created_at: Some(eleven_am()),
+        }));
+        handle(
+            &w.vouch,
+            LINKS,
+            &read_back(&w, "REQUEST_CREATE", "UmVxdWVzdC83"),
+        )
+        .await
+        .unwrap();
+        // Since then someone typed a note over Dana's number in Jobber.
+        let unreadable = client(DANA, "Dana", "call the office first");
+        let details = vouch_domain::model::contact::CustomerInput {
+            id: DANA.into(),
+            first_name: "Dana".into(),
+            phone: Some("call the office first".into()),
+            ..Default::default()
+        };
+        assert!(
+            details
+                .parse(
+                    w.vouch
+                        .business(&w.business)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .settings
+                        .country
+                )
+                .is_err()
+        );
+        w.jobber.put(JobberRecord::Invoice(JobberInvoice {
+            id: id("SW52b2ljZS85"),
+            invoice_status: "paid".into(),
+            total_cents: 42_000,
+            client: unreadable,
+            job_id: Some(id("Sm9iLzQ=")),
+            updated_at: Some(eleven_am() + chrono::Duration::days(3)),
+        }));
+        let synced = handle(
+            &w.vouch,
+            LINKS,
+            &read_back(&w, "INVOICE_UPDATE", "SW52b2ljZS85"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(synced, Synced::Delivered { duplicate: false });
+        assert_eq!(w.only_referral_of(MARIA).status, Status::Qualified);
     }
 
     #[tokio::test]

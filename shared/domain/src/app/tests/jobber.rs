@@ -343,3 +343,58 @@ async fn a_read_back_for_a_disconnected_account_forgets_the_tokens() {
         ReadBackOutcome::Skipped(_)
     ));
 }
+
+#[tokio::test]
+async fn an_old_app_disconnect_sent_again_does_not_undo_a_newer_connection() {
+    let w = connected().await;
+    let account = w.jobber.account.id.clone();
+    let (mut event, body) = webhook(&w, "APP_DISCONNECT", account.as_str());
+    event.occurred_at = w.now() - Duration::days(1);
+    let signature = sign_body_base64(JOBBER_CLIENT_SECRET.as_bytes(), &body);
+    assert_eq!(
+        w.vouch
+            .receive_jobber(&event, Some(&signature), &body)
+            .await
+            .unwrap(),
+        JobberReceipt::Ignored
+    );
+    assert!(
+        w.vouch
+            .jobber_connection(&w.business)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn removing_the_app_from_the_settings_forgets_the_accounts_tokens() {
+    let w = connected().await;
+    w.vouch
+        .replace_settings(&w.business, |current| {
+            let mut settings = current.clone();
+            settings.integrations.jobber = None;
+            Ok(settings)
+        })
+        .await
+        .unwrap();
+    assert_eq!(w.vouch.jobber_connection(&w.business).await.unwrap(), None);
+    assert_eq!(
+        w.store.jobber_business(&w.jobber.account.id).await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_token_jobber_refuses_is_retried_not_dropped() {
+    let w = connected().await;
+    w.jobber.put(JobberRecord::Client(client("Q2xpZW50LzE=")));
+    // Revoked at Jobber without a disconnect webhook (yet): refreshes are refused.
+    w.jobber.expire_access_tokens();
+    w.jobber.revoke_refresh_tokens();
+    let item = read_back(&w, "CLIENT_UPDATE", "Q2xpZW50LzE=");
+    assert!(matches!(
+        w.vouch.read_back(&item).await,
+        Err(Error::Unavailable(_))
+    ));
+}
