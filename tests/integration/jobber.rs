@@ -395,3 +395,24 @@ async fn connecting_needs_the_state_this_session_made() {
     );
     assert!(!shown.to_string().contains(JOBBER_CLIENT_SECRET));
 }
+
+#[tokio::test]
+async fn a_read_back_that_finds_the_app_disconnected_forgets_the_account() {
+    let (app, _key, owner) = connected_acme().await;
+    let jobber = &app.jobber;
+    let client = jobber.add_client("Dana", "Reyes", None, false, None);
+    assert_eq!(jobber.fire("CLIENT_CREATE", &client).await.unwrap(), 200);
+    // The owner disconnects in Jobber and its APP_DISCONNECT never arrives: the queued
+    // read-back finds out from Jobber's answer instead.
+    jobber.set_webhook_url("http://127.0.0.1:9/webhooks/jobber");
+    assert!(
+        jobber.disconnect().await.is_err(),
+        "the webhook was not delivered"
+    );
+    assert_eq!(
+        drain(&app, 1).await,
+        ["Ok(Skipped(\"the account disconnected the app; tokens forgotten\"))"]
+    );
+    let page = get_page(&app, "/admin/settings", Some(&owner)).await.text();
+    assert!(page.contains("App saved, account not connected"), "{page}");
+}
