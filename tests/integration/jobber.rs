@@ -100,18 +100,9 @@ async fn serve(app: &TestApp) -> String {
 /// Drains the read-back queue until `expected` read-backs are done for good (retries come back
 /// at once here); returns them.
 async fn drain(app: &TestApp, expected: usize) -> Vec<String> {
-    let (sqs, url) = &app.read_backs;
     let mut done = Vec::new();
     for _ in 0..40 {
-        let drained = vouch_local::read_backs::drain_once(
-            sqs,
-            url,
-            &app.state.vouch,
-            "https://go.vouch.test",
-            |_| 0,
-        )
-        .await
-        .unwrap();
+        let drained = drain_once(app).await;
         done.extend(drained.done.into_iter().map(|d| format!("{d:?}")));
         if done.len() >= expected {
             break;
@@ -119,6 +110,14 @@ async fn drain(app: &TestApp, expected: usize) -> Vec<String> {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     done
+}
+
+/// One pass over the read-back queue; a read-back to retry comes back at once.
+async fn drain_once(app: &TestApp) -> vouch_local::read_backs::Drained {
+    let (sqs, url) = &app.read_backs;
+    vouch_local::read_backs::drain_once(sqs, url, &app.state.vouch, "https://go.vouch.test", |_| 0)
+        .await
+        .unwrap()
 }
 
 /// Acme with its Jobber app saved and connected by its owner, served for webhooks.
@@ -311,17 +310,7 @@ async fn only_webhooks_signed_with_the_apps_secret_are_taken() {
 
 /// Nothing is waiting in the read-back queue.
 async fn drain_nothing(app: &TestApp) -> bool {
-    let (sqs, url) = &app.read_backs;
-    let drained = vouch_local::read_backs::drain_once(
-        sqs,
-        url,
-        &app.state.vouch,
-        "https://go.vouch.test",
-        |_| 0,
-    )
-    .await
-    .unwrap();
-    drained.done.is_empty() && drained.retrying == 0
+    drain_once(app).await == vouch_local::read_backs::Drained::default()
 }
 
 #[tokio::test]

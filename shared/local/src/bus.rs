@@ -10,12 +10,12 @@ use serde_json::{Value, json};
 use vouch_domain::app::Vouch;
 use vouch_http::events::{answer, issuer};
 
-/// Creates the queue and the rule; returns the queue's URL.
-pub async fn route_to_issuer(
-    events: &vouch_aws::messaging::EventBridgePublisher,
+/// Creates a queue on the emulator whose messages come back `visibility_secs` after being
+/// received and not deleted; returns a client and its URL.
+pub async fn create_queue(
     endpoint: &str,
-    bus: &str,
     name: &str,
+    visibility_secs: u32,
 ) -> anyhow::Result<(aws_sdk_sqs::Client, String)> {
     let sdk = vouch_aws::config::sdk_config(Some(endpoint)).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
@@ -24,13 +24,24 @@ pub async fn route_to_issuer(
         .queue_name(name)
         .attributes(
             aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
-            "5",
+            visibility_secs.to_string(),
         )
         .send()
         .await
-        .context("creating the issuer's queue")?
+        .with_context(|| format!("creating the queue {name}"))?
         .queue_url
         .context("the queue has no URL")?;
+    Ok((sqs, url))
+}
+
+/// Creates the queue and the rule; returns the queue's URL.
+pub async fn route_to_issuer(
+    events: &vouch_aws::messaging::EventBridgePublisher,
+    endpoint: &str,
+    bus: &str,
+    name: &str,
+) -> anyhow::Result<(aws_sdk_sqs::Client, String)> {
+    let (sqs, url) = create_queue(endpoint, name, 5).await?;
     let arn = sqs
         .get_queue_attributes()
         .queue_url(&url)

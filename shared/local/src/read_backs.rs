@@ -11,26 +11,13 @@ use vouch_domain::model::jobber::ReadBack;
 use vouch_http::events::jobber::{Synced, handle};
 use vouch_http::events::{EventError, answer};
 
-/// Creates the queue on the emulator; returns its client and URL.
+/// Creates the queue on the emulator, hiding a received message for 6 minutes as the deployed
+/// queue does; returns its client and URL.
 pub async fn create_queue(
     endpoint: &str,
     name: &str,
 ) -> anyhow::Result<(aws_sdk_sqs::Client, String)> {
-    let sdk = vouch_aws::config::sdk_config(Some(endpoint)).await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let url = sqs
-        .create_queue()
-        .queue_name(name)
-        .attributes(
-            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
-            "60",
-        )
-        .send()
-        .await
-        .context("creating the Jobber read-back queue")?
-        .queue_url
-        .context("the queue has no URL")?;
-    Ok((sqs, url))
+    crate::bus::create_queue(endpoint, name, 360).await
 }
 
 /// What one drain did: read-backs handled for good, and those put off to retry.

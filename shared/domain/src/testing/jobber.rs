@@ -341,3 +341,37 @@ pub async fn contract(api: &dyn JobberApi, code: &str, redirect_uri: &str, seede
         Err(JobberFailure::Unauthorized(_))
     ));
 }
+
+/// The world's business with its Jobber app saved (and `extra` laid over its settings), its
+/// account connected by an owner's session.
+pub async fn connected_world(extra: serde_json::Value) -> super::World {
+    let mut settings = serde_json::json!({"integrations": {"jobber": {
+        "client_id": JOBBER_CLIENT_ID, "client_secret": JOBBER_CLIENT_SECRET}}});
+    if let (Some(settings), serde_json::Value::Object(extra)) = (settings.as_object_mut(), extra) {
+        settings.extend(extra);
+    }
+    let w = super::World::with(settings).await;
+    let state = crate::app::oauth_state("an-owners-session", &w.business, w.now());
+    w.vouch
+        .connect_jobber(
+            &w.business,
+            "an-owners-session",
+            &state,
+            &w.jobber.code(),
+            "https://go.example/integrations/jobber/callback",
+        )
+        .await
+        .expect("connected");
+    w
+}
+
+/// What a webhook for `topic` on `item` queues, for the world's business.
+pub fn read_back(w: &super::World, topic: &str, item: &str) -> ReadBack {
+    ReadBack {
+        business_id: w.business.clone(),
+        account_id: w.jobber.account.id.clone(),
+        topic: topic.into(),
+        item_id: JobberId::parse(item).expect("an id"),
+        occurred_at: super::eleven_am(),
+    }
+}

@@ -82,14 +82,13 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use vouch_domain::app::oauth_state;
     use vouch_domain::model::jobber::{
         JobberClient, JobberId, JobberInvoice, JobberPhone, JobberRecord, JobberRequest,
     };
     use vouch_domain::model::referral::Status;
     use vouch_domain::model::reward::RewardStatus;
-    use vouch_domain::testing::jobber::{JOBBER_CLIENT_ID, JOBBER_CLIENT_SECRET};
-    use vouch_domain::testing::{LINKS, World, eleven_am};
+    use vouch_domain::testing::jobber::{connected_world, read_back};
+    use vouch_domain::testing::{LINKS, eleven_am};
 
     use super::*;
 
@@ -113,33 +112,16 @@ mod tests {
         }
     }
 
-    fn read_back(w: &World, topic: &str, item: &str) -> ReadBack {
-        ReadBack {
-            business_id: w.business.clone(),
-            account_id: w.jobber.account.id.clone(),
-            topic: topic.into(),
-            item_id: id(item),
-            occurred_at: eleven_am(),
-        }
-    }
-
     const MARIA: &str = "Q2xpZW50LzE=";
     const DANA: &str = "Q2xpZW50LzI=";
 
     #[tokio::test]
     async fn a_request_naming_a_referrer_then_a_paid_invoice_rewards_the_referrer_once() {
-        let w = World::with(json!({
-            "integrations": {"jobber": {"client_id": JOBBER_CLIENT_ID,
-                                        "client_secret": JOBBER_CLIENT_SECRET}},
+        let w = connected_world(json!({
             "reward": {"type": "service_credit", "description": "Account credit",
                        "tiers": [{"from_referral": 1, "amount_cents": 2500}]},
         }))
         .await;
-        let state = oauth_state("session", &w.business, w.now());
-        w.vouch
-            .connect_jobber(&w.business, "session", &state, &w.jobber.code(), LINKS)
-            .await
-            .unwrap();
         // Maria is a Jobber client of the business, enrolled under her Jobber id.
         w.enrol(MARIA, "Maria", "Garcia", "512-555-0123").await;
         w.jobber.put(JobberRecord::Request(JobberRequest {
@@ -195,14 +177,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_paid_invoice_counts_even_when_its_clients_number_does_not_read() {
-        let w = World::with(json!({"integrations": {"jobber": {
-            "client_id": JOBBER_CLIENT_ID, "client_secret": JOBBER_CLIENT_SECRET}}}))
-        .await;
-        let state = oauth_state("session", &w.business, w.now());
-        w.vouch
-            .connect_jobber(&w.business, "session", &state, &w.jobber.code(), LINKS)
-            .await
-            .unwrap();
+        let w = connected_world(json!({})).await;
         w.enrol(MARIA, "Maria", "Garcia", "512-555-0123").await;
         w.jobber.put(JobberRecord::Request(JobberRequest {
             id: id("UmVxdWVzdC83"),
@@ -259,14 +234,7 @@ mod tests {
 
     #[tokio::test]
     async fn throttling_is_worth_retrying_and_an_unmappable_client_is_not() {
-        let w = World::with(json!({"integrations": {"jobber": {
-            "client_id": JOBBER_CLIENT_ID, "client_secret": JOBBER_CLIENT_SECRET}}}))
-        .await;
-        let state = oauth_state("session", &w.business, w.now());
-        w.vouch
-            .connect_jobber(&w.business, "session", &state, &w.jobber.code(), LINKS)
-            .await
-            .unwrap();
+        let w = connected_world(json!({})).await;
         w.jobber
             .put(JobberRecord::Client(client(DANA, "Dana", "not a phone")));
         w.jobber.throttle_next(1);

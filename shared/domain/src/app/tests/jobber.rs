@@ -7,9 +7,11 @@ use serde_json::json;
 
 use crate::app::oauth_state;
 use crate::app::{JobberEvent, JobberReceipt, ReadBackOutcome};
-use crate::model::jobber::{JobberClient, JobberId, JobberRecord, ReadBack};
+use crate::model::jobber::{JobberClient, JobberId, JobberRecord};
 use crate::ports::JobberLinks;
-use crate::testing::jobber::{JOBBER_CLIENT_ID, JOBBER_CLIENT_SECRET, Seeded, contract};
+use crate::testing::jobber::{
+    JOBBER_CLIENT_ID, JOBBER_CLIENT_SECRET, Seeded, connected_world, contract, read_back,
+};
 use crate::testing::{FakeJobber, World, eleven_am};
 use crate::values::error::Error;
 use crate::values::signature::sign_body_base64;
@@ -28,13 +30,7 @@ async fn with_app() -> World {
 }
 
 async fn connected() -> World {
-    let w = with_app().await;
-    let state = oauth_state(SESSION, &w.business, w.now());
-    w.vouch
-        .connect_jobber(&w.business, SESSION, &state, &w.jobber.code(), CALLBACK)
-        .await
-        .unwrap();
-    w
+    connected_world(json!({})).await
 }
 
 fn client(raw_id: &str) -> JobberClient {
@@ -64,14 +60,17 @@ fn webhook(w: &World, topic: &str, item: &str) -> (JobberEvent, Vec<u8>) {
     (event, body)
 }
 
-fn read_back(w: &World, topic: &str, item: &str) -> ReadBack {
-    ReadBack {
-        business_id: w.business.clone(),
-        account_id: w.jobber.account.id.clone(),
-        topic: topic.into(),
-        item_id: id(item),
-        occurred_at: eleven_am(),
-    }
+/// A webhook for `topic` on `item`, signed with the app's secret, as Vouch receives it.
+async fn receive(
+    w: &World,
+    topic: &str,
+    item: &str,
+) -> crate::values::error::Result<JobberReceipt> {
+    let (event, body) = webhook(w, topic, item);
+    let signature = sign_body_base64(JOBBER_CLIENT_SECRET.as_bytes(), &body);
+    w.vouch
+        .receive_jobber(&event, Some(&signature), &body)
+        .await
 }
 
 #[tokio::test]
@@ -198,13 +197,8 @@ async fn a_webhook_is_verified_with_the_accounts_app_secret_then_queued() {
         vec![read_back(&w, "INVOICE_UPDATE", "SW52b2ljZS85")]
     );
     // A topic Vouch does not follow is answered and not queued.
-    let (quote, body) = webhook(&w, "QUOTE_CREATE", "UXVvdGUvMQ==");
-    let signature = sign_body_base64(JOBBER_CLIENT_SECRET.as_bytes(), &body);
     assert_eq!(
-        w.vouch
-            .receive_jobber(&quote, Some(&signature), &body)
-            .await
-            .unwrap(),
+        receive(&w, "QUOTE_CREATE", "UXVvdGUvMQ==").await.unwrap(),
         JobberReceipt::Ignored
     );
     assert!(w.read_backs.take().is_empty());
@@ -213,12 +207,7 @@ async fn a_webhook_is_verified_with_the_accounts_app_secret_then_queued() {
 #[tokio::test]
 async fn a_webhook_for_an_account_no_business_connected_is_refused() {
     let w = with_app().await;
-    let (event, body) = webhook(&w, "CLIENT_CREATE", "Q2xpZW50LzE=");
-    let signature = sign_body_base64(JOBBER_CLIENT_SECRET.as_bytes(), &body);
-    let refused = w
-        .vouch
-        .receive_jobber(&event, Some(&signature), &body)
-        .await;
+    let refused = receive(&w, "CLIENT_CREATE", "Q2xpZW50LzE=").await;
     assert!(matches!(refused, Err(Error::Unauthenticated)));
 }
 
@@ -226,23 +215,15 @@ async fn a_webhook_for_an_account_no_business_connected_is_refused() {
 async fn app_disconnect_forgets_the_tokens_and_later_webhooks_are_refused() {
     let w = connected().await;
     let account = w.jobber.account.id.clone();
-    let (event, body) = webhook(&w, "APP_DISCONNECT", account.as_str());
-    let signature = sign_body_base64(JOBBER_CLIENT_SECRET.as_bytes(), &body);
     assert_eq!(
-        w.vouch
-            .receive_jobber(&event, Some(&signature), &body)
+        receive(&w, "APP_DISCONNECT", account.as_str())
             .await
             .unwrap(),
         JobberReceipt::Disconnected
     );
     assert_eq!(w.vouch.jobber_connection(&w.business).await.unwrap(), None);
     assert_eq!(w.store.jobber_business(&account).await.unwrap(), None);
-    let (event, body) = webhook(&w, "CLIENT_UPDATE", "Q2xpZW50LzE=");
-    let signature = sign_body_base64(JOBBER_CLIENT_SECRET.as_bytes(), &body);
-    let refused = w
-        .vouch
-        .receive_jobber(&event, Some(&signature), &body)
-        .await;
+    let refused = receive(&w, "CLIENT_UPDATE", "Q2xpZW50LzE=").await;
     assert!(matches!(refused, Err(Error::Unauthenticated)));
 }
 
