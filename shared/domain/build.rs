@@ -1,7 +1,17 @@
 //! Splits the phone metadata by calling code, so that checking a number decodes and compiles
-//! only its own calling code's rules (the 25 NANP territories for a US number: ~8 ms) instead
-//! of the whole world's (254 territories: ~90 ms of CPU, over a second in a 128 MB Lambda).
-//! `src/values/person/metadata.rs` reads what this writes.
+//! only its own region's or calling code's rules instead of the whole world's (254 territories:
+//! ~90 ms of CPU, over a second in a 128 MB Lambda). `src/values/person/metadata.rs` reads what
+//! this writes.
+//!
+//! Only what reading and checking a number uses is kept: the formats (for writing numbers the
+//! way people do; Vouch writes E.164 itself) and the descriptors no check looks at (emergency,
+//! short codes, carrier-specific, standard rate, not dialled from abroad) are left out, so that
+//! their patterns are not parsed at every first use. The patterns matched against national
+//! numbers have `\d` written as `[0-9]`: a national number is ASCII digits by then (the parser
+//! maps every other digit to its ASCII one), and the regular expression library compiles a
+//! Unicode `\d` (every script's digits) into an automaton several times larger. Together with
+//! reading a number with its default region's rules alone, a first US number costs a seventh of
+//! the instructions it did with its calling code's (`BENCHMARKS.md`).
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -33,7 +43,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         if id != "001" {
             regions.insert(id, code);
         }
-        by_code.entry(code).or_default().push(territory);
+        by_code
+            .entry(code)
+            .or_default()
+            .push(ascii_digits(for_checking(territory)));
     }
 
     let mut table = String::new();
@@ -64,4 +77,54 @@ fn main() -> Result<(), Box<dyn Error>> {
     writeln!(table, "];")?;
     fs::write(out.join("phone_metadata.rs"), table)?;
     Ok(())
+}
+
+/// `territory` without what the library's parser and validator never use.
+fn for_checking(mut territory: loader::Metadata) -> loader::Metadata {
+    territory.formats.clear();
+    territory.international_formats.clear();
+    territory.emergency = None;
+    territory.short_code = None;
+    territory.standard_rate = None;
+    territory.carrier = None;
+    territory.no_international = None;
+    // Where mobile numbers are written as fixed lines are (the NANP territories: one 655-character
+    // pattern), a number either is both or neither; the validator then answers "fixed line"
+    // rather than "fixed line or mobile", equally valid, and the pattern is parsed once.
+    let same = |a: &Option<loader::Descriptor>, b: &Option<loader::Descriptor>| {
+        a.as_ref().map(|d| &d.national_number) == b.as_ref().map(|d| &d.national_number)
+    };
+    if territory.mobile.is_some() && same(&territory.mobile, &territory.fixed_line) {
+        territory.mobile = None;
+    }
+    territory
+}
+
+/// `territory` with `\d` as `[0-9]` in every pattern matched against a national number: its
+/// number types and the leading digits that claim numbers for it. Its dialling prefixes are left
+/// as they are.
+fn ascii_digits(mut territory: loader::Metadata) -> loader::Metadata {
+    fn rewrite(pattern: &mut String) {
+        *pattern = pattern.replace("\\d", "[0-9]");
+    }
+    for descriptor in [
+        &mut territory.general,
+        &mut territory.fixed_line,
+        &mut territory.mobile,
+        &mut territory.toll_free,
+        &mut territory.premium_rate,
+        &mut territory.shared_cost,
+        &mut territory.personal_number,
+        &mut territory.voip,
+        &mut territory.pager,
+        &mut territory.uan,
+        &mut territory.voicemail,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        descriptor.national_number.iter_mut().for_each(rewrite);
+    }
+    territory.leading_digits.iter_mut().for_each(rewrite);
+    territory
 }

@@ -62,14 +62,18 @@ pub struct Phone(String);
 impl Phone {
     /// Parses a number as people write it; `default_region` applies when there is no `+`.
     ///
-    /// The number is read with the metadata of its calling code only (`person/metadata.rs`),
-    /// and with the whole world's when it leads elsewhere: the answer is the one the whole
-    /// metadata gives, at a fraction of the first call's cost.
+    /// The number is read with the metadata of the default region alone, then when that does
+    /// not find it valid with its calling code's (`person/metadata.rs`), and with the whole
+    /// world's when it leads elsewhere: the answer is the one the whole metadata gives, at a
+    /// fraction of the first call's cost.
     pub fn parse(raw: &str, default_region: Country) -> Result<Self, ParseError> {
         if raw.len() > 40 {
             return Err(ParseError::new("is too long to be a phone number"));
         }
         let region = default_region.0;
+        if let Some(e164) = valid_in_region_alone(region, raw) {
+            return Ok(Self(e164));
+        }
         let e164 = metadata::for_number(raw, region)
             .and_then(|(code, database)| check_with(&database, code, region, raw))
             .unwrap_or_else(|| check_with_all(region, raw))?;
@@ -119,6 +123,16 @@ impl TryFrom<String> for Phone {
         }
         Ok(Self(raw))
     }
+}
+
+/// `raw` in E.164 when the default region's own metadata reads it as a valid number of the
+/// region's calling code (see [`metadata::region_alone`]); `None` says nothing.
+fn valid_in_region_alone(region: phonenumber::country::Id, raw: &str) -> Option<String> {
+    let database = metadata::region_alone(region)?;
+    let number = phonenumber::parse_with(&database, Some(region), raw).ok()?;
+    let own_code = number.code().value() == metadata::calling_code(region)?;
+    (own_code && phonenumber::is_valid_with(&database, &number))
+        .then(|| format!("+{}{}", number.code().value(), number.national()))
 }
 
 /// `raw` read and checked with `database`, a calling code's own (see [`metadata::for_number`]);
@@ -329,6 +343,9 @@ mod tests {
             ("(512) 555-0123", us, "+15125550123"),
             ("+1 512-555-0123", gb, "+15125550123"),
             ("(506) 234-5678", ca, "+15062345678"),
+            ("+1 506 234 5678", ca, "+15062345678"),
+            // Another NANP territory's number, from a US business: not valid in the US alone.
+            ("(242) 345-6789", us, "+12423456789"),
             ("506 234 5678", us, "+15062345678"),
             ("+1 506 234 5678", au, "+15062345678"),
             ("020 7946 0018", gb, "+442079460018"),

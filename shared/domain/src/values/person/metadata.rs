@@ -1,10 +1,11 @@
-//! The phone library's metadata one calling code at a time.
+//! The phone library's metadata one region or calling code at a time.
 //!
 //! `phonenumber::metadata::DATABASE` decodes all 254 territories and checks thousands of regular
 //! expressions the first time it is used: ~90 ms of CPU, over a second in a 128 MB Lambda.
-//! `build.rs` splits the same metadata by calling code, and a number is read with a database of
-//! its own code's territories only (the 25 NANP ones for a US number: ~8 ms), built on first
-//! use and kept for the life of the process.
+//! `build.rs` splits the same metadata by calling code (keeping only what checking a number
+//! uses), and a number is read first with its default region's territory alone, then if need be
+//! with its calling code's territories (the 25 NANP ones for a US number), each database built on
+//! first use and kept for the life of the process.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -48,17 +49,42 @@ fn leading_calling_code(rest: &str) -> Option<u16> {
     })
 }
 
-/// A database built for a calling code and default region.
-struct Built {
-    code: u16,
-    /// The default region, when its own calling code is another.
-    foreign_default: Option<Id>,
-    database: Arc<Database>,
+/// The territories a database was built with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Holds {
+    /// The default region's own territory alone.
+    Region(Id),
+    /// Every territory of a calling code, and the default region when its code is another.
+    Code {
+        code: u16,
+        foreign_default: Option<Id>,
+    },
 }
 
-/// The databases built so far: in practice the business's own calling code, now and then a
-/// foreign one. Built under the lock, so that callers at the same moment wait for one build.
-static BUILT: Mutex<Vec<Built>> = Mutex::new(Vec::new());
+/// The databases built so far: in practice the business's own region and calling code, now and
+/// then a foreign code. Built under the lock, so that callers at the same moment wait for one
+/// build.
+static BUILT: Mutex<Vec<(Holds, Arc<Database>)>> = Mutex::new(Vec::new());
+
+/// A database of `region`'s own territory alone: one territory's rules to decode and compile
+/// instead of its calling code's (the 25 NANP territories for the US).
+///
+/// A number it calls valid is valid with the whole metadata too, with the same E.164: the
+/// number has the region's own code, and the library decides validity by the first of the
+/// code's territories whose rules take the number, which for a number valid in the region is the
+/// region (the code's main territory comes first, and the others that come before it claim
+/// numbers by leading digits the region's rules do not take). A number it does not call valid
+/// says nothing, and is read again with the calling code's database (`phone_equivalence` holds
+/// both to the whole metadata's answers on every territory's examples).
+pub(super) fn region_alone(region: Id) -> Option<Arc<Database>> {
+    built(Holds::Region(region), || {
+        let code = calling_code(region)?;
+        let own = territories(code)?
+            .into_iter()
+            .find(|t| t.id.as_deref() == Some(region.as_ref()))?;
+        Some(vec![own])
+    })
+}
 
 /// A database with every territory of `code`, plus `default_region` when its calling code is
 /// another: the parser reads the default region's international and national prefixes whatever
@@ -67,26 +93,35 @@ static BUILT: Mutex<Vec<Built>> = Mutex::new(Vec::new());
 fn database(code: u16, default_region: Id) -> Option<Arc<Database>> {
     let default_code = calling_code(default_region)?;
     let foreign_default = (default_code != code).then_some(default_region);
+    built(
+        Holds::Code {
+            code,
+            foreign_default,
+        },
+        || {
+            let mut chosen = territories(code)?;
+            if let Some(region) = foreign_default {
+                let own = territories(default_code)?
+                    .into_iter()
+                    .find(|t| t.id.as_deref() == Some(region.as_ref()))?;
+                chosen.push(own);
+            }
+            Some(chosen)
+        },
+    )
+}
+
+/// The database holding `holds`, built from `territories` the first time it is asked for.
+fn built(
+    holds: Holds,
+    territories: impl FnOnce() -> Option<Vec<loader::Metadata>>,
+) -> Option<Arc<Database>> {
     let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(found) = built
-        .iter()
-        .find(|b| b.code == code && b.foreign_default == foreign_default)
-    {
-        return Some(Arc::clone(&found.database));
+    if let Some((_, found)) = built.iter().find(|(h, _)| *h == holds) {
+        return Some(Arc::clone(found));
     }
-    let mut chosen = territories(code)?;
-    if let Some(region) = foreign_default {
-        let own = territories(default_code)?
-            .into_iter()
-            .find(|t| t.id.as_deref() == Some(region.as_ref()))?;
-        chosen.push(own);
-    }
-    let database = Arc::new(Database::from(chosen).ok()?);
-    built.push(Built {
-        code,
-        foreign_default,
-        database: Arc::clone(&database),
-    });
+    let database = Arc::new(Database::from(territories()?).ok()?);
+    built.push((holds, Arc::clone(&database)));
     Some(database)
 }
 
