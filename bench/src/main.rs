@@ -275,7 +275,7 @@ async fn emulator_table(
 const HAND_WRITTEN: &str = "<!-- Written by hand from here on; `make bench` keeps it. -->";
 
 /// The functions `sam build` deploys, by their package (and binary) names.
-const FUNCTIONS: [&str; 7] = [
+const FUNCTIONS: [&str; 8] = [
     "link-click",
     "lead-intake",
     "job-webhook",
@@ -283,6 +283,7 @@ const FUNCTIONS: [&str; 7] = [
     "reward-issuer",
     "scheduler",
     "sms-inbound",
+    "jobber-sync",
 ];
 const BARE: &str = "bare-lambda";
 

@@ -1,6 +1,6 @@
 //! A business seeded on the emulator, and for each function the event a real first visitor
 //! brings: a click, a website lead, a signed webhook with a phone number, a staff list, a
-//! qualified referral, a sweep, an inbound text. Each call varies the source address, number
+//! qualified referral, a sweep, an inbound text, a Jobber read-back. Each call varies the source address, number
 //! and delivery id so that every request does the work a new one does.
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -163,6 +163,35 @@ impl Fixture {
                         "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/unsubscribe",
                         "MessageAttributes": {}
                     }
+                }]})
+            }
+            // A read-back queued by the Jobber webhook, for an account the business has not
+            // connected: the function reads the connection and lets the message go, without
+            // reaching Jobber (a local stand-in would not speak HTTPS as Jobber does).
+            "jobber-sync" => {
+                let read_back = json!({
+                    "business_id": self.business,
+                    "account_id": "Z2lkOi8vSm9iYmVyL0FjY291bnQvMQ==",
+                    "topic": "CLIENT_UPDATE",
+                    "item_id": format!("Z2lkOi8vSm9iYmVyL0NsaWVudC8{n}"),
+                    "occurred_at": chrono::Utc::now().to_rfc3339(),
+                });
+                json!({"Records": [{
+                    "messageId": ulid::Ulid::new().to_string(),
+                    "receiptHandle": format!("bench-{n}"),
+                    "body": read_back.to_string(),
+                    "attributes": {
+                        "ApproximateReceiveCount": "1",
+                        "SentTimestamp": chrono::Utc::now().timestamp_millis().to_string(),
+                        "SenderId": "AIDAEXAMPLE",
+                        "ApproximateFirstReceiveTimestamp":
+                            chrono::Utc::now().timestamp_millis().to_string()
+                    },
+                    "messageAttributes": {},
+                    "md5OfBody": "",
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:JobberReadBacks",
+                    "awsRegion": "us-east-1"
                 }]})
             }
             // The scheduler's EventBridge Scheduler payload, and the bare handler's anything.

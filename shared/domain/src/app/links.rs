@@ -4,8 +4,6 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use url::Url;
-
 use super::Vouch;
 use crate::model::business::Business;
 use crate::model::click::{CLICK_RETENTION, Channel, Click, landing_redirect};
@@ -40,7 +38,7 @@ pub struct Visit<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClickOutcome {
-    Redirect { location: Url, counted: bool },
+    Redirect { location: String, counted: bool },
     UnknownCode,
 }
 

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use url::Url;
 
 use crate::values::WebUrl;
 use crate::values::code::ReferralCode;
@@ -64,32 +63,50 @@ impl Channel {
 /// replaced, every other parameter it has is kept.
 const OWN_PARAMETERS: &[&str] = &["ref", "vclid", "utm_source", "utm_medium", "utm_campaign"];
 
-/// The business's landing URL with the referral parameters added. Only the business's configured
-/// URL decides the host: nothing from the request is copied into it.
+/// The business's landing URL with the referral parameters added, as the `Location` to send.
+/// Only the business's configured URL decides the host: nothing from the request is copied into
+/// it.
+///
+/// Written once into one string (this runs on every click): the landing URL up to its query, its
+/// own parameters but ours form-encoded again, ours, and its fragment. Our values need no
+/// encoding (a code is 2-9 and capital letters, a click id Crockford base32, the rest fixed
+/// words), and the result is what `Url::set_query` would give without parsing it again.
 pub fn landing_redirect(
     landing: &WebUrl,
     code: &ReferralCode,
     click: Option<ClickId>,
     channel: Channel,
-) -> Url {
-    // Serialised once into one string (this runs on every click), then set as the query.
-    let mut query = url::form_urlencoded::Serializer::new(String::with_capacity(160));
-    if let Some(existing) = landing.url().query() {
-        query.extend_pairs(
+) -> String {
+    let url = landing.url();
+    let mut location = String::with_capacity(url.as_str().len() + 128);
+    location.push_str(&url[..url::Position::AfterPath]);
+    location.push('?');
+    if let Some(existing) = url.query() {
+        let start = location.len();
+        let mut kept = url::form_urlencoded::Serializer::for_suffix(location, start);
+        kept.extend_pairs(
             url::form_urlencoded::parse(existing.as_bytes())
                 .filter(|(key, _)| !OWN_PARAMETERS.contains(&key.as_ref())),
         );
+        location = kept.finish();
+        if location.len() > start {
+            location.push('&');
+        }
     }
-    query.append_pair("ref", code.as_str());
+    location.push_str("ref=");
+    location.push_str(code.as_str());
     if let Some(click) = click {
-        query.append_pair("vclid", &click.to_string());
+        location.push_str("&vclid=");
+        click.write_to(&mut location);
     }
-    query.append_pair("utm_source", "referral");
-    query.append_pair("utm_medium", channel.as_str());
-    query.append_pair("utm_campaign", "referral-program");
-    let mut url = landing.url().clone();
-    url.set_query(Some(&query.finish()));
-    url
+    location.push_str("&utm_source=referral&utm_medium=");
+    location.push_str(channel.as_str());
+    location.push_str("&utm_campaign=referral-program");
+    if let Some(fragment) = url.fragment() {
+        location.push('#');
+        location.push_str(fragment);
+    }
+    location
 }
 
 /// One counted click, kept for [`CLICK_RETENTION`].
@@ -107,14 +124,77 @@ pub struct Click {
 
 #[cfg(test)]
 mod tests {
+    use url::Url;
+
     use super::*;
+
+    /// The redirect as it was built before: the landing URL's query set through `url`.
+    fn with_set_query(
+        landing: &WebUrl,
+        code: &ReferralCode,
+        click: Option<ClickId>,
+        channel: Channel,
+    ) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(existing) = landing.url().query() {
+            query.extend_pairs(
+                url::form_urlencoded::parse(existing.as_bytes())
+                    .filter(|(key, _)| !OWN_PARAMETERS.contains(&key.as_ref())),
+            );
+        }
+        query.append_pair("ref", code.as_str());
+        if let Some(click) = click {
+            query.append_pair("vclid", &click.to_string());
+        }
+        query.append_pair("utm_source", "referral");
+        query.append_pair("utm_medium", channel.as_str());
+        query.append_pair("utm_campaign", "referral-program");
+        let mut url = landing.url().clone();
+        url.set_query(Some(&query.finish()));
+        url.into()
+    }
+
+    #[test]
+    fn the_redirect_is_what_setting_the_query_gives() {
+        let code = ReferralCode::parse("ABCD2345").unwrap();
+        for landing in [
+            "https://acme.example",
+            "https://acme.example/",
+            "https://acme.example/refer",
+            "https://acme.example/refer?",
+            "https://acme.example/refer?lang=es&utm_source=old",
+            "https://acme.example/refer?ref=old&vclid=x",
+            "https://acme.example/refer?q=a+b%20c&x=%C3%A9t%C3%A9&flag",
+            "https://acme.example/refer?a=1#book",
+            "https://acme.example/refer#book",
+            "https://acme.example:8443/a%20b/c?x=[1]&y=\"quoted\"",
+            "https://xn--caf-dma.example/menu?item=cr%C3%AApe",
+        ] {
+            let landing = WebUrl::parse(landing).unwrap();
+            for click in [None, Some(ClickId::generate())] {
+                for channel in Channel::ALL {
+                    assert_eq!(
+                        landing_redirect(&landing, &code, click, channel),
+                        with_set_query(&landing, &code, click, channel),
+                        "{landing:?}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_redirect_keeps_the_landing_query_and_adds_ours() {
         let landing = WebUrl::parse("https://acme.example/refer?lang=es&utm_source=old").unwrap();
         let code = ReferralCode::parse("ABCD2345").unwrap();
         let click = ClickId::generate();
-        let url = landing_redirect(&landing, &code, Some(click), Channel::Sms);
+        let url = Url::parse(&landing_redirect(
+            &landing,
+            &code,
+            Some(click),
+            Channel::Sms,
+        ))
+        .unwrap();
         assert_eq!(url.host_str(), Some("acme.example"));
         assert_eq!(url.path(), "/refer");
         let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
@@ -133,7 +213,7 @@ mod tests {
     fn uncounted_visits_carry_no_click_id() {
         let landing = WebUrl::parse("https://acme.example/").unwrap();
         let code = ReferralCode::parse("ABCD2345").unwrap();
-        let url = landing_redirect(&landing, &code, None, Channel::Link);
+        let url = Url::parse(&landing_redirect(&landing, &code, None, Channel::Link)).unwrap();
         assert!(url.query_pairs().all(|(k, _)| k != "vclid"));
         assert!(url.as_str().contains("utm_medium=link"));
     }

@@ -94,6 +94,10 @@ impl ClickId {
             .map(Self)
             .map_err(|_| ParseError::new("must be a ULID"))
     }
+    /// Appends the id as text (as `Display` writes it) without a string of its own.
+    pub fn write_to(&self, out: &mut String) {
+        out.push_str(self.0.array_to_str(&mut [0; ulid::ULID_LEN]));
+    }
 }
 
 /// A staff member of a business (a ULID).

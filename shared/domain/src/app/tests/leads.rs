@@ -107,7 +107,8 @@ async fn a_lead_carrying_its_click_id_is_a_link_referral() {
     else {
         panic!("expected a redirect")
     };
-    let vclid = location
+    let vclid = url::Url::parse(&location)
+        .unwrap()
         .query_pairs()
         .find(|(k, _)| k == "vclid")
         .unwrap()

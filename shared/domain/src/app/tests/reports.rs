@@ -37,7 +37,8 @@ async fn click(w: &World, code: &str, channel: Option<&str>, n: u8) -> String {
         panic!("{outcome:?}");
     };
     assert!(counted);
-    location
+    url::Url::parse(&location)
+        .unwrap()
         .query_pairs()
         .find(|(k, _)| k == "vclid")
         .map(|(_, v)| v.into_owned())

@@ -192,7 +192,9 @@ async fn given_cached_settings_then_changes_made_elsewhere_show_after_the_ttl() 
         .unwrap();
     let code = participant.code.to_string();
     let host = |outcome: ClickOutcome| match outcome {
-        ClickOutcome::Redirect { location, .. } => location.host_str().map(str::to_owned),
+        ClickOutcome::Redirect { location, .. } => url::Url::parse(&location)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned)),
         ClickOutcome::UnknownCode => None,
     };
     assert_eq!(
