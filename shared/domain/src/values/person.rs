@@ -71,7 +71,14 @@ impl Phone {
             return Err(ParseError::new("is too long to be a phone number"));
         }
         let region = default_region.0;
-        if let Some(e164) = valid_in_region_alone(region, raw) {
+        // A number already in E.164 with the region's own code (`+15125550123`, as SMS gateways
+        // and job software send them) is read as the region's national number: the same
+        // reading, without the parser's international path and the patterns it compiles on
+        // first use; kept only if it gives back the very number.
+        let national = national_part(raw, region);
+        if let Some(e164) = valid_in_region_alone(region, national.unwrap_or(raw))
+            && national.is_none_or(|_| e164 == raw)
+        {
             return Ok(Self(e164));
         }
         let e164 = metadata::for_number(raw, region)
@@ -123,6 +130,16 @@ impl TryFrom<String> for Phone {
         }
         Ok(Self(raw))
     }
+}
+
+/// The national number of `raw` when it is `+`, the region's calling code and digits only.
+fn national_part(raw: &str, region: phonenumber::country::Id) -> Option<&str> {
+    let digits = raw.strip_prefix('+')?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let code = metadata::calling_code(region)?.to_string();
+    digits.strip_prefix(code.as_str()).filter(|n| !n.is_empty())
 }
 
 /// `raw` in E.164 when the default region's own metadata reads it as a valid number of the

@@ -97,7 +97,11 @@ fn every_example_number_reads_as_with_the_whole_metadata() {
     for (code, territory) in territories() {
         let own = territory.id.as_deref().and_then(|id| id.parse::<Id>().ok());
         for example in example_numbers(&territory) {
-            for raw in [example.to_owned(), format!("+{code} {example}")] {
+            for raw in [
+                example.to_owned(),
+                format!("+{code} {example}"),
+                format!("+{code}{example}"),
+            ] {
                 for region in own.into_iter().chain([Id::US]) {
                     assert_same(&raw, region);
                     checked += 1;
@@ -175,6 +179,15 @@ proptest! {
         rest in "[0-9]{2,14}",
         region in prop::sample::select(REGIONS.to_vec()),
     ) {
+        assert_same(&format!("+{code}{rest}"), region);
+    }
+
+    #[test]
+    fn e164_numbers_with_the_regions_own_code_read_as_with_the_whole_metadata(
+        region in prop::sample::select(REGIONS.to_vec()),
+        rest in "[2-9][0-9]{9}|[0-9]{1,15}",
+    ) {
+        let code = Country(region).calling_code();
         assert_same(&format!("+{code}{rest}"), region);
     }
 }
