@@ -355,6 +355,24 @@ pub async fn starts(
     Ok(figures)
 }
 
+/// `subject` started `starts` times, answering one request each time and stopped (for a
+/// profiler: what init and a first request do, without warm requests beside them).
+pub async fn first_requests(
+    subject: &Subject,
+    env: &[(String, String)],
+    fixture: &Fixture,
+    starts: u32,
+) -> anyhow::Result<()> {
+    for _ in 0..starts {
+        let mut process = Process::launch(&subject.binary, env).await?;
+        process.idle().await?;
+        let first = process.invoke(fixture.event(subject.name)).await?;
+        anyhow::ensure!(first.ok, "{} answered with an error", subject.name);
+        process.stop().await;
+    }
+    Ok(())
+}
+
 /// One process of `subject` serving `requests` requests: its peak RSS after the first and
 /// after the last.
 pub async fn memory(
@@ -379,9 +397,10 @@ pub async fn memory(
 }
 
 /// A TLS front for the emulator on loopback, with a certificate of a throwaway authority;
-/// returns its port and a CA bundle (the system's roots plus that authority) for
-/// `SSL_CERT_FILE`, so that the functions load a full-size trust store as in Lambda.
-pub async fn tls_front(upstream: &str, dir: &Path) -> anyhow::Result<(u16, PathBuf)> {
+/// returns its port, that authority (for `AWS_CA_BUNDLE`: the AWS clients trust it in place
+/// of Amazon's roots) and a bundle of the system's roots plus it (for `SSL_CERT_FILE`, the
+/// platform's trust store as in Lambda, which vendor calls read).
+pub async fn tls_front(upstream: &str, dir: &Path) -> anyhow::Result<(u16, PathBuf, PathBuf)> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     let upstream = upstream
@@ -492,5 +511,5 @@ pub async fn tls_front(upstream: &str, dir: &Path) -> anyhow::Result<(u16, PathB
             });
         }
     });
-    Ok((port, bundle))
+    Ok((port, dir.join("ca.pem"), bundle))
 }

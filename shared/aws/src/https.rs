@@ -1,30 +1,98 @@
-//! The one HTTPS client every AWS client of a process shares.
+//! The one HTTPS client every AWS client of a process shares, and what it trusts.
 //!
 //! The SDK's default client builds a TLS connector (parsing the whole system trust store into
 //! a rustls root store) once when each service client is constructed, only to check it can,
-//! and again for its first request. Shared and built on first use instead, a function that
-//! makes DynamoDB, SNS and EventBridge calls parses the trust store once, on its first AWS
-//! call, and a start-up touches no certificate at all. The certificates are the platform's
-//! (`SSL_CERT_FILE` or the system bundle): they are renewed with the Lambda runtime's image,
-//! which a trust store compiled into the binary would not be.
+//! and again for its first request. Shared and built on first use instead, a start-up touches
+//! no certificate at all, and a function's first AWS call builds one connector.
+//!
+//! **What it trusts.** Every AWS endpoint Vouch calls (DynamoDB, SNS, EventBridge, SQS) serves
+//! a certificate from Amazon Trust Services, which chains to one of five roots: Amazon Root CA
+//! 1–4 and the Starfield Services root they are cross-signed by. Those five are compiled in
+//! and are all the AWS clients trust. Reading the platform's bundle instead (145 roots in
+//! Lambda's image) cost about 1 ms of CPU on every cold start, most of it decoding base64,
+//! for roots no AWS endpoint uses; and trusting five roots rather than 145 means no other
+//! authority can vouch for an AWS endpoint. Rotation: the five are valid until 2037–2040, and
+//! a new Amazon root would be announced years ahead and reach Vouch with a rebuild, as any
+//! dependency does; the platform's bundle, renewed with the runtime's image, is what the
+//! vendor clients (`vendor.rs`) use, since vendors' certificates come from any authority.
+//!
+//! `AWS_CA_BUNDLE`, the variable every AWS SDK reads, replaces the five with the certificates
+//! of a PEM file: for an endpoint of one's own behind TLS (a proxy, the bench's front to the
+//! emulator). The emulator `make dev` and the tests start is plain HTTP and needs none.
 
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::shared::IntoShared;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 
-/// rustls over aws-lc with the platform's roots; connectors made on first use, cached by the
+/// The roots of Amazon Trust Services, as published at <https://www.amazontrust.com/repository/>.
+pub const AMAZON_ROOTS: [&str; 5] = [
+    include_str!("roots/amazon-root-ca-1.pem"),
+    include_str!("roots/amazon-root-ca-2.pem"),
+    include_str!("roots/amazon-root-ca-3.pem"),
+    include_str!("roots/amazon-root-ca-4.pem"),
+    include_str!("roots/starfield-services-root-ca-g2.pem"),
+];
+
+/// rustls over aws-lc, trusting [`trust_store`]; connectors made on first use, cached by the
 /// SDK per connector settings (all of Vouch's clients use the same).
 pub fn client() -> SharedHttpClient {
+    let context = TlsContext::builder()
+        .with_trust_store(trust_store(std::env::var_os("AWS_CA_BUNDLE").as_deref()))
+        .build()
+        .unwrap_or_default();
     Lazy {
         inner: aws_smithy_http_client::Builder::new()
             .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+            .tls_context(context)
             .build_https(),
     }
     .into_shared()
+}
+
+/// Amazon's roots, or the certificates of the `bundle` file if one is named. A bundle that
+/// cannot be read or holds no usable certificate is logged and Amazon's roots are kept: a
+/// call to an endpoint of one's own then fails its handshake with an unknown issuer, where
+/// it can be seen, and AWS's own endpoints still work.
+pub fn trust_store(bundle: Option<&std::ffi::OsStr>) -> TrustStore {
+    let amazon = || {
+        AMAZON_ROOTS.iter().fold(TrustStore::empty(), |store, pem| {
+            store.with_pem_certificate(pem.as_bytes())
+        })
+    };
+    let Some(path) = bundle else {
+        return amazon();
+    };
+    match read_bundle(std::path::Path::new(path)) {
+        Ok(pem) => TrustStore::empty().with_pem_certificate(pem),
+        Err(err) => {
+            tracing::error!(
+                bundle = %std::path::Path::new(path).display(),
+                "AWS_CA_BUNDLE not used, trusting Amazon's roots: {err:#}"
+            );
+            amazon()
+        }
+    }
+}
+
+/// The file's text if every certificate in it is one rustls takes as a root (the SDK would
+/// panic on one it cannot parse), and there is at least one.
+fn read_bundle(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use anyhow::Context;
+    let pem = std::fs::read(path).context("reading it")?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        roots
+            .add(cert.context("a certificate in it is not PEM")?)
+            .context("a certificate in it is not a usable root")?;
+    }
+    anyhow::ensure!(!roots.is_empty(), "it holds no certificate");
+    Ok(pem)
 }
 
 #[derive(Debug)]
@@ -46,5 +114,78 @@ impl HttpClient for Lazy {
 
     fn connector_metadata(&self) -> Option<ConnectorMetadata> {
         self.inner.connector_metadata()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    /// SHA-256 fingerprints as Amazon Trust Services publishes them.
+    const FINGERPRINTS: [&str; 5] = [
+        "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e",
+        "1ba5b2aa8c65401a82960118f80bec4f62304d83cec4713a19c39c011ea46db4",
+        "18ce6cfe7bf14e60b2e347b8dfe868cb31d02ebb3ada271569f50343b46db3a4",
+        "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092",
+        "568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5",
+    ];
+
+    fn der(pem: &str) -> CertificateDer<'static> {
+        CertificateDer::from_pem_slice(pem.as_bytes()).expect("one PEM certificate")
+    }
+
+    #[test]
+    fn the_compiled_in_roots_are_amazons_published_ones() {
+        for (pem, fingerprint) in AMAZON_ROOTS.iter().zip(FINGERPRINTS) {
+            let digest = Sha256::digest(der(pem).as_ref());
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(hex, fingerprint);
+        }
+    }
+
+    #[test]
+    fn each_compiled_in_root_is_one_rustls_trusts() {
+        let mut roots = rustls::RootCertStore::empty();
+        for pem in AMAZON_ROOTS {
+            roots.add(der(pem)).expect("a usable root");
+        }
+        assert_eq!(roots.len(), 5);
+    }
+
+    fn file(name: &str, text: &str) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("vouch-{}-{name}", ulid::Ulid::new()));
+        std::fs::write(&path, text).expect("writing a temporary file");
+        path
+    }
+
+    #[test]
+    fn a_bundle_of_usable_roots_is_read() {
+        let path = file("bundle.pem", &AMAZON_ROOTS.concat());
+        assert_eq!(
+            read_bundle(&path).expect("usable").len(),
+            AMAZON_ROOTS.concat().len()
+        );
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn a_bundle_that_cannot_be_used_is_refused_with_the_reason() {
+        let missing = std::env::temp_dir().join(format!("vouch-{}-none", ulid::Ulid::new()));
+        let empty = file("empty.pem", "no certificate here\n");
+        let broken = file(
+            "broken.pem",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        );
+        for (path, reason) in [
+            (&missing, "reading it"),
+            (&empty, "holds no certificate"),
+            (&broken, "not a usable root"),
+        ] {
+            let err = read_bundle(path).expect_err("refused");
+            assert!(format!("{err:#}").contains(reason), "{err:#}");
+        }
+        let _ = std::fs::remove_file(empty);
+        let _ = std::fs::remove_file(broken);
     }
 }
