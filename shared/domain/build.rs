@@ -25,9 +25,14 @@ use phonenumber::metadata::loader;
 /// The `phonenumber` crate's own metadata file, vendored (see `assets/README.md`).
 const METADATA: &str = "assets/PhoneNumberMetadata.xml";
 
+/// The link-preview bots' user-agent fragments (see `src/rules/attribution.rs`).
+const PREVIEW_BOTS: &str = "assets/preview-bots.txt";
+
 fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo::rerun-if-changed={METADATA}");
+    println!("cargo::rerun-if-changed={PREVIEW_BOTS}");
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
+    preview_bots(&out)?;
     let territories = loader::load(BufReader::new(File::open(METADATA)?))?;
 
     // Kept in the file's order within a code: the library's `Database` puts the code's main
@@ -127,4 +132,48 @@ fn ascii_digits(mut territory: loader::Metadata) -> loader::Metadata {
     }
     territory.leading_digits.iter_mut().for_each(rewrite);
     territory
+}
+
+/// Compiles the preview bots' fragments into one automaton that finds any of them anywhere in a
+/// user agent, ignoring ASCII case, and writes it for the target's byte order: a click only
+/// checks it (microseconds) instead of compiling a matcher (0.3–0.5 ms of CPU on a cold start).
+fn preview_bots(out: &std::path::Path) -> Result<(), Box<dyn Error>> {
+    use regex_automata::dfa::{StartKind, dense};
+    use regex_automata::util::syntax;
+    let text = fs::read_to_string(PREVIEW_BOTS)?;
+    let fragments: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect();
+    if let Some(bad) = fragments.iter().find(|f| {
+        !f.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    }) {
+        return Err(format!(
+            "{PREVIEW_BOTS}: {bad:?} is not lower-case letters, digits and hyphens"
+        )
+        .into());
+    }
+    // Letters, digits and hyphens are literals in a pattern: the alternation matches exactly
+    // the fragments.
+    let dfa = dense::Builder::new()
+        .configure(
+            dense::Config::new()
+                .start_kind(StartKind::Unanchored)
+                .minimize(true),
+        )
+        .syntax(
+            syntax::Config::new()
+                .case_insensitive(true)
+                .unicode(false)
+                .utf8(false),
+        )
+        .build(&fragments.join("|"))?;
+    let (bytes, padding) = match std::env::var("CARGO_CFG_TARGET_ENDIAN").as_deref() {
+        Ok("big") => dfa.to_bytes_big_endian(),
+        _ => dfa.to_bytes_little_endian(),
+    };
+    fs::write(out.join("preview-bots.dfa"), &bytes[padding..])?;
+    Ok(())
 }
