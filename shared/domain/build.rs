@@ -12,6 +12,9 @@
 //! Unicode `\d` (every script's digits) into an automaton several times larger. Together with
 //! reading a number with its default region's rules alone, a first US number costs a seventh of
 //! the instructions it did with its calling code's (`BENCHMARKS.md`).
+//!
+//! It also compiles the link-preview bots' user-agent fragments (`assets/preview-bots.txt`)
+//! into the automaton `src/rules/attribution.rs` loads (see `preview_bots` below).
 
 use std::collections::BTreeMap;
 use std::error::Error;

@@ -3,20 +3,24 @@
 //! The SDK's default client builds a TLS connector (parsing the whole system trust store into
 //! a rustls root store) once when each service client is constructed, only to check it can,
 //! and again for its first request. Shared and built on first use instead, a start-up touches
-//! no certificate at all, and a function's first AWS call builds one connector.
+//! no certificate (unless `AWS_CA_BUNDLE` is set: that file is read and checked when the
+//! client is built), and a function's first AWS call builds one connector.
 //!
-//! **What it trusts.** Every AWS endpoint Vouch calls (DynamoDB, SNS, EventBridge, SQS) serves
-//! a certificate from Amazon Trust Services, which chains to one of five roots: Amazon Root CA
-//! 1–4 and the Starfield Services root they are cross-signed by. Those five are compiled in
-//! and are all the AWS clients trust. Reading the platform's bundle instead (145 roots in
-//! Lambda's image) cost about 1 ms of CPU on every cold start, most of it decoding base64,
-//! for roots no AWS endpoint uses; and trusting five roots rather than 145 means no other
-//! authority can vouch for an AWS endpoint. Rotation: the five are valid until 2037–2040, and
+//! **What it trusts.** In the standard `aws` partition, every AWS endpoint Vouch calls
+//! (DynamoDB, SNS, EventBridge, SQS) serves a certificate from Amazon Trust Services, which
+//! chains to one of five roots: Amazon Root CA 1–4 and the Starfield Services root they are
+//! cross-signed by. Those five are compiled in and are all the AWS clients trust (other
+//! partitions, such as China's, were not checked: name their roots in `AWS_CA_BUNDLE`).
+//! Reading a platform bundle instead (the 145 roots of the bench's Debian bundle; Lambda's
+//! image was not counted) cost about 1 ms of CPU on every cold start, most of it decoding
+//! base64, for roots no AWS endpoint uses; and trusting five roots means no other authority
+//! can vouch for an AWS endpoint. Rotation: the five are valid until 2037–2040, and
 //! a new Amazon root would be announced years ahead and reach Vouch with a rebuild, as any
 //! dependency does; the platform's bundle, renewed with the runtime's image, is what the
 //! vendor clients (`vendor.rs`) use, since vendors' certificates come from any authority.
 //!
-//! `AWS_CA_BUNDLE`, the variable every AWS SDK reads, replaces the five with the certificates
+//! `AWS_CA_BUNDLE` (the name other AWS SDKs read; the Rust SDK does not, so it is read here)
+//! replaces the five with the certificates
 //! of a PEM file: for an endpoint of one's own behind TLS (a proxy, the bench's front to the
 //! emulator). The emulator `make dev` and the tests start is plain HTTP and needs none.
 
