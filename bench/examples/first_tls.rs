@@ -1,13 +1,13 @@
 //! What the first HTTPS connection of a process costs, step by step, as the AWS SDK's rustls
 //! client makes it: Amazon's five roots (what Vouch's AWS clients trust) to a root store; the
 //! platform's trust store (`SSL_CERT_FILE`) read and added, as the SDK's default does; the
-//! client configuration; then a handshake (the first, and two more for comparison). CPU time of this
-//! thread (`CLOCK_THREAD_CPUTIME_ID`).
+//! client configuration; then a handshake (the first, and two more for comparison). CPU time
+//! of this thread (`CLOCK_THREAD_CPUTIME_ID`).
 //!
-//! `SSL_CERT_FILE=BUNDLE.pem cargo run --release -p vouch-bench --example first_tls -- PORT
-//! [groups]` against a TLS server on `localhost:PORT` whose authority is in `BUNDLE.pem`
-//! (`make bench` leaves one in `target/…/bench-cold`; `openssl s_server` serves it). `groups`: `default`
-//! (rustls's key exchange groups) or `x25519`.
+//! `SSL_CERT_FILE=BUNDLE.pem cargo run --release -p vouch-bench --example first_tls --
+//! PORT [groups]` against a TLS server on `localhost:PORT` whose authority is in `BUNDLE.pem`
+//! (`make bench` leaves one in `target/…/bench-cold`; `openssl s_server` serves it).
+//! `groups`: `default` (rustls's key exchange groups) or `x25519`.
 
 use std::sync::Arc;
 
@@ -37,21 +37,29 @@ fn main() -> anyhow::Result<()> {
         let mut roots = rustls::RootCertStore::empty();
         for pem in vouch_aws::https::AMAZON_ROOTS {
             use rustls::pki_types::pem::PemObject;
-            if let Ok(der) = rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()) {
-                let _ = roots.add(der);
-            }
+            roots.add(rustls::pki_types::CertificateDer::from_pem_slice(
+                pem.as_bytes(),
+            )?)?;
         }
-        roots
-    });
-    let certs = step("read the platform's trust store", || {
-        rustls_native_certs::load_native_certs().certs
-    });
-    println!("  ({} certificates)", certs.len());
+        anyhow::Ok(roots)
+    })?;
+    let native = step(
+        "read the platform's trust store",
+        rustls_native_certs::load_native_certs,
+    );
+    if let Some(err) = native.errors.first() {
+        anyhow::bail!("the platform's trust store: {err}");
+    }
+    println!("  ({} certificates)", native.certs.len());
     let roots = step("add them to a root store", || {
         let mut roots = rustls::RootCertStore::empty();
-        roots.add_parsable_certificates(certs);
-        roots
-    });
+        let (_, unusable) = roots.add_parsable_certificates(native.certs);
+        anyhow::ensure!(
+            unusable == 0,
+            "{unusable} of the platform's roots are not usable"
+        );
+        anyhow::Ok(roots)
+    })?;
     let config = step("build the client configuration", || {
         let mut provider = rustls::crypto::aws_lc_rs::default_provider();
         if groups == "x25519" {

@@ -84,6 +84,13 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var("VOUCH_BENCH_ONLY").is_ok_and(|only| only == "first") {
         return first_requests().await;
     }
+    // The full run writes BENCHMARKS.md, whose cost model needs every function's figures.
+    if std::env::var("VOUCH_BENCH_FUNCTIONS").is_ok_and(|named| !named.trim().is_empty()) {
+        anyhow::bail!(
+            "VOUCH_BENCH_FUNCTIONS only applies with VOUCH_BENCH_ONLY=first: the full bench \
+             measures every function (BENCHMARKS.md's cost model needs them all)"
+        );
+    }
     // First, while the emulator holds nothing else (its transactions copy every table).
     let cold = if only_click {
         String::new()

@@ -149,6 +149,10 @@ fn preview_bots(out: &std::path::Path) -> Result<(), Box<dyn Error>> {
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
         .collect();
+    if fragments.is_empty() {
+        // An empty alternation would match nothing, and no visit would be seen as a bot's.
+        return Err(format!("{PREVIEW_BOTS} lists no fragment").into());
+    }
     if let Some(bad) = fragments.iter().find(|f| {
         !f.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
@@ -173,9 +177,12 @@ fn preview_bots(out: &std::path::Path) -> Result<(), Box<dyn Error>> {
                 .utf8(false),
         )
         .build(&fragments.join("|"))?;
-    let (bytes, padding) = match std::env::var("CARGO_CFG_TARGET_ENDIAN").as_deref() {
-        Ok("big") => dfa.to_bytes_big_endian(),
-        _ => dfa.to_bytes_little_endian(),
+    let (bytes, padding) = match std::env::var("CARGO_CFG_TARGET_ENDIAN")?.as_str() {
+        "big" => dfa.to_bytes_big_endian(),
+        "little" => dfa.to_bytes_little_endian(),
+        other => {
+            return Err(format!("target byte order {other:?} is neither big nor little").into());
+        }
     };
     fs::write(out.join("preview-bots.dfa"), &bytes[padding..])?;
     Ok(())

@@ -46,10 +46,16 @@ pub const AMAZON_ROOTS: [&str; 5] = [
 /// rustls over aws-lc, trusting [`trust_store`]; connectors made on first use, cached by the
 /// SDK per connector settings (all of Vouch's clients use the same).
 pub fn client() -> SharedHttpClient {
-    let context = TlsContext::builder()
-        .with_trust_store(trust_store(std::env::var_os("AWS_CA_BUNDLE").as_deref()))
-        .build()
-        .unwrap_or_default();
+    let bundle = crate::config::var("AWS_CA_BUNDLE");
+    let built = TlsContext::builder()
+        .with_trust_store(trust_store(bundle.as_deref().map(std::ffi::OsStr::new)))
+        .build();
+    // The SDK's builder cannot fail today; if it ever does, its default (the platform's
+    // roots) still reaches AWS, and it is said.
+    let context = built.unwrap_or_else(|err| {
+        tracing::error!("AWS clients trusting the platform's roots: {err}");
+        TlsContext::default()
+    });
     Lazy {
         inner: aws_smithy_http_client::Builder::new()
             .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
@@ -59,10 +65,11 @@ pub fn client() -> SharedHttpClient {
     .into_shared()
 }
 
-/// Amazon's roots, or the certificates of the `bundle` file if one is named. A bundle that
-/// cannot be read or holds no usable certificate is logged and Amazon's roots are kept: a
-/// call to an endpoint of one's own then fails its handshake with an unknown issuer, where
-/// it can be seen, and AWS's own endpoints still work.
+/// Amazon's roots, or the usable certificates of the `bundle` file if one is named. A bundle
+/// that cannot be read or holds no usable certificate is logged and Amazon's roots are kept: a
+/// call to an endpoint of one's own then fails its handshake with an unknown issuer, where it
+/// can be seen, and AWS's own endpoints still work. Certificates in it that cannot be used
+/// (the SDK would panic on one it cannot parse) are logged and left out.
 pub fn trust_store(bundle: Option<&std::ffi::OsStr>) -> TrustStore {
     let amazon = || {
         AMAZON_ROOTS.iter().fold(TrustStore::empty(), |store, pem| {
@@ -72,11 +79,21 @@ pub fn trust_store(bundle: Option<&std::ffi::OsStr>) -> TrustStore {
     let Some(path) = bundle else {
         return amazon();
     };
+    let shown = std::path::Path::new(path).display();
     match read_bundle(std::path::Path::new(path)) {
-        Ok(pem) => TrustStore::empty().with_pem_certificate(pem),
+        Ok(Bundle { pem, left_out }) => {
+            if left_out > 0 {
+                tracing::warn!(
+                    bundle = %shown,
+                    left_out,
+                    "AWS_CA_BUNDLE: certificates that are not usable roots left out"
+                );
+            }
+            TrustStore::empty().with_pem_certificate(pem)
+        }
         Err(err) => {
             tracing::error!(
-                bundle = %std::path::Path::new(path).display(),
+                bundle = %shown,
                 "AWS_CA_BUNDLE not used, trusting Amazon's roots: {err:#}"
             );
             amazon()
@@ -84,19 +101,49 @@ pub fn trust_store(bundle: Option<&std::ffi::OsStr>) -> TrustStore {
     }
 }
 
-/// The file's text if every certificate in it is one rustls takes as a root (the SDK would
-/// panic on one it cannot parse), and there is at least one.
-fn read_bundle(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+/// What a bundle file gives: its usable certificates, written again as PEM, and how many
+/// others it held.
+#[derive(Debug)]
+struct Bundle {
+    pem: Vec<u8>,
+    left_out: usize,
+}
+
+/// The certificates of the file that rustls takes as roots. Reading stops at the first
+/// section that is not PEM, as where the next one starts cannot be told.
+fn read_bundle(path: &std::path::Path) -> anyhow::Result<Bundle> {
     use anyhow::Context;
-    let pem = std::fs::read(path).context("reading it")?;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&pem) {
-        roots
-            .add(cert.context("a certificate in it is not PEM")?)
-            .context("a certificate in it is not a usable root")?;
+    use base64::Engine;
+    let text = std::fs::read(path).context("reading it")?;
+    let mut bundle = Bundle {
+        pem: Vec::new(),
+        left_out: 0,
+    };
+    for cert in CertificateDer::pem_slice_iter(&text) {
+        let Ok(cert) = cert else {
+            bundle.left_out += 1;
+            break;
+        };
+        if rustls::RootCertStore::empty().add(cert.clone()).is_err() {
+            bundle.left_out += 1;
+            continue;
+        }
+        let body = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
+        bundle
+            .pem
+            .extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
+        for line in body.as_bytes().chunks(64) {
+            bundle.pem.extend_from_slice(line);
+            bundle.pem.push(b'\n');
+        }
+        bundle.pem.extend_from_slice(b"-----END CERTIFICATE-----\n");
     }
-    anyhow::ensure!(!roots.is_empty(), "it holds no certificate");
-    Ok(pem)
+    anyhow::ensure!(
+        !bundle.pem.is_empty(),
+        "it holds no usable certificate ({} not usable)",
+        bundle.left_out
+    );
+    Ok(bundle)
 }
 
 #[derive(Debug)]
@@ -164,12 +211,31 @@ mod tests {
     }
 
     #[test]
-    fn a_bundle_of_usable_roots_is_read() {
+    fn a_bundle_of_usable_roots_is_read_again_as_the_same_certificates() {
         let path = file("bundle.pem", &AMAZON_ROOTS.concat());
-        assert_eq!(
-            read_bundle(&path).expect("usable").len(),
-            AMAZON_ROOTS.concat().len()
+        let bundle = read_bundle(&path).expect("usable");
+        assert_eq!(bundle.left_out, 0);
+        let read: Vec<_> = CertificateDer::pem_slice_iter(&bundle.pem)
+            .collect::<Result<_, _>>()
+            .expect("PEM");
+        let written: Vec<_> = AMAZON_ROOTS.iter().map(|pem| der(pem)).collect();
+        assert_eq!(read, written);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn certificates_that_are_not_usable_roots_are_left_out_and_counted() {
+        let unusable = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let path = file(
+            "mixed.pem",
+            &[AMAZON_ROOTS[0], unusable, AMAZON_ROOTS[1]].concat(),
         );
+        let bundle = read_bundle(&path).expect("usable");
+        assert_eq!(bundle.left_out, 1);
+        let read: Vec<_> = CertificateDer::pem_slice_iter(&bundle.pem)
+            .collect::<Result<_, _>>()
+            .expect("PEM");
+        assert_eq!(read, vec![der(AMAZON_ROOTS[0]), der(AMAZON_ROOTS[1])]);
         let _ = std::fs::remove_file(path);
     }
 
@@ -181,15 +247,21 @@ mod tests {
             "broken.pem",
             "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
         );
+        let not_pem = file(
+            "not-pem.pem",
+            "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+        );
         for (path, reason) in [
             (&missing, "reading it"),
-            (&empty, "holds no certificate"),
-            (&broken, "not a usable root"),
+            (&empty, "holds no usable certificate (0 not usable)"),
+            (&broken, "holds no usable certificate (1 not usable)"),
+            (&not_pem, "holds no usable certificate (1 not usable)"),
         ] {
             let err = read_bundle(path).expect_err("refused");
             assert!(format!("{err:#}").contains(reason), "{err:#}");
         }
-        let _ = std::fs::remove_file(empty);
-        let _ = std::fs::remove_file(broken);
+        for path in [empty, broken, not_pem] {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
