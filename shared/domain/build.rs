@@ -9,9 +9,13 @@
 //! their patterns are not parsed at every first use. The patterns matched against national
 //! numbers have `\d` written as `[0-9]`: a national number is ASCII digits by then (the parser
 //! maps every other digit to its ASCII one), and the regular expression library compiles a
-//! Unicode `\d` (every script's digits) into an automaton several times larger. Together with
-//! reading a number with its default region's rules alone, a first US number costs a seventh of
-//! the instructions it did with its calling code's (`BENCHMARKS.md`).
+//! Unicode `\d` (every script's digits) into an automaton several times larger. They are also
+//! written anchored at the start, `^(?:…)`: the library only ever asks whether they match from
+//! the number's first digit, but searched for anywhere, the regular expression library works out
+//! the literals a match could start and end with to speed the search up, which was half the
+//! cost of a first number. Every pattern has its layout whitespace taken out (below). Together
+//! with reading a number with its default region's rules alone, a first US number costs a
+//! fourteenth of the instructions it did with its calling code's (`BENCHMARKS.md`).
 //!
 //! It also compiles the link-preview bots' user-agent fragments (`assets/preview-bots.txt`)
 //! into the automaton `src/rules/attribution.rs` loads (see `preview_bots` below).
@@ -54,7 +58,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         by_code
             .entry(code)
             .or_default()
-            .push(ascii_digits(for_checking(territory)));
+            .push(ascii_digits(compact(for_checking(territory))?));
     }
 
     let mut table = String::new();
@@ -108,12 +112,54 @@ fn for_checking(mut territory: loader::Metadata) -> loader::Metadata {
     territory
 }
 
-/// `territory` with `\d` as `[0-9]` in every pattern matched against a national number: its
-/// number types and the leading digits that claim numbers for it. Its dialling prefixes are left
-/// as they are.
+/// `territory` with the whitespace of its patterns taken out. The metadata file lays long
+/// patterns out over many indented lines (the US fixed-line one is 2,020 characters, 655 without
+/// its whitespace); the library compiles them ignoring whitespace, but checks their syntax first
+/// without ignoring it, and either way its parser reads every character. A pattern whose
+/// whitespace could mean something in that mode (after a `\`, or with a `#` comment) stops the
+/// build.
+fn compact(mut territory: loader::Metadata) -> Result<loader::Metadata, Box<dyn Error>> {
+    let id = territory.id.clone().unwrap_or_default();
+    let mut patterns: Vec<&mut String> = [
+        &mut territory.general,
+        &mut territory.fixed_line,
+        &mut territory.mobile,
+        &mut territory.toll_free,
+        &mut territory.premium_rate,
+        &mut territory.shared_cost,
+        &mut territory.personal_number,
+        &mut territory.voip,
+        &mut territory.pager,
+        &mut territory.uan,
+        &mut territory.voicemail,
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|descriptor| descriptor.national_number.as_mut())
+    .collect();
+    patterns.extend(territory.leading_digits.as_mut());
+    patterns.extend(territory.international_prefix.as_mut());
+    patterns.extend(territory.national_prefix_for_parsing.as_mut());
+    for pattern in patterns {
+        let escaped_space = pattern
+            .as_bytes()
+            .windows(2)
+            .any(|pair| pair[0] == b'\\' && pair[1].is_ascii_whitespace());
+        if pattern.contains('#') || escaped_space {
+            return Err(format!("{id}: whitespace in {pattern:?} may mean something").into());
+        }
+        pattern.retain(|c| !c.is_ascii_whitespace());
+    }
+    Ok(territory)
+}
+
+/// `territory` with `\d` as `[0-9]`, anchored at the start, in every pattern matched against a
+/// national number: its number types and the leading digits that claim numbers for it. The
+/// library uses each of these only to ask whether it matches at the start (a search whose match
+/// must start at 0), so the anchor changes no answer. Its dialling prefixes are left as they are.
 fn ascii_digits(mut territory: loader::Metadata) -> loader::Metadata {
     fn rewrite(pattern: &mut String) {
-        *pattern = pattern.replace("\\d", "[0-9]");
+        *pattern = format!("^(?:{})", pattern.replace("\\d", "[0-9]"));
     }
     for descriptor in [
         &mut territory.general,
