@@ -468,8 +468,76 @@ async fn cold_section() -> anyhow::Result<String> {
         )?;
     }
     writeln!(out)?;
+    out.push_str(&phone_section(&dir, starts)?);
+    writeln!(out)?;
     out.push_str(&cost_section(&figures)?);
     writeln!(out)?;
+    Ok(out)
+}
+
+/// Numbers as people write them in a form, each with its business's region: its own country's
+/// first, then ones from abroad or from another territory of its calling code.
+const FIRST_NUMBERS: [(&str, &str); 8] = [
+    ("(512) 555-0123", "US"),
+    ("+1 512 555 0123", "US"),
+    ("416 555 0123", "CA"),
+    ("020 7946 0123", "GB"),
+    ("07400 123456", "GB"),
+    ("02 9123 4567", "AU"),
+    ("+44 7400 123456", "US"),
+    ("242 357 0123", "US"),
+];
+
+/// The first phone number of a process, one number per fresh process (`first-phone`), each
+/// started `starts` times, interleaved.
+fn phone_section(dir: &std::path::Path, starts: u32) -> anyhow::Result<String> {
+    let binary = dir.join("first-phone");
+    let mut runs: Vec<(Vec<f64>, Vec<f64>, String)> =
+        vec![(Vec::new(), Vec::new(), String::new()); FIRST_NUMBERS.len()];
+    for _ in 0..starts {
+        for ((raw, region), (first, second, read)) in FIRST_NUMBERS.iter().zip(&mut runs) {
+            let output = std::process::Command::new(&binary)
+                .args([raw, region])
+                .output()
+                .with_context(|| format!("starting {}", binary.display()))?;
+            anyhow::ensure!(
+                output.status.success(),
+                "first-phone {raw:?} {region}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let line = String::from_utf8(output.stdout)?;
+            let mut fields = line.trim().splitn(3, ' ');
+            let mut ns = || -> anyhow::Result<f64> {
+                Ok(fields.next().context("a CPU time")?.parse::<f64>()?)
+            };
+            first.push(ns()? / 1e6);
+            second.push(ns()? / 1e3);
+            *read = fields.next().unwrap_or_default().to_owned();
+        }
+    }
+    let mut out = String::new();
+    writeln!(
+        out,
+        "## The first phone number, one by one
+"
+    )?;
+    writeln!(
+        out,
+        "The one-time cost of phone metadata alone: each number read by a fresh process (`first-phone`, the release profile), twice, on the thread's CPU clock; {starts} processes per number, interleaved, medians. The first read decodes and compiles the rules of the business's region (and, for a number of another territory or country, of its calling code); the second is what every later number costs. Target: the first under 2 ms of CPU.\n"
+    )?;
+    writeln!(
+        out,
+        "| number | business in | read as | first, CPU ms | second, CPU µs |"
+    )?;
+    writeln!(out, "|---|---|---|---:|---:|")?;
+    for ((raw, region), (first, second, read)) in FIRST_NUMBERS.iter().zip(&runs) {
+        writeln!(
+            out,
+            "| {raw} | {region} | {read} | {:.2} | {:.1} |",
+            cold::median(first),
+            cold::median(second)
+        )?;
+    }
     Ok(out)
 }
 
