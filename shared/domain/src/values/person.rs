@@ -71,13 +71,22 @@ impl Phone {
             return Err(ParseError::new("is too long to be a phone number"));
         }
         let region = default_region.0;
-        // A number already in E.164 with the region's own code (`+15125550123`, as SMS gateways
-        // and job software send them) is read as the region's national number: the same
-        // reading, without the parser's international path and the patterns it compiles on
-        // first use; kept only if it gives back the very number.
-        let national = national_part(raw, region);
-        if let Some(e164) = valid_in_region_alone(region, national.unwrap_or(raw))
-            && national.is_none_or(|_| e164 == raw)
+        // A number written the usual way, `(512) 555-0123` or `+1 512-555-0123`, is read as
+        // its digits alone (and its `+`): the parser strips the same punctuation, but on the
+        // way builds its patterns for numbers in free text (every script's digits and
+        // dashes), half the cost of a first number.
+        let compact = compact(raw);
+        let written = compact.as_deref().unwrap_or(raw);
+        // A number in E.164 with the region's own code (`+15125550123`, as SMS gateways and job
+        // software send them) is read as the region's national number: the same reading,
+        // without the parser's international path and the patterns it compiles on first use;
+        // kept only if it gives back the very number.
+        let national = national_part(written, region).filter(|_| code_apart(raw, region));
+        // A `+` number whose code is not the region's, or not written apart, is left as it is.
+        let national_written = compact.as_deref().filter(|text| !text.starts_with('+'));
+        let fast = national.or(national_written).unwrap_or(raw);
+        if let Some(e164) = valid_in_region_alone(region, fast)
+            && national.is_none_or(|_| e164 == written)
         {
             return Ok(Self(e164));
         }
@@ -140,6 +149,42 @@ fn national_part(raw: &str, region: phonenumber::country::Id) -> Option<&str> {
     }
     let code = metadata::calling_code(region)?.to_string();
     digits.strip_prefix(code.as_str()).filter(|n| !n.is_empty())
+}
+
+/// Whether `raw`, written with a `+`, gives the region's calling code as the parser reads one:
+/// all its digits together, then punctuation or the end of the digits (`+1 512…`, `+1(512)…`,
+/// `+15125550123`), not `+15(12)…`, which the parser refuses.
+fn code_apart(raw: &str, region: phonenumber::country::Id) -> bool {
+    let Some(code) = metadata::calling_code(region).map(|code| code.to_string()) else {
+        return false;
+    };
+    let after_plus = raw
+        .trim_start_matches(' ')
+        .trim_start_matches('+')
+        .trim_start_matches(' ');
+    let Some(rest) = after_plus.strip_prefix(code.as_str()) else {
+        return false;
+    };
+    rest.bytes().all(|b| b.is_ascii_digit()) || !rest.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// `raw` as its `+` (if it starts with one) and its digits, when it is only those with
+/// spaces, parentheses, hyphens and dots between them (no letters, no extension, no other
+/// script's digits): how people write a number. `None` for anything else, which the parser
+/// reads as it is.
+fn compact(raw: &str) -> Option<String> {
+    let body = raw.trim_start_matches(' ');
+    let (plus, body) = match body.strip_prefix('+') {
+        Some(rest) => ("+", rest),
+        None => ("", body),
+    };
+    body.bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'(' | b')' | b'-' | b'.'))
+        .then(|| {
+            plus.chars()
+                .chain(body.chars().filter(char::is_ascii_digit))
+                .collect()
+        })
 }
 
 /// `raw` in E.164 when the default region's own metadata reads it as a valid number of the

@@ -112,6 +112,47 @@ fn every_example_number_reads_as_with_the_whole_metadata() {
     assert!(checked > 3000, "{checked}");
 }
 
+/// `digits` grouped as people write them: 3-3-rest with each separator, in parentheses, dotted.
+fn written_forms(digits: &str) -> Vec<String> {
+    let (head, rest) = digits.split_at(digits.len().min(3));
+    let (middle, tail) = rest.split_at(rest.len().min(3));
+    let mut forms: Vec<String> = [" ", "-", ".", " - "]
+        .iter()
+        .map(|sep| format!("{head}{sep}{middle}{sep}{tail}"))
+        .collect();
+    forms.push(format!("({head}) {middle}-{tail}"));
+    forms.push(format!("({head}){middle}{tail}"));
+    forms.push(format!(" {head} {middle} {tail} "));
+    forms.push(format!("{head}-{middle}-{tail}-"));
+    forms
+}
+
+#[test]
+fn example_numbers_written_with_punctuation_read_as_with_the_whole_metadata() {
+    let mut checked = 0;
+    for (code, territory) in territories() {
+        let own = territory.id.as_deref().and_then(|id| id.parse::<Id>().ok());
+        for example in example_numbers(&territory) {
+            let forms = written_forms(example);
+            let international = forms.iter().flat_map(|form| {
+                [
+                    format!("+{code} {form}"),
+                    format!("+{code}({form})"),
+                    format!("+{code}-{form}"),
+                    format!(" + {code}.{form}"),
+                ]
+            });
+            for raw in forms.clone().into_iter().chain(international) {
+                for region in own.into_iter().chain([Id::US]) {
+                    assert_same(&raw, region);
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 40_000, "{checked}");
+}
+
 #[test]
 fn dialling_prefixes_and_odd_forms_read_as_with_the_whole_metadata() {
     for (raw, region) in [
@@ -145,6 +186,29 @@ fn dialling_prefixes_and_odd_forms_read_as_with_the_whole_metadata() {
         ("+", Id::US),
         ("+0", Id::US),
         ("512555", Id::US),
+        ("(512) 555-0123", Id::US),
+        ("1 (512) 555-0123", Id::US),
+        ("512.555.0123", Id::US),
+        ("020 7946 0018", Id::GB),
+        ("(020) 7946 0018", Id::GB),
+        ("0044 20 7946 0018", Id::GB),
+        ("011 (44) 20-7946-0018", Id::US),
+        ("(02) 9123 4567", Id::AU),
+        ("()", Id::US),
+        ("- . -", Id::US),
+        ("(5)", Id::US),
+        ("+1 (512) 555-0123", Id::US),
+        ("+1.512.555.0123", Id::US),
+        (" +44 (0)20 7946 0018", Id::GB),
+        ("+44 (0) 20 7946 0018", Id::US),
+        ("+61 (0)2 9123 4567", Id::AU),
+        ("+1 1 512 555 0123", Id::US),
+        ("++1 512 555 0123", Id::US),
+        ("+4(941)4307.21", Id::DE),
+        ("+4(941)4307.21", Id::CA),
+        ("+1(512)555.0123", Id::US),
+        ("+1-(512)-555-0123", Id::US),
+        ("+15(12)5550123", Id::US),
     ] {
         assert_same(raw, region);
     }
@@ -168,6 +232,22 @@ proptest! {
     #[test]
     fn typed_numbers_read_as_with_the_whole_metadata(
         raw in "[+＋]?[ ]?(0{0,2}1{0,2}[0-9]{0,3})?[ ()-]?[0-9 ()-]{0,16}",
+        region in prop::sample::select(REGIONS.to_vec()),
+    ) {
+        assert_same(&raw, region);
+    }
+
+    #[test]
+    fn punctuated_national_numbers_read_as_with_the_whole_metadata(
+        raw in "[ (]?[0-9]{1,4}[ ).-]{0,2}[0-9]{1,4}[ .-]?[0-9]{0,5}[ )-]?",
+        region in prop::sample::select(REGIONS.to_vec()),
+    ) {
+        assert_same(&raw, region);
+    }
+
+    #[test]
+    fn punctuated_numbers_with_the_regions_own_code_read_as_with_the_whole_metadata(
+        raw in "[ ]?\\+[ ]?[0-9]{1,3}[ (-]{0,2}[0-9]{1,4}[ ).-]{0,2}[0-9]{1,4}[ .-]?[0-9]{0,5}",
         region in prop::sample::select(REGIONS.to_vec()),
     ) {
         assert_same(&raw, region);
