@@ -47,8 +47,7 @@ pub struct Config {
     pub jobber_queue_url: Option<String>,
 }
 
-/// The variable's value, unless it is unset or blank.
-pub(crate) fn var(name: &str) -> Option<String> {
+fn var(name: &str) -> Option<String> {
     env::var(name).ok().filter(|value| !value.trim().is_empty())
 }
 

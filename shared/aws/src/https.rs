@@ -46,9 +46,11 @@ pub const AMAZON_ROOTS: [&str; 5] = [
 /// rustls over aws-lc, trusting [`trust_store`]; connectors made on first use, cached by the
 /// SDK per connector settings (all of Vouch's clients use the same).
 pub fn client() -> SharedHttpClient {
-    let bundle = crate::config::var("AWS_CA_BUNDLE");
+    // A blank value is no bundle, as for the other variables (`config.rs`).
+    let bundle =
+        std::env::var_os("AWS_CA_BUNDLE").filter(|path| !path.to_string_lossy().trim().is_empty());
     let built = TlsContext::builder()
-        .with_trust_store(trust_store(bundle.as_deref().map(std::ffi::OsStr::new)))
+        .with_trust_store(trust_store(bundle.as_deref()))
         .build();
     // The SDK's builder cannot fail today; if it ever does, its default (the platform's
     // roots) still reaches AWS, and it is said.
