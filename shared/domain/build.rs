@@ -120,27 +120,7 @@ fn for_checking(mut territory: loader::Metadata) -> loader::Metadata {
 /// build.
 fn compact(mut territory: loader::Metadata) -> Result<loader::Metadata, Box<dyn Error>> {
     let id = territory.id.clone().unwrap_or_default();
-    let mut patterns: Vec<&mut String> = [
-        &mut territory.general,
-        &mut territory.fixed_line,
-        &mut territory.mobile,
-        &mut territory.toll_free,
-        &mut territory.premium_rate,
-        &mut territory.shared_cost,
-        &mut territory.personal_number,
-        &mut territory.voip,
-        &mut territory.pager,
-        &mut territory.uan,
-        &mut territory.voicemail,
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(|descriptor| descriptor.national_number.as_mut())
-    .collect();
-    patterns.extend(territory.leading_digits.as_mut());
-    patterns.extend(territory.international_prefix.as_mut());
-    patterns.extend(territory.national_prefix_for_parsing.as_mut());
-    for pattern in patterns {
+    let clean = |pattern: &mut String| -> Result<(), Box<dyn Error>> {
         let escaped_space = pattern
             .as_bytes()
             .windows(2)
@@ -149,6 +129,17 @@ fn compact(mut territory: loader::Metadata) -> Result<loader::Metadata, Box<dyn 
             return Err(format!("{id}: whitespace in {pattern:?} may mean something").into());
         }
         pattern.retain(|c| !c.is_ascii_whitespace());
+        Ok(())
+    };
+    for descriptor in number_types(&mut territory) {
+        descriptor.national_number.iter_mut().try_for_each(clean)?;
+    }
+    for pattern in [
+        &mut territory.leading_digits,
+        &mut territory.international_prefix,
+        &mut territory.national_prefix_for_parsing,
+    ] {
+        pattern.iter_mut().try_for_each(clean)?;
     }
     Ok(territory)
 }
@@ -161,7 +152,17 @@ fn ascii_digits(mut territory: loader::Metadata) -> loader::Metadata {
     fn rewrite(pattern: &mut String) {
         *pattern = format!("^(?:{})", pattern.replace("\\d", "[0-9]"));
     }
-    for descriptor in [
+    for descriptor in number_types(&mut territory) {
+        descriptor.national_number.iter_mut().for_each(rewrite);
+    }
+    territory.leading_digits.iter_mut().for_each(rewrite);
+    territory
+}
+
+/// The descriptors of `territory`'s number types that [`for_checking`] keeps, each with the
+/// pattern of the national numbers it takes.
+fn number_types(territory: &mut loader::Metadata) -> impl Iterator<Item = &mut loader::Descriptor> {
+    [
         &mut territory.general,
         &mut territory.fixed_line,
         &mut territory.mobile,
@@ -176,11 +177,6 @@ fn ascii_digits(mut territory: loader::Metadata) -> loader::Metadata {
     ]
     .into_iter()
     .flatten()
-    {
-        descriptor.national_number.iter_mut().for_each(rewrite);
-    }
-    territory.leading_digits.iter_mut().for_each(rewrite);
-    territory
 }
 
 /// Compiles the preview bots' fragments into one automaton that finds any of them anywhere in a

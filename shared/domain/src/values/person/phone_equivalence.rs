@@ -91,17 +91,14 @@ fn no_calling_code_starts_another() {
     }
 }
 
-#[test]
-fn every_example_number_reads_as_with_the_whole_metadata() {
+/// Every territory's example numbers, each written in the `forms` given its calling code, read
+/// with the territory's own region and with the US as default; how many were checked.
+fn assert_every_example_same(forms: impl Fn(u16, &str) -> Vec<String>) -> usize {
     let mut checked = 0;
     for (code, territory) in territories() {
         let own = territory.id.as_deref().and_then(|id| id.parse::<Id>().ok());
         for example in example_numbers(&territory) {
-            for raw in [
-                example.to_owned(),
-                format!("+{code} {example}"),
-                format!("+{code}{example}"),
-            ] {
+            for raw in forms(code, example) {
                 for region in own.into_iter().chain([Id::US]) {
                     assert_same(&raw, region);
                     checked += 1;
@@ -109,6 +106,18 @@ fn every_example_number_reads_as_with_the_whole_metadata() {
             }
         }
     }
+    checked
+}
+
+#[test]
+fn every_example_number_reads_as_with_the_whole_metadata() {
+    let checked = assert_every_example_same(|code, example| {
+        vec![
+            example.to_owned(),
+            format!("+{code} {example}"),
+            format!("+{code}{example}"),
+        ]
+    });
     assert!(checked > 3000, "{checked}");
 }
 
@@ -129,27 +138,21 @@ fn written_forms(digits: &str) -> Vec<String> {
 
 #[test]
 fn example_numbers_written_with_punctuation_read_as_with_the_whole_metadata() {
-    let mut checked = 0;
-    for (code, territory) in territories() {
-        let own = territory.id.as_deref().and_then(|id| id.parse::<Id>().ok());
-        for example in example_numbers(&territory) {
-            let forms = written_forms(example);
-            let international = forms.iter().flat_map(|form| {
+    let checked = assert_every_example_same(|code, example| {
+        let forms = written_forms(example);
+        let international: Vec<String> = forms
+            .iter()
+            .flat_map(|form| {
                 [
                     format!("+{code} {form}"),
                     format!("+{code}({form})"),
                     format!("+{code}-{form}"),
                     format!(" + {code}.{form}"),
                 ]
-            });
-            for raw in forms.clone().into_iter().chain(international) {
-                for region in own.into_iter().chain([Id::US]) {
-                    assert_same(&raw, region);
-                    checked += 1;
-                }
-            }
-        }
-    }
+            })
+            .collect();
+        forms.into_iter().chain(international).collect()
+    });
     assert!(checked > 40_000, "{checked}");
 }
 
