@@ -17,9 +17,27 @@ pub const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 /// Length of a generated code.
 pub const LENGTH: usize = 8;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Whether each byte is in [`ALPHABET`].
+const IN_ALPHABET: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < ALPHABET.len() {
+        table[ALPHABET[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+/// Kept as its eight bytes: a click reads, copies and compares one without allocating.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct ReferralCode(String);
+pub struct ReferralCode([u8; LENGTH]);
+
+impl fmt::Debug for ReferralCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ReferralCode").field(&self.as_str()).finish()
+    }
+}
 
 impl ReferralCode {
     /// Parses what a person typed or a link carried: case-insensitive, spaces and dashes
@@ -28,18 +46,20 @@ impl ReferralCode {
         if raw.len() > 32 {
             return Err(ParseError::new("is too long to be a referral code"));
         }
-        let code: String = raw
-            .chars()
-            .filter(|c| *c != '-' && *c != ' ')
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
-        if code.len() != LENGTH {
+        // Byte by byte: no byte of a multi-byte character is a dash or a space, and none is in
+        // the alphabet, so this reads a code as the characters would. Every link click runs it.
+        let kept = || raw.bytes().filter(|b| !matches!(b, b'-' | b' '));
+        if kept().count() != LENGTH {
             return Err(ParseError::new("must be 8 characters"));
         }
-        if !code.bytes().all(|b| ALPHABET.contains(&b)) {
+        if !kept().all(|b| IN_ALPHABET[usize::from(b.to_ascii_uppercase())]) {
             return Err(ParseError::new(
                 "may only contain 2-9 and letters other than I, L and O",
             ));
+        }
+        let mut code = [0; LENGTH];
+        for (to, b) in code.iter_mut().zip(kept()) {
+            *to = b.to_ascii_uppercase();
         }
         Ok(Self(code))
     }
@@ -47,20 +67,20 @@ impl ReferralCode {
     /// A fresh random code. Uniqueness is not checked here: the store claims the code with a
     /// conditional write and the caller draws again on a collision.
     pub fn generate(rng: &mut impl Rng) -> Self {
-        let code = (0..LENGTH)
-            .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
-            .collect();
-        Self(code)
+        Self(std::array::from_fn(|_| {
+            ALPHABET[rng.random_range(0..ALPHABET.len())]
+        }))
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only alphabet bytes are ever stored, so this is never the empty fallback.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
 impl fmt::Display for ReferralCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -80,7 +100,7 @@ impl TryFrom<String> for ReferralCode {
 
 impl From<ReferralCode> for String {
     fn from(code: ReferralCode) -> String {
-        code.0
+        code.as_str().to_owned()
     }
 }
 
@@ -88,6 +108,28 @@ impl From<ReferralCode> for String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Parsing as it was first written, character by character.
+    fn by_characters(raw: &str) -> Result<ReferralCode, ParseError> {
+        if raw.len() > 32 {
+            return Err(ParseError::new("is too long to be a referral code"));
+        }
+        let code: String = raw
+            .chars()
+            .filter(|c| *c != '-' && *c != ' ')
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        if code.len() != LENGTH {
+            return Err(ParseError::new("must be 8 characters"));
+        }
+        if !code.bytes().all(|b| ALPHABET.contains(&b)) {
+            return Err(ParseError::new(
+                "may only contain 2-9 and letters other than I, L and O",
+            ));
+        }
+        let bytes: [u8; LENGTH] = code.as_bytes().try_into().expect("eight bytes, checked");
+        Ok(ReferralCode(bytes))
+    }
 
     #[test]
     fn alphabet_has_no_lookalikes() {
@@ -134,6 +176,12 @@ mod tests {
         #[test]
         fn parse_never_panics(raw in "\\PC*") {
             let _ = ReferralCode::parse(&raw);
+        }
+
+        /// Byte by byte, parsing answers what reading the characters did, errors included.
+        #[test]
+        fn parse_reads_bytes_as_the_characters_would(raw in "[2-9a-zA-Z01 \\-ÄéИ😀%]{0,12}") {
+            prop_assert_eq!(ReferralCode::parse(&raw), by_characters(&raw));
         }
     }
 }
