@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
@@ -12,9 +13,11 @@ use crate::values::error::ParseError;
 const RESERVED: &[&str] = &["jobber"];
 
 /// A business (tenant) id: a slug `[a-z0-9-]{3,40}` that neither starts nor ends with `-`.
+/// Shared, not copied, when cloned (every record of the business carries it), as is a
+/// [`CustomerId`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct BusinessId(String);
+pub struct BusinessId(Arc<str>);
 
 impl BusinessId {
     /// What [`BusinessId::parse`] accepts, as a regular expression (for the API document).
@@ -31,7 +34,7 @@ impl BusinessId {
             return Err(ParseError::new("is reserved; choose another id"));
         }
         if ok_len && ok_chars && ok_ends {
-            Ok(Self(raw.to_owned()))
+            Ok(Self(raw.into()))
         } else {
             Err(ParseError::new(
                 "must be 3-40 characters of a-z, 0-9 and '-', not starting or ending with '-'",
@@ -48,7 +51,7 @@ impl BusinessId {
 /// contacts Vouch creates itself. Printable ASCII without spaces, 1–128 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct CustomerId(String);
+pub struct CustomerId(Arc<str>);
 
 impl CustomerId {
     /// What [`CustomerId::parse`] accepts, as a regular expression (for the API document).
@@ -58,7 +61,7 @@ impl CustomerId {
         let ok_len = (1..=128).contains(&raw.len());
         let ok_chars = raw.bytes().all(|b| b.is_ascii_graphic());
         if ok_len && ok_chars {
-            Ok(Self(raw.to_owned()))
+            Ok(Self(raw.into()))
         } else {
             Err(ParseError::new(
                 "must be 1-128 printable characters without spaces",
@@ -68,7 +71,7 @@ impl CustomerId {
 
     /// A new id for a contact Vouch creates itself (a website lead, say).
     pub fn generate() -> Self {
-        Self(Ulid::new().to_string())
+        Self(Ulid::new().to_string().into())
     }
 
     pub fn as_str(&self) -> &str {
