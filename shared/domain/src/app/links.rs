@@ -16,6 +16,7 @@ use crate::rules::attribution::is_link_preview_bot;
 use crate::values::code::ReferralCode;
 use crate::values::error::{Error, Result};
 use crate::values::ids::ClickId;
+use crate::values::time::TimeZone;
 
 /// How many times a click is written before it is let go uncounted (the redirect never waits
 /// long).
@@ -58,42 +59,45 @@ impl Vouch {
         };
         let channel = Channel::from_query(visit.channel);
         let counted = visit.countable && !is_link_preview_bot(visit.user_agent);
-        let click_id = if counted {
+        let click_id = counted.then(ClickId::generate);
+        let location = landing_redirect(&business.settings.landing_url, &code, click_id, channel);
+        if let Some(id) = click_id {
+            // The referrer and code are this click's from here on: moved, not copied.
             let now = self.now();
             let click = Click {
-                id: ClickId::generate(),
-                business_id: referrer.business_id.clone(),
-                customer_id: referrer.customer_id.clone(),
-                code: code.clone(),
+                id,
+                business_id: referrer.business_id,
+                customer_id: referrer.customer_id,
+                code,
                 channel,
                 ip_hash: visit.ip.map(|ip| self.config.ip_hasher.hash(ip)),
                 at: now,
                 expires_at: now + CLICK_RETENTION,
             };
-            let tally = figures::of_click(&click, business.settings.time_zone);
-            let mut backoff = Backoff::default();
-            loop {
-                if self.ports.clicks.record(&click, &tally).await? == Written::Applied {
-                    break;
-                }
-                // A simultaneous click on the same link or in the same business: a moment
-                // later. The visitor is never kept waiting long for a count.
-                match backoff.next().filter(|_| backoff.retries <= CLICK_ATTEMPTS) {
-                    Some(pause) => self.ports.clock.pause(pause).await,
-                    None => {
-                        tracing::warn!(code = %click.code, "a click could not be counted for contention");
-                        break;
-                    }
+            self.count_click(&click, business.settings.time_zone)
+                .await?;
+        }
+        Ok(ClickOutcome::Redirect { location, counted })
+    }
+
+    /// Stores a click and its figures, a few times under contention; past that it is let go
+    /// uncounted, as the visitor is never kept waiting long for a count.
+    async fn count_click(&self, click: &Click, zone: TimeZone) -> Result<()> {
+        let tally = figures::of_click(click, zone);
+        let mut backoff = Backoff::default();
+        loop {
+            if self.ports.clicks.record(click, &tally).await? == Written::Applied {
+                return Ok(());
+            }
+            // A simultaneous click on the same link or in the same business: a moment later.
+            match backoff.next().filter(|_| backoff.retries <= CLICK_ATTEMPTS) {
+                Some(pause) => self.ports.clock.pause(pause).await,
+                None => {
+                    tracing::warn!(code = %click.code, "a click could not be counted for contention");
+                    return Ok(());
                 }
             }
-            Some(click.id)
-        } else {
-            None
-        };
-        Ok(ClickOutcome::Redirect {
-            location: landing_redirect(&business.settings.landing_url, &code, click_id, channel),
-            counted,
-        })
+        }
     }
 
     /// The referrer behind a code, for QR codes and landing-page greetings.

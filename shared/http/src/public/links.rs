@@ -100,14 +100,15 @@ pub async fn click(
         other => other?,
     };
     Ok(no_store(match outcome {
-        ClickOutcome::Redirect { location, .. } => found(location.as_str()),
+        ClickOutcome::Redirect { location, .. } => found(location),
         ClickOutcome::UnknownCode => unknown_code(&state),
     }))
 }
 
-/// `302 Found`, the redirect API.md promises (axum's `Redirect` offers 303/307/308 only).
-fn found(location: &str) -> Response {
-    match HeaderValue::from_str(location) {
+/// `302 Found`, the redirect API.md promises (axum's `Redirect` offers 303/307/308 only). The
+/// location becomes the header as it is, without a copy.
+fn found(location: String) -> Response {
+    match HeaderValue::try_from(location) {
         Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
         Err(_) => StatusCode::NOT_FOUND.into_response(),
     }
@@ -115,7 +116,7 @@ fn found(location: &str) -> Response {
 
 fn unknown_code(state: &AppState) -> Response {
     match &state.web.fallback_url {
-        Some(url) => found(url.as_str()),
+        Some(url) => found(url.to_string()),
         None => (StatusCode::NOT_FOUND, Html(UNKNOWN_CODE_PAGE)).into_response(),
     }
 }
