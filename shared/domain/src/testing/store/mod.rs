@@ -48,7 +48,7 @@ struct State {
     contacts: HashMap<(BusinessId, CustomerId), Contact>,
     participants: HashMap<(BusinessId, CustomerId), Participant>,
     codes: HashMap<ReferralCode, Referrer>,
-    clicks: BTreeMap<ClickId, Click>,
+    clicks: BTreeMap<ClickId, Box<Click>>,
     aliases: HashMap<(BusinessId, CustomerId), CustomerId>,
     index: HashMap<(BusinessId, String), CustomerId>,
     jobs: HashMap<(BusinessId, String), Job>,
@@ -70,7 +70,11 @@ struct State {
     reward_due: BTreeMap<(BusinessId, String), Reward>,
     reengage_due: BTreeMap<(BusinessId, CustomerId), crate::model::participant::ReengageDue>,
     issue_due: BTreeMap<(BusinessId, String), crate::decide::IssueDue>,
-    days: BTreeMap<(BusinessId, chrono::NaiveDate), BTreeMap<crate::model::report::Figure, i64>>,
+    /// Each business's figures by day.
+    days: HashMap<
+        BusinessId,
+        BTreeMap<chrono::NaiveDate, BTreeMap<crate::model::report::Figure, i64>>,
+    >,
     /// Leaderboard rows by business, period key and customer, and their ranking (as the
     /// index keeps it: rows with a qualified referral only).
     board: BTreeMap<(BusinessId, String, CustomerId), crate::model::report::BoardRow>,
@@ -167,7 +171,7 @@ impl InMemoryStore {
     }
 
     pub fn clicks(&self) -> Vec<Click> {
-        self.with(|s| s.clicks.values().cloned().collect())
+        self.with(|s| s.clicks.values().map(|click| (**click).clone()).collect())
             .unwrap_or_default()
     }
 }
@@ -338,21 +342,22 @@ impl Participants for InMemoryStore {
 impl Clicks for InMemoryStore {
     async fn record(&self, click: &Click, tally: &Tally) -> anyhow::Result<Written> {
         self.with(|s| {
-            // A click id already stored was counted when it was.
-            if s.clicks.contains_key(&click.id) {
-                return Written::Refused;
-            }
             let key = (click.business_id.clone(), click.customer_id.clone());
             let Some(participant) = s.participants.get_mut(&key) else {
                 return Written::Refused;
             };
+            // A click id already stored was counted when it was.
+            let std::collections::btree_map::Entry::Vacant(stored) = s.clicks.entry(click.id)
+            else {
+                return Written::Refused;
+            };
+            stored.insert(Box::new(click.clone()));
             participant.stats.clicks += 1;
             *participant
                 .stats
                 .clicks_by_channel
                 .entry(click.channel)
                 .or_default() += 1;
-            s.clicks.insert(click.id, click.clone());
             s.tally(&click.business_id, tally);
             Written::Applied
         })

@@ -274,7 +274,9 @@ impl ProgramStore for InMemoryStore {
                     None
                 },
                 referrer: referrer_id.and_then(|id| s.resolve(business, &id)),
-                click: keys.click.and_then(|id| s.clicks.get(&id).cloned()),
+                click: keys
+                    .click
+                    .and_then(|id| s.clicks.get(&id).map(|click| (**click).clone())),
                 recent_lead: keys
                     .lead_keys
                     .iter()

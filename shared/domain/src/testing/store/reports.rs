@@ -13,10 +13,10 @@ use super::{InMemoryStore, State};
 
 impl State {
     pub(super) fn tally(&mut self, business: &BusinessId, tally: &Tally) {
+        let days = self.days.entry(business.clone()).or_default();
         for (day, figure, delta) in tally.iter() {
-            *self
-                .days
-                .entry((business.clone(), day))
+            *days
+                .entry(day)
                 .or_default()
                 .entry(figure.clone())
                 .or_default() += delta;
@@ -87,8 +87,10 @@ impl Reports for InMemoryStore {
     ) -> anyhow::Result<Vec<DayCounts>> {
         self.with(|s| {
             s.days
-                .range((business.clone(), from)..=(business.clone(), to))
-                .map(|((_, day), counts)| DayCounts {
+                .get(business)
+                .into_iter()
+                .flat_map(|days| days.range(from..=to))
+                .map(|(day, counts)| DayCounts {
                     day: *day,
                     counts: counts.clone(),
                 })
