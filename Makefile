@@ -51,10 +51,14 @@ check-deploy: $(PY_TOOLS)
 
 ## Cold starts of every function against a bare Lambda handler, the click path against a bare
 ## axum handler, and reports at 100 and 10,000 participants (in process, and their DynamoDB
-## requests on an emulator), written to BENCHMARKS.md. One release build of everything first.
+## requests on an emulator), written to BENCHMARKS.md. Release builds first: the functions on
+## their own, with the features they deploy with, then the bench (whose in-memory fakes would
+## otherwise be compiled into the functions too).
+BENCH_BUILD := CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C relocation-model=static" \
+  cargo build --release --quiet --target x86_64-unknown-linux-gnu
 bench: $(PY_TOOLS)
-	CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C relocation-model=static" \
-	  cargo build --release --quiet --target x86_64-unknown-linux-gnu -p vouch-bench $(addprefix -p ,$(FUNCTIONS))
+	$(BENCH_BUILD) $(addprefix -p ,$(FUNCTIONS))
+	$(BENCH_BUILD) -p vouch-bench
 	scripts/with-emulator.sh target/x86_64-unknown-linux-gnu/release/vouch-bench
 
 fmt:

@@ -113,7 +113,7 @@ async fn main() -> anyhow::Result<()> {
     writeln!(out, "# Benchmarks\n")?;
     writeln!(
         out,
-        "Reproduce with `make bench`: one release build of every function and of the bench, position-dependent as deployed (`CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS=\"-C relocation-model=static\" cargo build --release --target x86_64-unknown-linux-gnu -p vouch-bench -p link-click …`), then `scripts/with-emulator.sh target/x86_64-unknown-linux-gnu/release/vouch-bench`. `VOUCH_BENCH_COLD_STARTS` (default 20), `VOUCH_BENCH_WARM_REQUESTS` (1000) and `VOUCH_BENCH_REQUESTS` (100000) set the counts. Numbers are from the last run on the machine that ran it (2 cores, x86_64; the functions deploy on arm64): every figure is read beside its baseline from the same run.\n"
+        "Reproduce with `make bench`: release builds, position-dependent as deployed, of every function on its own (`CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS=\"-C relocation-model=static\" cargo build --release --target x86_64-unknown-linux-gnu -p link-click -p lead-intake …`, so the functions have the features they deploy with) and then of the bench (`… -p vouch-bench`), then `scripts/with-emulator.sh target/x86_64-unknown-linux-gnu/release/vouch-bench`. `VOUCH_BENCH_COLD_STARTS` (default 20), `VOUCH_BENCH_WARM_REQUESTS` (1000) and `VOUCH_BENCH_REQUESTS` (100000) set the counts. Numbers are from the last run on the machine that ran it (2 cores, x86_64; the functions deploy on arm64): every figure is read beside its baseline from the same run.\n"
     )?;
     out.push_str(&cold);
     writeln!(out, "## Click path, in process\n")?;
