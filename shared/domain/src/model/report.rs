@@ -142,20 +142,31 @@ impl fmt::Display for Figure {
     }
 }
 
-/// Changes to a business's daily figures, made by one write: `(local day, figure) → delta`.
-/// Zero deltas are dropped.
+/// Changes to a business's daily figures, made by one write: `(local day, figure) → delta`,
+/// ordered by day then figure. Zero deltas are dropped.
+///
+/// A sorted list, not a map: a write changes a handful of figures (a click one), and a click's
+/// tally is made on every counted click.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tally(BTreeMap<(NaiveDate, Figure), i64>);
+pub struct Tally(Vec<((NaiveDate, Figure), i64)>);
 
 impl Tally {
     pub fn add(&mut self, day: NaiveDate, figure: Figure, delta: i64) {
         if delta == 0 {
             return;
         }
-        let entry = self.0.entry((day, figure)).or_insert(0);
-        *entry += delta;
-        if *entry == 0 {
-            self.0.retain(|_, v| *v != 0);
+        let key = (day, figure);
+        match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(at) => {
+                let Some((_, entry)) = self.0.get_mut(at) else {
+                    return;
+                };
+                *entry += delta;
+                if *entry == 0 {
+                    self.0.remove(at);
+                }
+            }
+            Err(at) => self.0.insert(at, (key, delta)),
         }
     }
 
@@ -180,7 +191,10 @@ impl Tally {
     }
 
     pub fn get(&self, day: NaiveDate, figure: &Figure) -> i64 {
-        self.0.get(&(day, figure.clone())).copied().unwrap_or(0)
+        self.0
+            .iter()
+            .find(|((d, f), _)| *d == day && f == figure)
+            .map_or(0, |(_, delta)| *delta)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (NaiveDate, &Figure, i64)> {
@@ -518,6 +532,32 @@ mod tests {
         let mut other = Tally::default();
         other.merge(&tally, -1);
         assert_eq!(other.get(day, &Figure::RewardCost), -2500);
+    }
+
+    proptest::proptest! {
+        /// A tally is the sum of its changes by day and figure, zeros left out, in order.
+        #[test]
+        fn a_tally_is_its_changes_summed_in_order(
+            changes in proptest::collection::vec((0u64..3, 0usize..4, -2i64..3), 0..40)
+        ) {
+            let first = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+            let figures = [
+                Figure::Invited,
+                Figure::Enrolled,
+                Figure::Clicks(crate::model::click::Channel::Sms),
+                Figure::RewardCost,
+            ];
+            let mut tally = Tally::default();
+            let mut model = BTreeMap::new();
+            for (day, figure, delta) in changes {
+                let day = first + chrono::Days::new(day);
+                tally.add(day, figures[figure].clone(), delta);
+                *model.entry((day, figures[figure].clone())).or_insert(0) += delta;
+            }
+            model.retain(|_, delta| *delta != 0);
+            let summed: Vec<_> = tally.iter().map(|(d, f, v)| ((d, f.clone()), v)).collect();
+            proptest::prop_assert_eq!(summed, model.into_iter().collect::<Vec<_>>());
+        }
     }
 
     #[test]
