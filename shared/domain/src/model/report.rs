@@ -155,8 +155,7 @@ impl Tally {
         if delta == 0 {
             return;
         }
-        let key = (day, figure);
-        match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
+        match self.position(day, &figure) {
             Ok(at) => {
                 let Some((_, entry)) = self.0.get_mut(at) else {
                     return;
@@ -166,7 +165,7 @@ impl Tally {
                     self.0.remove(at);
                 }
             }
-            Err(at) => self.0.insert(at, (key, delta)),
+            Err(at) => self.0.insert(at, ((day, figure), delta)),
         }
     }
 
@@ -191,10 +190,16 @@ impl Tally {
     }
 
     pub fn get(&self, day: NaiveDate, figure: &Figure) -> i64 {
-        self.0
-            .iter()
-            .find(|((d, f), _)| *d == day && f == figure)
+        self.position(day, figure)
+            .ok()
+            .and_then(|at| self.0.get(at))
             .map_or(0, |(_, delta)| *delta)
+    }
+
+    /// Where `(day, figure)` is in the list, or where it would go.
+    fn position(&self, day: NaiveDate, figure: &Figure) -> Result<usize, usize> {
+        self.0
+            .binary_search_by(|((d, f), _)| (d, f).cmp(&(&day, figure)))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (NaiveDate, &Figure, i64)> {
