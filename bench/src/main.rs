@@ -84,10 +84,17 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var("VOUCH_BENCH_ONLY").is_ok_and(|only| only == "first") {
         return first_requests().await;
     }
+    // `VOUCH_BENCH_ONLY=cold`: the cold-start tables alone, printed, for the functions named in
+    // `VOUCH_BENCH_FUNCTIONS` or all of them (to compare two builds of the functions: copy the
+    // bench's binaries beside each build's and run each under the emulator).
+    if std::env::var("VOUCH_BENCH_ONLY").is_ok_and(|only| only == "cold") {
+        print!("{}", cold_section().await?);
+        return Ok(());
+    }
     // The full run writes BENCHMARKS.md, whose cost model needs every function's figures.
     if std::env::var("VOUCH_BENCH_FUNCTIONS").is_ok_and(|named| !named.trim().is_empty()) {
         anyhow::bail!(
-            "VOUCH_BENCH_FUNCTIONS only applies with VOUCH_BENCH_ONLY=first: the full bench \
+            "VOUCH_BENCH_FUNCTIONS only applies with VOUCH_BENCH_ONLY=first or cold: the full bench \
              measures every function (BENCHMARKS.md's cost model needs them all)"
         );
     }
@@ -470,8 +477,11 @@ async fn cold_section() -> anyhow::Result<String> {
     writeln!(out)?;
     out.push_str(&phone_section(&dir, starts)?);
     writeln!(out)?;
-    out.push_str(&cost_section(&figures)?);
-    writeln!(out)?;
+    // The cost model needs every function's warm requests (a run may name only some).
+    if CYCLE.iter().all(|step| figures.contains_key(step.function)) {
+        out.push_str(&cost_section(&figures)?);
+        writeln!(out)?;
+    }
     Ok(out)
 }
 
