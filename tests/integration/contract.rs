@@ -2600,6 +2600,14 @@ async fn figures_add_up_by_day_across_commits_clicks_and_sends(store: &impl Stor
             .unwrap()
             .is_empty()
     );
+    // A range the wrong way round holds no day.
+    assert!(
+        store
+            .days(&biz("acme"), day(5), day(4))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn a_finish_is_recorded_once_with_its_figures(store: &impl Store) {

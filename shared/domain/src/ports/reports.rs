@@ -15,7 +15,7 @@ use super::Written;
 #[async_trait]
 pub trait Reports: Send + Sync {
     /// The figures of the days from `from` through `to` (local days, inclusive). A day may come
-    /// in several parts: they add up.
+    /// in several parts: they add up. None when `from` is after `to`.
     async fn days(
         &self,
         business: &BusinessId,
