@@ -265,7 +265,7 @@ impl Vouch {
             .schedule_report(&business.id, month, due)
             .await
         {
-            tracing::warn!(business_id = %business.id, error = ?err, "queuing the monthly report failed; the next settings change queues it");
+            tracing::warn!(business_id = %business.id, error = ?err, "queuing the first monthly report failed: it is queued at creation only, so this business gets no monthly reports");
         }
     }
 
