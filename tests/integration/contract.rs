@@ -464,11 +464,20 @@ fn reward_ids(rewards: &[Reward]) -> Vec<&str> {
 async fn a_business_and_its_admin_key_are_created_together_once(store: &impl Store) {
     let acme = business("acme");
     let key = KeyHash::of("vouch_ak_acme");
-    assert_eq!(store.create(&acme, &key).await.unwrap(), Written::Applied);
+    assert_eq!(
+        store
+            .create(&acme, &key, crate::harness::first_report())
+            .await
+            .unwrap(),
+        Written::Applied
+    );
 
     let another = KeyHash::of("vouch_ak_another");
     assert_eq!(
-        store.create(&acme, &another).await.unwrap(),
+        store
+            .create(&acme, &another, crate::harness::first_report())
+            .await
+            .unwrap(),
         Written::Refused
     );
     assert_eq!(store.id_for_admin_key(&another).await.unwrap(), None);
@@ -483,11 +492,17 @@ async fn a_business_and_its_admin_key_are_created_together_once(store: &impl Sto
 async fn an_admin_key_belongs_to_one_business(store: &impl Store) {
     let key = KeyHash::of("vouch_ak_shared");
     assert_eq!(
-        store.create(&business("acme"), &key).await.unwrap(),
+        store
+            .create(&business("acme"), &key, crate::harness::first_report())
+            .await
+            .unwrap(),
         Written::Applied
     );
     assert_eq!(
-        store.create(&business("rival"), &key).await.unwrap(),
+        store
+            .create(&business("rival"), &key, crate::harness::first_report())
+            .await
+            .unwrap(),
         Written::Refused
     );
     assert_eq!(Businesses::get(store, &biz("rival")).await.unwrap(), None);
@@ -499,7 +514,10 @@ async fn an_admin_key_belongs_to_one_business(store: &impl Store) {
 
 async fn settings_are_saved_only_at_the_version_read(store: &impl Store) {
     let acme = business("acme");
-    store.create(&acme, &KeyHash::of("k")).await.unwrap();
+    store
+        .create(&acme, &KeyHash::of("k"), crate::harness::first_report())
+        .await
+        .unwrap();
     let mut changed = acme.settings.clone();
     changed.hold_days = 7;
 
@@ -531,7 +549,10 @@ async fn settings_are_saved_only_at_the_version_read(store: &impl Store) {
 async fn a_businesss_origins_are_indexed_and_follow_its_settings(store: &impl Store) {
     let acme = business("acme");
     assert!(!store.origin_listed("https://acme.example").await.unwrap());
-    store.create(&acme, &KeyHash::of("k")).await.unwrap();
+    store
+        .create(&acme, &KeyHash::of("k"), crate::harness::first_report())
+        .await
+        .unwrap();
     // The landing page's origin is listed from the start.
     assert!(store.origin_listed("https://acme.example").await.unwrap());
     assert!(
@@ -563,7 +584,10 @@ async fn a_businesss_origins_are_indexed_and_follow_its_settings(store: &impl St
     // Another business at the same origin keeps it listed when one of them moves away.
     let mut rival = business("rival");
     rival.settings.landing_url = WebUrl::parse("https://new.example/other").unwrap();
-    store.create(&rival, &KeyHash::of("k2")).await.unwrap();
+    store
+        .create(&rival, &KeyHash::of("k2"), crate::harness::first_report())
+        .await
+        .unwrap();
     assert_eq!(
         store
             .save_settings(&acme.id, &acme.settings, &moved, 2)
@@ -597,7 +621,10 @@ async fn a_businesss_origins_are_indexed_and_follow_its_settings(store: &impl St
 
 async fn a_business_is_read_with_the_holder_of_a_code_from_any_business(store: &impl Store) {
     let acme = business("acme");
-    store.create(&acme, &KeyHash::of("k")).await.unwrap();
+    store
+        .create(&acme, &KeyHash::of("k"), crate::harness::first_report())
+        .await
+        .unwrap();
     let holder = participant("rival", "cus_9", 1);
     enrol(store, &holder).await.unwrap();
 
@@ -2740,15 +2767,26 @@ fn monthly_report(month: Month) -> MonthlyReport {
 
 async fn a_months_report_is_kept_once_and_the_next_is_queued(store: &impl Store) {
     let march = Month::parse("2030-03").unwrap();
-    store
-        .schedule_report(&biz("acme"), march, minutes(10))
-        .await
-        .unwrap();
-    // Queued already: a second schedule changes nothing.
-    store
-        .schedule_report(&biz("acme"), march.next(), minutes(1))
-        .await
-        .unwrap();
+    // The first report is queued with the business, in the same write.
+    assert_eq!(
+        store
+            .create(&business("acme"), &KeyHash::of("k"), (march, minutes(10)))
+            .await
+            .unwrap(),
+        Written::Applied
+    );
+    // Refused for the id taken, a second creation queues nothing either.
+    assert_eq!(
+        store
+            .create(
+                &business("acme"),
+                &KeyHash::of("k2"),
+                (march.next(), minutes(1))
+            )
+            .await
+            .unwrap(),
+        Written::Refused
+    );
     assert_eq!(store.due_reports(minutes(9), 10).await.unwrap(), vec![]);
     assert_eq!(
         store.due_reports(minutes(10), 10).await.unwrap(),

@@ -55,7 +55,11 @@ async fn fake() -> Fake {
         version: 1,
     };
     store
-        .create(&business, &KeyHash::of("vouch_ak_fixture"))
+        .create(
+            &business,
+            &KeyHash::of("vouch_ak_fixture"),
+            crate::harness::first_report(),
+        )
         .await
         .unwrap();
     let contact = Contact {
@@ -240,7 +244,11 @@ async fn signed_fake() -> (Fake, Arc<FakeSms>) {
         version: 1,
     };
     store
-        .create(&business, &KeyHash::of("vouch_ak_fixture"))
+        .create(
+            &business,
+            &KeyHash::of("vouch_ak_fixture"),
+            crate::harness::first_report(),
+        )
         .await
         .unwrap();
     (Fake { store, vouch }, sms)

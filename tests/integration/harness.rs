@@ -16,6 +16,19 @@ use vouch_http::{AppState, Web};
 pub const OPERATOR_KEY: &str = "test-operator-key";
 pub const IP_HASH_KEY: &str = "test-ip-hash-key";
 
+/// A business's first monthly report for tests that create businesses through the store: due
+/// far ahead, out of every other test's way.
+pub fn first_report() -> (
+    vouch_domain::model::report::Month,
+    chrono::DateTime<chrono::Utc>,
+) {
+    let month = vouch_domain::model::report::Month::parse("2100-01").expect("a month");
+    let due = chrono::DateTime::parse_from_rfc3339("2100-02-01T09:00:00Z")
+        .expect("a time")
+        .to_utc();
+    (month, due)
+}
+
 pub fn endpoint() -> String {
     std::env::var("VOUCH_TEST_ENDPOINT").expect(
         "VOUCH_TEST_ENDPOINT is not set: run the suite with `make test`, which starts the emulator",

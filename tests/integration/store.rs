@@ -56,12 +56,19 @@ async fn a_business_and_its_key_are_created_together_once() {
     let acme = business("acme");
     let key = KeyHash::of("vouch_ak_one");
     assert_eq!(
-        app.store.create(&acme, &key).await.unwrap(),
+        app.store
+            .create(&acme, &key, crate::harness::first_report())
+            .await
+            .unwrap(),
         Written::Applied
     );
     assert_eq!(
         app.store
-            .create(&acme, &KeyHash::of("vouch_ak_two"))
+            .create(
+                &acme,
+                &KeyHash::of("vouch_ak_two"),
+                crate::harness::first_report()
+            )
             .await
             .unwrap(),
         Written::Refused
@@ -90,7 +97,10 @@ async fn a_business_and_its_key_are_created_together_once() {
 async fn settings_writes_are_conditional_on_the_version_read() {
     let app = spawn_app().await;
     let acme = business("acme");
-    app.store.create(&acme, &KeyHash::of("k")).await.unwrap();
+    app.store
+        .create(&acme, &KeyHash::of("k"), crate::harness::first_report())
+        .await
+        .unwrap();
     let mut changed = acme.settings.clone();
     changed.hold_days = 7;
     assert_eq!(

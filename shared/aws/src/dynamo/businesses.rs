@@ -7,6 +7,7 @@ use serde_dynamo::{from_item, to_item};
 
 use vouch_domain::model::business::Business;
 use vouch_domain::model::participant::Referrer;
+use vouch_domain::model::report::Month;
 use vouch_domain::model::settings::Settings;
 use vouch_domain::ports::{Businesses, Written};
 use vouch_domain::values::code::ReferralCode;
@@ -58,7 +59,12 @@ struct AdminKeyItem {
 
 #[async_trait]
 impl Businesses for DynamoStore {
-    async fn create(&self, business: &Business, admin_key: &KeyHash) -> anyhow::Result<Written> {
+    async fn create(
+        &self,
+        business: &Business,
+        admin_key: &KeyHash,
+        (month, due): (Month, DateTime<Utc>),
+    ) -> anyhow::Result<Written> {
         let (pk, sk) = keys::business(&business.id);
         let business_item = to_item(BusinessItem {
             pk,
@@ -80,6 +86,10 @@ impl Businesses for DynamoStore {
         let mut tx = Tx::new(self.table());
         tx.put_new(business_item, Role::Plain)?;
         tx.put_new(key_item, Role::Plain)?;
+        tx.put_new(
+            super::reports::due_item(&business.id, month, due)?,
+            Role::Plain,
+        )?;
         for origin in business.settings.origins() {
             tx.put(origin_item(&origin, &business.id)?, None, Role::Plain)?;
         }

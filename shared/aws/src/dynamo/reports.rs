@@ -20,7 +20,7 @@ use vouch_domain::values::person::PersonName;
 
 use super::table::GSI1;
 use super::tx::{Role, Tx};
-use super::{DynamoStore, Item, Until, keys, n, primary_key, s, to_attr, written};
+use super::{DynamoStore, Item, Until, keys, n, primary_key, s, to_attr};
 
 const DAY_FIELDS: [&str; 4] = ["PK", "SK", "kind", "day"];
 
@@ -201,7 +201,11 @@ struct DueItem {
     due_at: DateTime<Utc>,
 }
 
-fn due_item(business: &BusinessId, month: Month, due: DateTime<Utc>) -> anyhow::Result<Item> {
+pub(super) fn due_item(
+    business: &BusinessId,
+    month: Month,
+    due: DateTime<Utc>,
+) -> anyhow::Result<Item> {
     let (pk, sk) = keys::report_due(business);
     Ok(to_item(DueItem {
         pk,
@@ -360,25 +364,6 @@ impl Reports for DynamoStore {
             Ok(()) => Written::Applied,
             Err(_) => Written::Refused,
         })
-    }
-
-    async fn schedule_report(
-        &self,
-        business: &BusinessId,
-        month: Month,
-        due: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
-        let result = self
-            .dynamodb()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(due_item(business, month, due)?))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        // Refused: a report is queued already, which is what was asked.
-        written(result, "PutItem (report due)")?;
-        Ok(())
     }
 
     async fn report(

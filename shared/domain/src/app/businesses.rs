@@ -4,12 +4,15 @@
 use serde::Serialize;
 
 use super::Vouch;
+use super::reports::report_due;
 use crate::model::business::Business;
+use crate::model::report::Month;
 use crate::model::settings::Settings;
 use crate::ports::Written;
 use crate::values::error::{Error, FieldErrors, Result};
 use crate::values::ids::BusinessId;
 use crate::values::secrets::{AdminKey, KeyHash, WebhookSecret, keys_match};
+use crate::values::time::local_day;
 
 /// Proof that the caller presented the operator key; only [`Vouch::authorise_operator`] makes one.
 #[derive(Debug)]
@@ -50,20 +53,24 @@ impl Vouch {
             created_at: self.now(),
             version: 1,
         };
+        // The first monthly report is queued with the business: each one written queues the next.
+        let zone = business.settings.time_zone;
+        let month = Month::of(local_day(zone, business.created_at));
         match self
             .ports
             .businesses
-            .create(&business, &admin_key.hash())
+            .create(
+                &business,
+                &admin_key.hash(),
+                (month, report_due(month, zone)),
+            )
             .await?
         {
-            Written::Applied => {
-                self.schedule_reports(&business).await;
-                Ok(CreatedBusiness {
-                    business_id: business.id,
-                    admin_api_key: admin_key.reveal().to_owned(),
-                    webhook_secret: business.webhook_secret.reveal().to_owned(),
-                })
-            }
+            Written::Applied => Ok(CreatedBusiness {
+                business_id: business.id,
+                admin_api_key: admin_key.reveal().to_owned(),
+                webhook_secret: business.webhook_secret.reveal().to_owned(),
+            }),
             Written::Refused => Err(Error::Conflict {
                 code: "business_exists",
                 message: "a business with this business_id already exists".into(),

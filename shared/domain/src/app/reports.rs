@@ -255,20 +255,6 @@ impl Vouch {
             .ok_or(Error::NotFound("report"))
     }
 
-    /// Queues the report of the current month for a business that has none queued.
-    pub(crate) async fn schedule_reports(&self, business: &Business) {
-        let month = Month::of(local_day(business.settings.time_zone, self.now()));
-        let due = report_due(month, business.settings.time_zone);
-        if let Err(err) = self
-            .ports
-            .reports
-            .schedule_report(&business.id, month, due)
-            .await
-        {
-            tracing::warn!(business_id = %business.id, error = ?err, "queuing the first monthly report failed: it is queued at creation only, so this business gets no monthly reports");
-        }
-    }
-
     /// The scheduler's part in reports: writes each due month's report once, queues the next
     /// and publishes `report.generated`. Returns how many were written.
     pub(crate) async fn write_due_reports(&self) -> Result<u32> {

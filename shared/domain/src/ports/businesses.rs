@@ -2,8 +2,11 @@
 
 use async_trait::async_trait;
 
+use chrono::{DateTime, Utc};
+
 use crate::model::business::Business;
 use crate::model::participant::Referrer;
+use crate::model::report::Month;
 use crate::model::settings::Settings;
 use crate::values::code::ReferralCode;
 use crate::values::ids::BusinessId;
@@ -13,8 +16,14 @@ use super::Written;
 
 #[async_trait]
 pub trait Businesses: Send + Sync {
-    /// Creates the business and its admin key together, unless the id is taken.
-    async fn create(&self, business: &Business, admin_key: &KeyHash) -> anyhow::Result<Written>;
+    /// Creates the business, its admin key and its first monthly report's place in the queue
+    /// (`first_report`: the month, due then) together, unless the id is taken.
+    async fn create(
+        &self,
+        business: &Business,
+        admin_key: &KeyHash,
+        first_report: (Month, DateTime<Utc>),
+    ) -> anyhow::Result<Written>;
     async fn get(&self, id: &BusinessId) -> anyhow::Result<Option<Business>>;
     /// A business and the participant holding `code` (in any business), read together.
     async fn get_with_referrer(

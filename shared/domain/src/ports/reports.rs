@@ -45,13 +45,6 @@ pub trait Reports: Send + Sync {
         event: &DomainEvent,
         next_due: DateTime<Utc>,
     ) -> anyhow::Result<Written>;
-    /// Queues a business's first report (nothing if one is queued already).
-    async fn schedule_report(
-        &self,
-        business: &BusinessId,
-        month: Month,
-        due: DateTime<Utc>,
-    ) -> anyhow::Result<()>;
     async fn report(
         &self,
         business: &BusinessId,

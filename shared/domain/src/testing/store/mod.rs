@@ -187,13 +187,19 @@ fn sort_key(participant: &Participant, sort: ParticipantSort) -> String {
 
 #[async_trait]
 impl Businesses for InMemoryStore {
-    async fn create(&self, business: &Business, admin_key: &KeyHash) -> anyhow::Result<Written> {
+    async fn create(
+        &self,
+        business: &Business,
+        admin_key: &KeyHash,
+        first_report: (crate::model::report::Month, DateTime<Utc>),
+    ) -> anyhow::Result<Written> {
         self.with(|s| {
             if s.businesses.contains_key(&business.id) || s.admin_keys.contains_key(admin_key) {
                 return Written::Refused;
             }
             s.businesses.insert(business.id.clone(), business.clone());
             s.admin_keys.insert(admin_key.clone(), business.id.clone());
+            s.report_due.insert(business.id.clone(), first_report);
             for origin in business.settings.origins() {
                 s.origins.insert((origin, business.id.clone()));
             }

@@ -171,17 +171,6 @@ impl Reports for InMemoryStore {
         })
     }
 
-    async fn schedule_report(
-        &self,
-        business: &BusinessId,
-        month: Month,
-        due: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
-        self.with(|s| {
-            s.report_due.entry(business.clone()).or_insert((month, due));
-        })
-    }
-
     async fn report(
         &self,
         business: &BusinessId,
