@@ -77,17 +77,18 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(100_000);
+    let only = std::env::var("VOUCH_BENCH_ONLY").unwrap_or_default();
     // `VOUCH_BENCH_ONLY=click`: the click path alone (for a profiler).
-    let only_click = std::env::var("VOUCH_BENCH_ONLY").is_ok_and(|only| only == "click");
+    let only_click = only == "click";
     // `VOUCH_BENCH_ONLY=first`: cold starts that answer their first request and stop, nothing
     // measured (for a profiler, to see what a first request pays).
-    if std::env::var("VOUCH_BENCH_ONLY").is_ok_and(|only| only == "first") {
+    if only == "first" {
         return first_requests().await;
     }
     // `VOUCH_BENCH_ONLY=cold`: the cold-start tables alone, printed, for the functions named in
     // `VOUCH_BENCH_FUNCTIONS` or all of them (to compare two builds of the functions: copy the
     // bench's binaries beside each build's and run each under the emulator).
-    if std::env::var("VOUCH_BENCH_ONLY").is_ok_and(|only| only == "cold") {
+    if only == "cold" {
         print!("{}", cold_section().await?);
         return Ok(());
     }

@@ -271,6 +271,14 @@ async fn enrol(store: &impl Store, participant: &Participant) -> Result<(), Refu
     store.commit(&participant.business_id, &plan).await.unwrap()
 }
 
+/// Creates `business` with `key` (its first report queued out of the way).
+async fn create(store: &impl Store, business: &Business, key: &KeyHash) -> Written {
+    store
+        .create(business, key, crate::harness::first_report())
+        .await
+        .unwrap()
+}
+
 async fn commit(store: &impl Store, business: &str, plan: Plan) -> Result<(), Refusal> {
     store.commit(&biz(business), &plan).await.unwrap()
 }
@@ -464,22 +472,10 @@ fn reward_ids(rewards: &[Reward]) -> Vec<&str> {
 async fn a_business_and_its_admin_key_are_created_together_once(store: &impl Store) {
     let acme = business("acme");
     let key = KeyHash::of("vouch_ak_acme");
-    assert_eq!(
-        store
-            .create(&acme, &key, crate::harness::first_report())
-            .await
-            .unwrap(),
-        Written::Applied
-    );
+    assert_eq!(create(store, &acme, &key).await, Written::Applied);
 
     let another = KeyHash::of("vouch_ak_another");
-    assert_eq!(
-        store
-            .create(&acme, &another, crate::harness::first_report())
-            .await
-            .unwrap(),
-        Written::Refused
-    );
+    assert_eq!(create(store, &acme, &another).await, Written::Refused);
     assert_eq!(store.id_for_admin_key(&another).await.unwrap(), None);
     assert_eq!(
         store.id_for_admin_key(&key).await.unwrap(),
@@ -492,17 +488,11 @@ async fn a_business_and_its_admin_key_are_created_together_once(store: &impl Sto
 async fn an_admin_key_belongs_to_one_business(store: &impl Store) {
     let key = KeyHash::of("vouch_ak_shared");
     assert_eq!(
-        store
-            .create(&business("acme"), &key, crate::harness::first_report())
-            .await
-            .unwrap(),
+        create(store, &business("acme"), &key).await,
         Written::Applied
     );
     assert_eq!(
-        store
-            .create(&business("rival"), &key, crate::harness::first_report())
-            .await
-            .unwrap(),
+        create(store, &business("rival"), &key).await,
         Written::Refused
     );
     assert_eq!(Businesses::get(store, &biz("rival")).await.unwrap(), None);
@@ -514,10 +504,7 @@ async fn an_admin_key_belongs_to_one_business(store: &impl Store) {
 
 async fn settings_are_saved_only_at_the_version_read(store: &impl Store) {
     let acme = business("acme");
-    store
-        .create(&acme, &KeyHash::of("k"), crate::harness::first_report())
-        .await
-        .unwrap();
+    create(store, &acme, &KeyHash::of("k")).await;
     let mut changed = acme.settings.clone();
     changed.hold_days = 7;
 
@@ -549,10 +536,7 @@ async fn settings_are_saved_only_at_the_version_read(store: &impl Store) {
 async fn a_businesss_origins_are_indexed_and_follow_its_settings(store: &impl Store) {
     let acme = business("acme");
     assert!(!store.origin_listed("https://acme.example").await.unwrap());
-    store
-        .create(&acme, &KeyHash::of("k"), crate::harness::first_report())
-        .await
-        .unwrap();
+    create(store, &acme, &KeyHash::of("k")).await;
     // The landing page's origin is listed from the start.
     assert!(store.origin_listed("https://acme.example").await.unwrap());
     assert!(
@@ -584,10 +568,7 @@ async fn a_businesss_origins_are_indexed_and_follow_its_settings(store: &impl St
     // Another business at the same origin keeps it listed when one of them moves away.
     let mut rival = business("rival");
     rival.settings.landing_url = WebUrl::parse("https://new.example/other").unwrap();
-    store
-        .create(&rival, &KeyHash::of("k2"), crate::harness::first_report())
-        .await
-        .unwrap();
+    create(store, &rival, &KeyHash::of("k2")).await;
     assert_eq!(
         store
             .save_settings(&acme.id, &acme.settings, &moved, 2)
@@ -621,10 +602,7 @@ async fn a_businesss_origins_are_indexed_and_follow_its_settings(store: &impl St
 
 async fn a_business_is_read_with_the_holder_of_a_code_from_any_business(store: &impl Store) {
     let acme = business("acme");
-    store
-        .create(&acme, &KeyHash::of("k"), crate::harness::first_report())
-        .await
-        .unwrap();
+    create(store, &acme, &KeyHash::of("k")).await;
     let holder = participant("rival", "cus_9", 1);
     enrol(store, &holder).await.unwrap();
 

@@ -4,15 +4,13 @@
 use serde::Serialize;
 
 use super::Vouch;
-use super::reports::report_due;
+use super::reports::first_report;
 use crate::model::business::Business;
-use crate::model::report::Month;
 use crate::model::settings::Settings;
 use crate::ports::Written;
 use crate::values::error::{Error, FieldErrors, Result};
 use crate::values::ids::BusinessId;
 use crate::values::secrets::{AdminKey, KeyHash, WebhookSecret, keys_match};
-use crate::values::time::local_day;
 
 /// Proof that the caller presented the operator key; only [`Vouch::authorise_operator`] makes one.
 #[derive(Debug)]
@@ -53,17 +51,12 @@ impl Vouch {
             created_at: self.now(),
             version: 1,
         };
-        // The first monthly report is queued with the business: each one written queues the next.
-        let zone = business.settings.time_zone;
-        let month = Month::of(local_day(zone, business.created_at));
+        // The first monthly report is queued with the business.
+        let first_report = first_report(business.settings.time_zone, business.created_at);
         match self
             .ports
             .businesses
-            .create(
-                &business,
-                &admin_key.hash(),
-                (month, report_due(month, zone)),
-            )
+            .create(&business, &admin_key.hash(), first_report)
             .await?
         {
             Written::Applied => Ok(CreatedBusiness {

@@ -64,6 +64,13 @@ fn date(field: &str, raw: &str, errors: &mut FieldErrors) -> Option<NaiveDate> {
     }
 }
 
+/// A new business's first report: the month it is created in (its zone's), and when it is due.
+/// Each report written queues the next.
+pub(crate) fn first_report(zone: TimeZone, created_at: DateTime<Utc>) -> (Month, DateTime<Utc>) {
+    let month = Month::of(local_day(zone, created_at));
+    (month, report_due(month, zone))
+}
+
 /// When a month's report is due: 01:00 on the next month's 1st, in the business's zone.
 pub fn report_due(month: Month, zone: TimeZone) -> DateTime<Utc> {
     let local = month.next().first_day().and_time(REPORT_AFTER);
